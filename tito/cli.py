@@ -6,7 +6,8 @@ import importlib
 import sys
 
 # command modules, in the order `tito --help` lists them
-COMMANDS = ["tito.export_command", "tito.testing", "tito.nbgrader_command", "tito.book", "tito.doctor"]
+COMMANDS = ["tito.export_command", "tito.testing", "tito.sync", "tito.nbgrader_command", "tito.book",
+            "tito.doctor"]
 
 
 def build_parser() -> argparse.ArgumentParser:
