@@ -1,0 +1,3214 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Module 09: Optimizers
+#
+# Autograd tells you, for every parameter, which way the loss goes up. This module is about what to do
+# with that information: how far to step, how to remember where you were going, how to give every
+# parameter its own step size, and how to change all of that while training runs. These few lines of
+# arithmetic decide whether a network learns in minutes, learns in days, or never learns at all.
+#
+# **Build → Use → Optimize.** In this first part you *build* the optimizers from their formulas:
+#
+# | you write (graded) | provided, ready to read |
+# | --- | --- |
+# | `gradient_descent_step` | the `Optimizer` base class: parameter groups, state, `zero_grad`, checkpoints |
+# | `SGD.step` with momentum, Nesterov, weight decay | `RMSprop`, `Adagrad`, `AdamW` |
+# | `Adam.step` with bias correction and AMSGrad | the `LRScheduler` base and eight more schedules |
+# | `StepLR.get_lr` | gradient clipping: `clip_grad_norm_`, `clip_grad_value_` |
+#
+# Everything follows PyTorch's `torch.optim` exactly: the same update rules, the same names
+# (`param_groups`, `group["lr"]`, `state_dict()`), the same numbers to nine digits. Code you write with
+# TinyTorch ports to PyTorch and back. The parts after this one *use* the optimizers to train a real
+# network and *optimize* your choices by measuring how fast each method converges.
+#
+# ### Learning objectives
+#
+# - Derive gradient descent and explain, with a formula, when a learning rate is too large.
+# - Implement momentum as a velocity and show that the two common ways to write it agree.
+# - Derive Adam's bias correction from the expectation of an exponential moving average.
+# - Tell L2 regularisation from decoupled weight decay, and say why it matters for Adam.
+# - Schedule the learning rate, checkpoint an optimizer and resume it without changing a single bit.
+
+# %%
+#| bootstrap
+# Makes `tinytorch` importable. Locally and on Binder it is installed already; the student notebooks that
+# open on Colab install it here first.
+import tinytorch
+
+# %%
+#| default_exp core.optimizers
+#| export
+import bisect
+import copy
+import math
+import numbers
+import types
+import warnings
+from collections.abc import MutableMapping
+
+import numpy as np
+
+# %%
+# Used by the examples and tests in this notebook (the package itself needs only NumPy).
+from tinytorch.core.autograd import Variable
+from tinytorch.core.setup import after_exercise
+from tinytorch.core.tensor import Tensor
+
+
+def make_parameter(values, grad=None):
+    """A float64 parameter for the examples and tests, with a gradient set by hand (or none)."""
+    parameter = Variable(np.array(values, dtype=np.float64), requires_grad=True)
+    if grad is not None:
+        parameter.grad = Tensor(np.array(grad, dtype=np.float64))
+    return parameter
+
+
+# %% [markdown]
+# # Part 1 — Build: optimizers from their formulas
+#
+# ## 1.1 Gradient descent
+#
+# Training a network means finding parameters $\theta$ that make a loss $L(\theta)$ small. The gradient
+# $\nabla L(\theta)$ points in the direction in which $L$ grows fastest, so a small step against it makes
+# $L$ smaller. Repeating that step is **gradient descent**:
+#
+# $$\theta_{t+1} = \theta_t - \alpha\, \nabla L(\theta_t)$$
+#
+# The step size $\alpha > 0$ is the **learning rate**. Why does a small enough step always help? Taylor's
+# formula says $L(\theta - \alpha g) = L(\theta) - \alpha\, \|g\|^2 + O(\alpha^2)$ for $g = \nabla L(\theta)$.
+# For small $\alpha$ the negative middle term wins and the loss decreases. For large $\alpha$ the
+# $O(\alpha^2)$ term, which measures the *curvature* of $L$, takes over.
+#
+# ### Why the learning rate matters: one dimension says it all
+#
+# Take the simplest curved loss, a parabola $L(\theta) = \tfrac{\lambda}{2}\theta^2$ with curvature
+# $\lambda > 0$ and minimum at $0$. Its gradient is $\lambda\theta$, so one step of gradient descent is
+#
+# $$\theta_{t+1} = \theta_t - \alpha\lambda\theta_t = (1 - \alpha\lambda)\,\theta_t
+# \qquad\Longrightarrow\qquad \theta_t = (1 - \alpha\lambda)^t\, \theta_0 .$$
+#
+# Everything depends on the factor $r = 1 - \alpha\lambda$:
+#
+# | $\alpha\lambda$ | factor $r$ | what happens |
+# | --- | --- | --- |
+# | between 0 and 1 | $0 < r < 1$ | creeps towards the minimum from one side |
+# | exactly 1 | $r = 0$ | lands on the minimum in one step |
+# | between 1 and 2 | $-1 < r < 0$ | overshoots, oscillates, still converges |
+# | above 2 | $\lvert r\rvert > 1$ | every step overshoots further: **divergence** |
+#
+# So gradient descent is stable exactly when $\alpha < 2/\lambda$. A network has many directions with
+# different curvatures; the sharpest one, $\lambda_{\max}$, sets the limit $\alpha < 2/\lambda_{\max}$, while the
+# flattest one, $\lambda_{\min}$, is the one that converges slowest. That tension is the reason momentum,
+# Adam and schedules exist.
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    steps = np.arange(16)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for alpha_lambda in (0.2, 0.6, 1.0, 1.5, 1.9, 2.1):
+        left.plot(steps, (1 - alpha_lambda) ** steps, marker="o", markersize=3, label=rf"$\alpha\lambda={alpha_lambda}$")
+    left.set_ylim(-2.2, 2.2)
+    left.axhline(0, color="gray", linewidth=0.8)
+    left.set_xlabel("step $t$")
+    left.set_ylabel(r"$\theta_t$  (start $\theta_0 = 1$)")
+    left.set_title(r"Gradient descent on $L = \frac{\lambda}{2}\theta^2$")
+    left.legend(fontsize=8, ncol=2)
+
+    alpha_lambda = np.linspace(0, 2.5, 500)
+    right.plot(alpha_lambda, np.abs(1 - alpha_lambda), color="black")
+    right.axhspan(0, 1, color="tab:green", alpha=0.12, label="converges ($|r|<1$)")
+    right.axvline(2, color="tab:red", linestyle="--", label=r"stability edge $\alpha\lambda = 2$")
+    right.set_xlabel(r"$\alpha\lambda$")
+    right.set_ylabel(r"contraction per step $|1-\alpha\lambda|$")
+    right.set_title("Too small is slow, too large diverges")
+    right.legend(fontsize=8)
+    plt.tight_layout()
+    plt.show()
+
+# %% [markdown]
+# ### Exercise 1: one step of gradient descent
+#
+# Write `gradient_descent_step(parameter, learning_rate)`. A parameter is any object with a NumPy array
+# `.data` and a gradient `.grad` (a tensor whose `.data` is an array of the same shape, or `None` when no
+# loss has used the parameter since the gradients were cleared).
+#
+# $$\theta \leftarrow \theta - \alpha\, g$$
+#
+# 1. If `parameter.grad` is `None`, do nothing: there is no information about this parameter.
+# 2. Otherwise update the array **in place**: `parameter.data -= learning_rate * parameter.grad.data`.
+#
+# *Why in place?* Writing `parameter.data = parameter.data - ...` would also compute the right numbers, but
+# it makes a new array. Anything else that holds the old array (a layer, a checkpoint, a second view of
+# the weights) would silently keep the old values. In-place updates also keep the array's dtype: a
+# `float32` model stays `float32`.
+
+# %% nbgrader={"grade": false, "grade_id": "gradient-descent-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def gradient_descent_step(parameter, learning_rate):
+    """θ ← θ − α·g, in place on `parameter.data`; a parameter without a gradient is left alone."""
+    ### BEGIN SOLUTION
+    if parameter.grad is None:
+        return
+    parameter.data -= learning_rate * parameter.grad.data
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-gradient-descent-step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def test_unit_gradient_descent_step():
+    print("🔬 Unit Test: gradient descent step...")
+    p = make_parameter([1.0, -2.0, 3.0], grad=[0.5, -1.0, 2.0])
+    data_before = p.data
+    gradient_descent_step(p, learning_rate=0.1)
+    assert np.allclose(p.data, [0.95, -1.9, 2.8], rtol=0, atol=1e-15), f"got {p.data}"
+    assert p.data is data_before, "update p.data in place (p.data -= ...), do not replace the array"
+    print("✅ θ ← θ − α·g computed correctly")
+
+    # three steps on L = θ²/2 (gradient θ): θ_t = (1 − α)^t θ_0 = 0.9³ · 4 = 2.916
+    p = make_parameter(4.0)
+    for _ in range(3):
+        p.grad = Tensor(p.data.copy())
+        gradient_descent_step(p, learning_rate=0.1)
+    assert abs(p.data - 2.916) < 1e-12, f"expected 2.916 after three steps, got {p.data}"
+    print("✅ Three steps on θ²/2 give (1 − α)³ θ₀")
+
+    p = make_parameter([1.0, 2.0])
+    gradient_descent_step(p, learning_rate=0.1)
+    assert np.array_equal(p.data, [1.0, 2.0])
+    print("✅ A parameter without a gradient is left alone")
+    ### BEGIN HIDDEN TESTS
+    p32 = Variable(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    p32.grad = Tensor(np.array([1.0, 1.0], dtype=np.float32))
+    gradient_descent_step(p32, 0.5)
+    assert p32.data.dtype == np.float32 and np.array_equal(p32.data, np.array([0.5, 1.5], dtype=np.float32))
+    p = make_parameter(1.0, grad=2.0)
+    gradient_descent_step(p, 0.0)
+    assert p.data == 1.0
+    p = make_parameter(1.0, grad=1.0)
+    gradient_descent_step(p, 3.0)        # a learning rate above 2/λ overshoots: no clipping, no magic
+    assert p.data == -2.0
+    ### END HIDDEN TESTS
+    print("📈 Progress: Gradient Descent Step ✓")
+
+
+if __name__ == "__main__":
+    test_unit_gradient_descent_step()
+
+# %% [markdown]
+# ## 1.2 The optimizer object
+#
+# `gradient_descent_step` updates one parameter. A network has many, and better methods than plain gradient
+# descent keep a memory per parameter (a velocity, running averages). PyTorch organises this in one base
+# class, `torch.optim.Optimizer`, and every algorithm is a small subclass. We do the same. Here is the
+# vocabulary; the code below is ready for you to read, not an exercise.
+#
+# - **`param_groups`** — a list of dicts. Each dict holds a list of parameters under `"params"` and the
+#   hyperparameters for them under PyTorch's names: `"lr"`, `"momentum"`, `"betas"`, `"eps"`,
+#   `"weight_decay"`, … Groups let you give, say, the last layer a larger learning rate. A key a group does
+#   not set is filled in from **`defaults`**, the constructor's values. Schedulers change `group["lr"]`.
+# - **`state`** — one dict per parameter for the optimizer's memory (`"momentum_buffer"`, `"exp_avg"`,
+#   `"step"`, …), empty until the first step. It is keyed by the parameter object itself.
+# - **`zero_grad(set_to_none=True)`** — gradients *accumulate* in `.grad`, so clear them before every
+#   backward pass. `None` (the default, as in PyTorch) means "no gradient"; `set_to_none=False` fills zeros.
+# - **`step(closure=None)`** — apply the update rule once to every parameter that has a gradient; a
+#   parameter whose `.grad` is `None` is skipped, and so is its state. Some methods need to re-evaluate the
+#   loss; they pass a `closure` that does forward and backward and returns the loss, and `step` returns it.
+# - **`state_dict()` / `load_state_dict()`** — a checkpoint of hyperparameters and state as plain Python
+#   and NumPy values. Parameters are stored by their position, not by identity, so a fresh optimizer over
+#   a fresh model can load it, and training resumes **bit for bit** where it stopped.
+#
+# Every subclass's `step` looks the same around its formula:
+#
+# ```python
+# def step(self, closure=None):
+#     loss = self._begin_step(closure)          # count the step, evaluate the closure
+#     for p, g, state, group in self._each_parameter():   # only parameters that have a gradient
+#         ...                                   # the update formula, in place on p.data
+#     return loss
+# ```
+#
+# `g` is the gradient as a NumPy array, `state` that parameter's dict and `group` its hyperparameters.
+# The base class also checks its inputs, so mistakes fail loudly at the line that made them: an empty
+# parameter list, the same parameter twice, something that is not a parameter, or a checkpoint from a
+# different model.
+
+# %%
+#| export
+def _is_parameter(obj):
+    """Duck typing: anything with a NumPy `.data` and a `.grad` attribute can be optimized."""
+    return isinstance(getattr(obj, "data", None), np.ndarray) and hasattr(obj, "grad")
+
+
+def _grad_array(parameter):
+    """The parameter's gradient as a NumPy array (`.grad` may be a tensor or an array), or None."""
+    grad = parameter.grad
+    if grad is None:
+        return None
+    return grad.data if isinstance(getattr(grad, "data", None), np.ndarray) else np.asarray(grad)
+
+
+def _as_list(params, name):
+    """A list of parameters (or of group dicts), with a clear message for the usual mistakes."""
+    if _is_parameter(params):
+        raise TypeError(f"{name} must be a list of parameters such as [w, b], not a single parameter: "
+                        f"wrap it in a list")
+    if isinstance(params, (set, frozenset)):
+        raise TypeError(f"{name} must be an ordered collection (a list), not a set: the order decides "
+                        f"which saved state belongs to which parameter in a checkpoint")
+    try:
+        return list(params)
+    except TypeError:
+        raise TypeError(f"{name} must be a list of parameters or of parameter groups (dicts), "
+                        f"got {type(params).__name__}") from None
+
+
+def _check_parameter(p, name):
+    if not _is_parameter(p):
+        raise TypeError(f"{name} holds a {type(p).__name__}, which is not a parameter: a parameter has a NumPy "
+                        f"array `.data` and a `.grad`, e.g. Variable(..., requires_grad=True)")
+    if not np.issubdtype(p.data.dtype, np.floating):
+        raise TypeError(f"{name} holds a parameter of dtype {p.data.dtype}: parameters must hold floating-point "
+                        f"numbers (create it with requires_grad=True or dtype=float)")
+
+
+def _check_number(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+
+
+def _check_at_least(name, value, low=0.0):
+    """ValueError naming the argument unless value >= low (NaN fails too)."""
+    _check_number(name, value)
+    if not value >= low:
+        raise ValueError(f"{name} must be >= {low:g}, got {value!r}")
+
+
+def _check_beta(name, value):
+    _check_number(name, value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+
+
+def _renamed(name, value, default, torch_name, torch_value):
+    """Accept PyTorch's name for an argument (lr, betas, params) as well as the module's own."""
+    if torch_value is None:
+        return value
+    if value is not default and value != default:
+        raise TypeError(f"got both {name}={value!r} and {torch_name}={torch_value!r}: pass only one of them")
+    return torch_value
+
+
+def _copy_value(value):
+    """A deep copy, so a checkpoint never shares arrays with the live optimizer."""
+    return value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value)
+
+
+class ParameterState(MutableMapping):
+    """`optimizer.state`: the dict of buffers (momentum, running averages, step count) of each parameter.
+
+    The keys are the parameter objects, matched by identity (`is`), never by `==`: two parameters that hold
+    equal numbers are still two parameters, and a tensor's `==` may compare element by element.
+    """
+
+    def __init__(self):
+        self._entries = {}            # id(parameter) -> (parameter, its state dict)
+
+    def __getitem__(self, parameter):
+        try:
+            return self._entries[id(parameter)][1]
+        except KeyError:
+            raise KeyError("this parameter has no optimizer state yet") from None
+
+    def __setitem__(self, parameter, state):
+        self._entries[id(parameter)] = (parameter, state)   # keeping the parameter keeps its id unique
+
+    def __delitem__(self, parameter):
+        del self._entries[id(parameter)]
+
+    def __iter__(self):
+        return (parameter for parameter, _ in self._entries.values())
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __repr__(self):
+        return f"ParameterState({len(self)} parameters: {[sorted(state) for _, state in self._entries.values()]})"
+
+
+# %%
+#| export
+class Optimizer:
+    """Base class of every optimizer: parameter groups, per-parameter state, zero_grad and checkpoints.
+
+    A subclass hands its hyperparameter defaults (PyTorch's names: lr, momentum, betas, ...) to
+    `__init__`, may check them in `_validate(group)`, and writes one method, `step`, whose body is its
+    update formula.
+    """
+
+    def __init__(self, params, defaults):
+        if params is None:
+            raise TypeError(f"{type(self).__name__} needs the parameters to optimize, "
+                            f"e.g. {type(self).__name__}(model.parameters(), ...)")
+        self.defaults = dict(defaults)
+        self.state = ParameterState()
+        self.param_groups = []
+        self._steps_taken = 0                 # schedulers warn if they step before the optimizer has
+        groups = _as_list(params, "parameters")
+        if not groups:
+            raise ValueError("parameters is an empty list: an optimizer needs at least one parameter to update")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters with its own hyperparameters (missing ones come from `defaults`)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"a parameter group must be a dict like {{'params': [...], 'lr': 0.1}}, "
+                            f"got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError("a parameter group needs a 'params' entry with its parameters")
+        for own_name, torch_name in (("learning_rate", "lr"), ("beta1", "betas"), ("beta2", "betas")):
+            if own_name in param_group:
+                raise ValueError(f"parameter groups use PyTorch's key names: write {torch_name!r}, not {own_name!r}")
+        group_params = param_group["params"]
+        params = [group_params] if _is_parameter(group_params) else _as_list(group_params, "params")
+        for p in params:
+            _check_parameter(p, "parameters")
+        known = {id(p) for group in self.param_groups for p in group["params"]}
+        ids = [id(p) for p in params]
+        if len(set(ids)) != len(ids) or known.intersection(ids):
+            raise ValueError("the same parameter appears twice (in one group or in two groups): "
+                             "each parameter can be optimized only once")
+        group = {**param_group, "params": params}
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        self._validate(group)
+        self.param_groups.append(group)
+
+    def _validate(self, group):
+        """Subclasses raise ValueError for hyperparameters outside their valid range."""
+
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients: set `.grad` to None (default), or fill it with zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = _grad_array(p)
+                if grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                elif grad.flags.writeable:
+                    grad[...] = 0
+                else:                                    # a read-only view: replace it by fresh zeros
+                    _set_grad_array(p, np.zeros_like(grad))
+
+    def step(self, closure=None):
+        """Apply the update rule once; each optimizer defines it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define step()")
+
+    # --- what every step shares --------------------------------------------------------------------
+    def _begin_step(self, closure):
+        """The start of every `step`: count it, and re-evaluate the loss when a closure is given."""
+        self._steps_taken += 1
+        return None if closure is None else closure()
+
+    def _each_parameter(self):
+        """(parameter, gradient array, its state dict, its group) for every parameter with a gradient."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = _grad_array(p)
+                if grad is None:            # not used by this loss: leave it and its state alone
+                    continue
+                if grad.shape != p.data.shape:
+                    raise ValueError(f"a gradient of shape {grad.shape} belongs to a parameter of shape {p.data.shape}")
+                yield p, grad, self.state.setdefault(p, {}), group
+
+    # --- checkpoints -------------------------------------------------------------------------------
+    def _all_parameters(self):
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def state_dict(self):
+        """Hyperparameters and state as plain Python and NumPy values; parameters appear as positions."""
+        index = {id(p): i for i, p in enumerate(self._all_parameters())}
+        groups = [{**{key: _copy_value(value) for key, value in group.items() if key != "params"},
+                   "params": [index[id(p)] for p in group["params"]]}
+                  for group in self.param_groups]
+        state = {index[id(p)]: {key: _copy_value(value) for key, value in buffers.items()}
+                 for p, buffers in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore a checkpoint made by `state_dict()` of an optimizer over the same parameter shapes."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"the state dict has {len(saved_groups)} parameter groups, this optimizer has "
+                             f"{len(self.param_groups)}")
+        by_position = {}
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"parameter group {i} has {len(saved['params'])} parameters in the state dict "
+                                 f"and {len(group['params'])} in this optimizer")
+            by_position.update(zip(saved["params"], group["params"]))
+        state = ParameterState()
+        for position, buffers in state_dict["state"].items():
+            if position not in by_position:
+                raise ValueError(f"the state dict has state for parameter {position}, which no group contains")
+            p = by_position[position]
+            for key, value in buffers.items():
+                if isinstance(value, np.ndarray) and value.shape != p.data.shape:
+                    raise ValueError(f"state {key!r} of parameter {position} has shape {value.shape}, but the "
+                                     f"parameter has shape {p.data.shape}: is this a checkpoint of another model?")
+            state[p] = {key: value.astype(p.data.dtype) if isinstance(value, np.ndarray) else copy.deepcopy(value)
+                        for key, value in buffers.items()}
+        # every check passed: only now replace anything
+        self.state = state
+        self.param_groups = [{**{key: _copy_value(value) for key, value in saved.items() if key != "params"},
+                              "params": group["params"]}
+                             for saved, group in zip(saved_groups, self.param_groups)]
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {key}: {value}" for key, value in sorted(group.items()) if key != "params"]
+        return "\n".join(lines + [")"])
+
+
+def _set_grad_array(parameter, array):
+    """Replace the array behind `parameter.grad` (a tensor's `.data`, or the array itself)."""
+    if isinstance(getattr(parameter.grad, "data", None), np.ndarray):
+        parameter.grad.data = array
+    else:
+        parameter.grad = array
+
+
+# %% [markdown]
+# A complete optimizer is now a few lines. Here is plain gradient descent as a subclass (the same formula
+# as your `gradient_descent_step`, written against the group's `"lr"`), used on two parameter groups with
+# different learning rates:
+
+# %%
+class PlainGD(Optimizer):
+    """θ ← θ − lr·g (an example of a subclass; the module's real one is SGD below)."""
+
+    def __init__(self, parameters, lr=0.1):
+        super().__init__(parameters, defaults={"lr": lr})
+
+    def _validate(self, group):
+        _check_at_least("lr", group["lr"])
+
+    def step(self, closure=None):
+        loss = self._begin_step(closure)
+        for p, g, state, group in self._each_parameter():
+            p.data -= group["lr"] * g
+        return loss
+
+
+if __name__ == "__main__":
+    w, b = make_parameter([1.0, 1.0], grad=[1.0, 1.0]), make_parameter(1.0, grad=1.0)
+    optimizer = PlainGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    optimizer.step()
+    print(optimizer)
+    print("w:", w.data, " b:", b.data)
+    optimizer.zero_grad()
+    print("after zero_grad, w.grad is", w.grad)
+
+# %% nbgrader={"grade": false, "grade_id": "test-optimizer-base", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def test_unit_optimizer_base():
+    print("🔬 Unit Test: Optimizer base class...")
+    w, b, unused = make_parameter([1.0, 2.0], grad=[1.0, 1.0]), make_parameter(0.0, grad=2.0), make_parameter(5.0)
+    opt = PlainGD([{"params": [w, unused]}, {"params": b, "lr": 0.5}], lr=0.1)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
+    loss = opt.step(closure=lambda: 42.0)
+    assert loss == 42.0
+    assert np.allclose(w.data, [0.9, 1.9]) and b.data == -1.0 and unused.data == 5.0
+    assert unused not in opt.state, "a parameter without gradient gets no state"
+    print("✅ Parameter groups, defaults, closure and skipped parameters work")
+    opt.zero_grad(set_to_none=False)
+    assert np.array_equal(w.grad.data, [0.0, 0.0])
+    opt.zero_grad()
+    assert w.grad is None and b.grad is None
+    print("✅ zero_grad in both modes")
+    for bad, error in (([], ValueError), ([w, w], ValueError), ([1.0], TypeError), (w, TypeError)):
+        try:
+            PlainGD(bad)
+        except error:
+            pass
+        else:
+            raise AssertionError(f"PlainGD({bad!r}) should raise {error.__name__}")
+    print("✅ Bad parameter lists are refused")
+
+
+if __name__ == "__main__":
+    test_unit_optimizer_base()
+
+# %% [markdown]
+# ## 1.3 Momentum: gradient descent with a velocity
+#
+# On a loss shaped like a long narrow valley, gradient descent zig-zags: the steep walls (large curvature)
+# force a small learning rate, and along the flat valley floor (small curvature) that small step crawls.
+# A ball rolling down the same valley behaves better. It keeps its velocity, so the back-and-forth pushes
+# from the walls cancel out, while the small but consistent push along the floor adds up.
+#
+# **Momentum** (Polyak's *heavy ball*) gives the parameters such a velocity $v$:
+#
+# $$v_{t+1} = \beta\, v_t + \nabla L(\theta_t), \qquad \theta_{t+1} = \theta_t - \alpha\, v_{t+1},
+# \qquad v_0 = 0 .$$
+#
+# $\beta \in [0, 1)$ is how much velocity survives a step (friction is $1-\beta$). Unrolled, the velocity is
+# a geometrically weighted sum of all past gradients, $v_{t+1} = \sum_{k=0}^{t} \beta^{k}\, \nabla L(\theta_{t-k})$.
+# When the gradient keeps pointing the same way, $g$, the velocity approaches $g/(1-\beta)$: with
+# $\beta = 0.9$ momentum moves up to **ten times** faster than plain gradient descent. When the gradient
+# flips sign every step, the terms cancel and the velocity stays small.
+#
+# How much faster, exactly? On a quadratic whose curvatures lie between $\lambda_{\min}$ and $\lambda_{\max}$,
+# with condition number $\kappa = \lambda_{\max}/\lambda_{\min}$, the best learning rate makes the error of
+# gradient descent shrink by $\frac{\kappa-1}{\kappa+1}$ per step; the best heavy ball
+# ($\alpha = 4/(\sqrt{\lambda_{\max}}+\sqrt{\lambda_{\min}})^2$, $\beta = \big(\frac{\sqrt\kappa-1}{\sqrt\kappa+1}\big)^2$)
+# shrinks it by $\frac{\sqrt\kappa-1}{\sqrt\kappa+1}$. For $\kappa = 20$ that is $0.905$ against $0.635$: to gain a
+# factor of a million, about 140 steps against 30. The right panel below shows exactly that (the heavy-ball
+# curve runs a little above its dashed rate: at the optimal $\beta$ the error carries an extra factor $t$, which
+# costs a few steps but not the rate).
+#
+# ### The same velocity, written the PyTorch way
+#
+# PyTorch stores the velocity as a **momentum buffer** $b$. At the first step the buffer is a copy of the
+# gradient; afterwards $b \leftarrow \mu b + (1-\tau)\, g$ with momentum $\mu$ and *dampening* $\tau$ (default 0);
+# the step is $\theta \leftarrow \theta - \alpha\, b$. With $\tau = 0$ this is the page's formula with $b = v$ and
+# $\mu = \beta$: $v_1 = \beta\cdot 0 + g_0 = g_0$ is the copy, and the recursion is the same. (Another common form,
+# $u \leftarrow \beta u - \alpha g$, $\theta \leftarrow \theta + u$, gives the same steps only while $\alpha$ is constant;
+# with a learning-rate schedule PyTorch's form, which applies today's $\alpha$ to the whole velocity, differs.)
+#
+# ### Nesterov momentum: look before you leap
+#
+# Heavy ball first computes the gradient, then adds the velocity. **Nesterov** momentum evaluates the
+# gradient where the velocity is about to take you, which corrects an overshoot one step earlier. PyTorch
+# writes it without a second gradient evaluation: after updating the buffer, step along
+# $g + \mu b$ instead of $b$, that is, the current gradient plus a preview of the next velocity.
+#
+# ### Weight decay and maximizing
+#
+# Two more options complete `SGD`. **Weight decay** $\lambda$ adds $\frac{\lambda}{2}\|\theta\|^2$ to the loss (L2
+# regularisation), whose gradient is $\lambda\theta$: it pulls every weight a little towards zero. **Maximize**
+# climbs instead of descending by flipping the gradient's sign.
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    steps = np.arange(1, 61)
+    for beta in (0.0, 0.5, 0.9, 0.95):
+        left.plot(steps, (1 - beta ** steps) / (1 - beta), label=rf"$\beta = {beta}$")   # v_t for g = 1
+    left.set_xlabel("step $t$")
+    left.set_ylabel("velocity $v_t$ for a constant gradient $g = 1$")
+    left.set_title(r"Velocity approaches $g/(1-\beta)$")
+    left.legend()
+
+    # quadratic with curvatures 1 and κ = 20, both methods at their best hyperparameters (NumPy only)
+    curvatures = np.array([1.0, 20.0])
+    kappa = curvatures.max() / curvatures.min()
+    alpha_gd = 2 / (curvatures.min() + curvatures.max())
+    alpha_hb = 4 / (np.sqrt(curvatures.max()) + np.sqrt(curvatures.min())) ** 2
+    beta_hb = ((np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)) ** 2
+    theta_gd, theta_hb, velocity = np.ones(2), np.ones(2), np.zeros(2)
+    errors_gd, errors_hb = [], []
+    for _ in range(80):
+        theta_gd = theta_gd - alpha_gd * curvatures * theta_gd
+        velocity = beta_hb * velocity + curvatures * theta_hb
+        theta_hb = theta_hb - alpha_hb * velocity
+        errors_gd.append(np.linalg.norm(theta_gd))
+        errors_hb.append(np.linalg.norm(theta_hb))
+    t = np.arange(1, 81)
+    rate_gd, rate_hb = (kappa - 1) / (kappa + 1), (np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)
+    right.semilogy(t, errors_gd, label="gradient descent")
+    right.semilogy(t, errors_hb, label="heavy ball")
+    right.semilogy(t, rate_gd ** t, "k--", linewidth=0.8, label=rf"$({rate_gd:.3f})^t$")
+    right.semilogy(t, rate_hb ** t, "k:", linewidth=0.8, label=rf"$({rate_hb:.3f})^t$")
+    right.set_xlabel("step $t$")
+    right.set_ylabel(r"$\|\theta_t - \theta^*\|$")
+    right.set_title(r"Quadratic with $\kappa = 20$, best hyperparameters")
+    right.legend(fontsize=8)
+    plt.tight_layout()
+    plt.show()
+
+# %% [markdown]
+# ### Exercise 2: `SGD.step`
+#
+# The constructor, the checks and the loop are written. Write the body of the loop: the update of one
+# parameter `p` with gradient array `g`, its `state` dict and its `group` of hyperparameters
+# (`group["lr"]`, `group["momentum"]`, `group["dampening"]`, `group["weight_decay"]`,
+# `group["nesterov"]`, `group["maximize"]`). In this order:
+#
+# $$
+# \begin{aligned}
+# g &\leftarrow -g \quad \text{if maximize} \\
+# g &\leftarrow g + \lambda\,\theta \quad \text{(weight decay } \lambda\text{)} \\
+# \text{if } \mu \ne 0:\quad b &\leftarrow \begin{cases} \text{a copy of } g & \text{first step (no buffer yet)} \\
+#                                        \mu\, b + (1-\tau)\, g & \text{afterwards} \end{cases} \\
+# g &\leftarrow \begin{cases} g + \mu\, b & \text{nesterov} \\ b & \text{otherwise} \end{cases} \\
+# \theta &\leftarrow \theta - \alpha\, g
+# \end{aligned}
+# $$
+#
+# Keep the buffer in `state["momentum_buffer"]` (PyTorch's name, so checkpoints read the same). Two
+# traps: `g` may be the very array stored in `p.grad`, so build new arrays (`g = g + ...`) instead of
+# changing it in place; and the buffer must be a *copy* of the first gradient, not the same array.
+# Update `p.data` in place, as in Exercise 1.
+
+# %% nbgrader={"grade": false, "grade_id": "sgd-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+class SGD(Optimizer):
+    """Stochastic gradient descent with momentum, Nesterov momentum and weight decay (as torch.optim.SGD).
+
+        sgd = SGD(parameters=[w1, w2, bias], learning_rate=0.01, momentum=0.9)
+        sgd = SGD(model.parameters(), lr=0.01, momentum=0.9)      # PyTorch's names work too
+    """
+
+    def __init__(self, parameters=None, learning_rate=0.01, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, maximize=False, *, lr=None, params=None):
+        parameters = _renamed("parameters", parameters, None, "params", params)
+        learning_rate = _renamed("learning_rate", learning_rate, 0.01, "lr", lr)
+        defaults = {"lr": learning_rate, "momentum": momentum, "dampening": dampening,
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
+        super().__init__(parameters, defaults)
+
+    def _validate(self, group):
+        _check_at_least("learning_rate (lr)", group["lr"])
+        _check_at_least("momentum", group["momentum"])
+        _check_at_least("weight_decay", group["weight_decay"])
+        _check_number("dampening", group["dampening"])
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"nesterov=True needs momentum > 0 and dampening = 0, got momentum="
+                             f"{group['momentum']!r} and dampening={group['dampening']!r}")
+
+    def step(self, closure=None):
+        """One SGD update of every parameter that has a gradient; returns the closure's loss (or None)."""
+        loss = self._begin_step(closure)
+        for p, g, state, group in self._each_parameter():
+            ### BEGIN SOLUTION
+            lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+            if group["maximize"]:
+                g = -g
+            if wd != 0:
+                g = g + wd * p.data
+            if mu != 0:
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = g.copy()
+                else:
+                    state["momentum_buffer"] = mu * state["momentum_buffer"] + (1 - tau) * g
+                b = state["momentum_buffer"]
+                g = g + mu * b if group["nesterov"] else b
+            p.data -= lr * g
+            ### END SOLUTION
+        return loss
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-sgd-momentum", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+def test_unit_sgd_momentum():
+    print("🔬 Unit Test: SGD with momentum...")
+    # L = θ²/2, gradient θ, θ₀ = 1, α = 0.1, β = 0.9. By hand:
+    #   t=1: v = 1                  θ = 1    − 0.1·1    = 0.9
+    #   t=2: v = 0.9·1    + 0.9  = 1.8   θ = 0.9  − 0.1·1.8  = 0.72
+    #   t=3: v = 0.9·1.8  + 0.72 = 2.34  θ = 0.72 − 0.1·2.34 = 0.486
+    p = make_parameter(1.0)
+    sgd = SGD([p], learning_rate=0.1, momentum=0.9)
+    for expected_theta, expected_velocity in ((0.9, 1.0), (0.72, 1.8), (0.486, 2.34)):
+        p.grad = Tensor(p.data.copy())
+        sgd.step()
+        assert abs(p.data - expected_theta) < 1e-12, f"expected θ = {expected_theta}, got {p.data}"
+        assert abs(sgd.state[p]["momentum_buffer"] - expected_velocity) < 1e-12
+    print("✅ Parameter updates follow momentum equations")
+
+    # constant gradient g = 1: v_t = (1 − β^t)/(1 − β); after 10 steps θ = −α Σ v_t
+    p = make_parameter([0.0, 0.0])
+    sgd = SGD([p], learning_rate=0.1, momentum=0.9)
+    for _ in range(10):
+        p.grad = Tensor(np.array([1.0, -2.0]))
+        sgd.step()
+    velocity = (1 - 0.9 ** 10) / (1 - 0.9)                          # 6.5132155990
+    moved = 0.1 * (10 - 0.9 * (1 - 0.9 ** 10) / (1 - 0.9)) / (1 - 0.9)  # α Σ_{t=1}^{10} v_t
+    assert np.allclose(sgd.state[p]["momentum_buffer"], [velocity, -2 * velocity], rtol=1e-12)
+    assert np.allclose(p.data, [-moved, 2 * moved], rtol=1e-12), f"got {p.data}"
+    print("✅ Velocity accumulation works correctly")
+
+    # the page's example: minimize x² from x = 10; the error shrinks like √β^t = 0.9487^t
+    x = Variable(10.0, requires_grad=True)
+    sgd = SGD([x], learning_rate=0.1, momentum=0.9)
+    for _ in range(300):
+        sgd.zero_grad()
+        loss = x ** 2
+        loss.backward()
+        sgd.step()
+    assert abs(x.data) < 1e-5, f"x should approach 0, got {x.data}"
+    print("✅ Convergence achieved on test function")
+    ### BEGIN HIDDEN TESTS
+    # dampening only scales the later gradients: b₁ = g, b₂ = μ b₁ + (1 − τ) g
+    # g = 1, μ = 0.5, τ = 0.5: b₁ = 1, then b = 0.5·1 + 0.5·1 = 1 again, so θ = −1, −2, −3
+    p = make_parameter(0.0)
+    sgd = SGD([p], learning_rate=1.0, momentum=0.5, dampening=0.5)
+    for expected in (-1.0, -2.0, -3.0):
+        p.grad = Tensor(np.array(1.0))
+        sgd.step()
+        assert abs(p.data - expected) < 1e-12, (p.data, expected)
+    # τ = 0.75 instead: b = 1, 0.5 + 0.25 = 0.75, 0.375 + 0.25 = 0.625
+    p = make_parameter(0.0)
+    sgd = SGD([p], learning_rate=1.0, momentum=0.5, dampening=0.75)
+    for expected in (-1.0, -1.75, -2.375):
+        p.grad = Tensor(np.array(1.0))
+        sgd.step()
+        assert abs(p.data - expected) < 1e-12, (p.data, expected)
+    # the gradient array in p.grad is not modified, and the buffer is not the same array
+    g = np.array([1.0, 2.0])
+    p = make_parameter([0.0, 0.0])
+    p.grad = Tensor(g.copy())
+    sgd = SGD([p], learning_rate=0.1, momentum=0.9)
+    sgd.step()
+    assert np.array_equal(p.grad.data, g) and sgd.state[p]["momentum_buffer"] is not p.grad.data
+    # momentum 0 keeps no buffer
+    p = make_parameter(1.0, grad=1.0)
+    sgd = SGD([p], learning_rate=0.5)
+    sgd.step()
+    assert p.data == 0.5 and "momentum_buffer" not in sgd.state[p]
+    ### END HIDDEN TESTS
+    print("📈 Progress: SGD with Momentum ✓")
+
+
+if __name__ == "__main__":
+    test_unit_sgd_momentum()
+
+# %% nbgrader={"grade": true, "grade_id": "test-sgd-options", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def test_unit_sgd_options():
+    print("🔬 Unit Test: SGD options (weight decay, Nesterov, maximize)...")
+    # weight decay λ = 0.1 on a zero gradient: θ ← θ − α λ θ = (1 − 0.01) θ per step
+    p = make_parameter([2.0, -4.0], grad=[0.0, 0.0])
+    sgd = SGD([p], learning_rate=0.1, weight_decay=0.1)
+    for _ in range(3):
+        sgd.step()
+    assert np.allclose(p.data, np.array([2.0, -4.0]) * 0.99 ** 3, rtol=1e-12), p.data
+    print("✅ Weight decay adds λθ to the gradient")
+
+    # Nesterov, constant g = 1, μ = 0.9, α = 1: b = 1, 1.9, 2.71; steps g + μb = 1.9, 2.71, 3.439
+    p = make_parameter(0.0)
+    sgd = SGD([p], learning_rate=1.0, momentum=0.9, nesterov=True)
+    for expected in (-1.9, -4.61, -8.049):
+        p.grad = Tensor(np.array(1.0))
+        sgd.step()
+        assert abs(p.data - expected) < 1e-12, f"expected {expected}, got {p.data}"
+    print("✅ Nesterov steps along g + μ·b")
+
+    p = make_parameter(1.0, grad=3.0)
+    SGD([p], learning_rate=0.5, maximize=True).step()
+    assert p.data == 2.5
+    print("✅ maximize climbs the gradient")
+    ### BEGIN HIDDEN TESTS
+    # everything together: maximize, weight decay, momentum with dampening, two steps by hand
+    # θ₀ = 1, ∇ = 2, λ = 0.5, μ = 0.5, τ = 0.25, α = 0.1
+    # t=1: g = −2 + 0.5·1 = −1.5; b = −1.5; θ = 1 + 0.15 = 1.15
+    # t=2: g = −2 + 0.575 = −1.425; b = 0.5·(−1.5) + 0.75·(−1.425) = −1.81875; θ = 1.15 + 0.181875
+    p = make_parameter(1.0)
+    sgd = SGD([p], learning_rate=0.1, momentum=0.5, dampening=0.25, weight_decay=0.5, maximize=True)
+    for _ in range(2):
+        p.grad = Tensor(np.array(2.0))
+        sgd.step()
+    assert abs(p.data - 1.331875) < 1e-12, p.data
+    # Nesterov with weight decay, two parameter groups with different learning rates
+    a, b = make_parameter(1.0), make_parameter(1.0)
+    sgd = SGD([{"params": [a]}, {"params": [b], "lr": 0.2}], learning_rate=0.1, momentum=0.5, nesterov=True,
+              weight_decay=1.0)
+    a.grad, b.grad = Tensor(np.array(0.0)), Tensor(np.array(0.0))
+    sgd.step()       # g = θ = 1, b = 1, step g + 0.5 b = 1.5
+    assert abs(a.data - 0.85) < 1e-12 and abs(b.data - 0.7) < 1e-12
+    ### END HIDDEN TESTS
+    print("📈 Progress: SGD options ✓")
+
+
+if __name__ == "__main__":
+    test_unit_sgd_options()
+
+# %% [markdown]
+# ## 1.4 Adaptive learning rates: one step size per parameter
+#
+# Momentum fixes the zig-zag, but one learning rate still has to serve every parameter. In a network the
+# gradients of different weights differ by orders of magnitude: the embedding of a rare word gets a
+# gradient once in a thousand batches, a bias every time. **Adaptive** methods divide each parameter's
+# step by a running measure of how large its gradients usually are, so every parameter moves at a
+# similar pace. Three generations, each fixing its predecessor:
+#
+# **Adagrad** adds up all squared gradients, $s \leftarrow s + g^2$, and steps $\theta \leftarrow \theta - \alpha\, g / (\sqrt{s} + \epsilon)$
+# (all operations element by element). Rare features get large steps. But $s$ only grows, so the steps
+# shrink for ever and training eventually stalls. PyTorch's version can also decay the rate:
+# $\alpha_t = \alpha / (1 + (t-1)\cdot\text{lr\_decay})$.
+#
+# **RMSprop** forgets: it keeps an *exponential moving average* $v \leftarrow \rho\, v + (1-\rho)\, g^2$ (PyTorch calls
+# $\rho$ `alpha`, default 0.99), so $\sqrt{v}$ tracks the recent size of the gradient. Options: `centered`
+# divides by the standard deviation instead ($\sqrt{v - \bar g^2}$, with $\bar g$ the moving average of $g$),
+# and `momentum` adds a velocity on top of the scaled gradient.
+#
+# The two are provided; read their `step` next to the formulas.
+#
+# $$\textbf{Adagrad:}\quad s \leftarrow s + g^2, \qquad \theta \leftarrow \theta - \frac{\alpha}{1 + (t-1)\,\text{lr\_decay}} \cdot \frac{g}{\sqrt{s} + \epsilon}$$
+#
+# $$\textbf{RMSprop:}\quad v \leftarrow \rho v + (1-\rho) g^2, \qquad d = \sqrt{v} + \epsilon \;\;(\text{centered: } \bar g \leftarrow \rho\bar g + (1-\rho) g,\; d = \sqrt{v - \bar g^2} + \epsilon),$$
+# $$\theta \leftarrow \theta - \alpha\, \frac{g}{d} \quad\text{or, with momentum } \mu:\quad b \leftarrow \mu b + \frac{g}{d},\;\; \theta \leftarrow \theta - \alpha b$$
+#
+# In both, weight decay first adds $\lambda\theta$ to $g$, as in SGD.
+
+# %%
+#| export
+class Adagrad(Optimizer):
+    """Adagrad: each parameter's step is divided by the root of its summed squared gradients (torch.optim.Adagrad)."""
+
+    def __init__(self, parameters=None, learning_rate=0.01, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, *, lr=None, params=None):
+        parameters = _renamed("parameters", parameters, None, "params", params)
+        learning_rate = _renamed("learning_rate", learning_rate, 0.01, "lr", lr)
+        defaults = {"lr": learning_rate, "lr_decay": lr_decay, "weight_decay": weight_decay,
+                    "initial_accumulator_value": initial_accumulator_value, "eps": eps}
+        super().__init__(parameters, defaults)
+
+    def _validate(self, group):
+        for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            _check_at_least(name, group[name])
+        _check_at_least("learning_rate (lr)", group["lr"])
+
+    def step(self, closure=None):
+        loss = self._begin_step(closure)
+        for p, g, state, group in self._each_parameter():
+            if not state:
+                state["step"] = 0
+                state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+            state["step"] += 1
+            if group["weight_decay"] != 0:
+                g = g + group["weight_decay"] * p.data
+            lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+            state["sum"] = state["sum"] + g * g                                   # s ← s + g²
+            p.data -= lr * g / (np.sqrt(state["sum"]) + group["eps"])
+        return loss
+
+
+class RMSprop(Optimizer):
+    """RMSprop: steps divided by a moving root-mean-square of the gradient (torch.optim.RMSprop)."""
+
+    def __init__(self, parameters=None, learning_rate=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                 momentum=0.0, centered=False, *, lr=None, params=None):
+        parameters = _renamed("parameters", parameters, None, "params", params)
+        learning_rate = _renamed("learning_rate", learning_rate, 0.01, "lr", lr)
+        defaults = {"lr": learning_rate, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
+                    "momentum": momentum, "centered": centered}
+        super().__init__(parameters, defaults)
+
+    def _validate(self, group):
+        for name in ("alpha", "eps", "weight_decay", "momentum"):
+            _check_at_least(name, group[name])
+        _check_at_least("learning_rate (lr)", group["lr"])
+
+    def step(self, closure=None):
+        loss = self._begin_step(closure)
+        for p, g, state, group in self._each_parameter():
+            rho, mu = group["alpha"], group["momentum"]
+            if not state:
+                state["step"] = 0
+                state["square_avg"] = np.zeros_like(p.data)
+            state["step"] += 1
+            if group["weight_decay"] != 0:
+                g = g + group["weight_decay"] * p.data
+            state["square_avg"] = rho * state["square_avg"] + (1 - rho) * g * g          # v ← ρv + (1−ρ)g²
+            if group["centered"]:
+                grad_avg = state.get("grad_avg", np.zeros_like(p.data))
+                state["grad_avg"] = rho * grad_avg + (1 - rho) * g                     # ḡ ← ρḡ + (1−ρ)g
+                d = np.sqrt(state["square_avg"] - state["grad_avg"] ** 2) + group["eps"]
+            else:
+                d = np.sqrt(state["square_avg"]) + group["eps"]
+            if mu > 0:
+                buffer = state.get("momentum_buffer", np.zeros_like(p.data))
+                state["momentum_buffer"] = mu * buffer + g / d                         # b ← μb + g/d
+                p.data -= group["lr"] * state["momentum_buffer"]
+            else:
+                p.data -= group["lr"] * g / d
+        return loss
+
+
+# %% [markdown]
+# ### Adam: momentum and adaptive rates, with bias correction
+#
+# **Adam** (Kingma and Ba, 2015) keeps two exponential moving averages per parameter: of the gradient (the
+# *first moment*, a velocity like momentum's) and of the squared gradient (the *second moment*, RMSprop's
+# scale):
+#
+# $$m_t = \beta_1 m_{t-1} + (1-\beta_1)\, g_t, \qquad v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2, \qquad m_0 = v_0 = 0 .$$
+#
+# Defaults are $\beta_1 = 0.9$ (average over about 10 steps) and $\beta_2 = 0.999$ (about 1000 steps).
+#
+# **The bias.** Both averages start at zero, and that start drags them towards zero. Unroll $m_t$:
+#
+# $$m_t = (1-\beta_1) \sum_{i=1}^{t} \beta_1^{\,t-i}\, g_i .$$
+#
+# If the gradients come from a distribution with mean $\mathbb{E}[g]$ that does not change, take expectations
+# and sum the geometric series $\sum_{i=1}^{t}\beta_1^{\,t-i} = \frac{1-\beta_1^t}{1-\beta_1}$:
+#
+# $$\mathbb{E}[m_t] = (1-\beta_1)\,\mathbb{E}[g] \sum_{i=1}^{t} \beta_1^{\,t-i} = (1-\beta_1^{\,t})\; \mathbb{E}[g] .$$
+#
+# After one step $m_1$ is only $10\%$ of the mean gradient. The same argument gives
+# $\mathbb{E}[v_t] = (1-\beta_2^{\,t})\,\mathbb{E}[g^2]$, and with $\beta_2 = 0.999$, $v_t$ is too small by a factor of
+# $1-0.999^{t}$ for *thousands* of steps. Dividing undoes the bias exactly:
+#
+# $$\hat m_t = \frac{m_t}{1-\beta_1^{\,t}}, \qquad \hat v_t = \frac{v_t}{1-\beta_2^{\,t}},
+# \qquad \theta_t = \theta_{t-1} - \alpha\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon} .$$
+#
+# Without the correction the first steps would be wrong in a dangerous way: $m_1/\sqrt{v_1} = \frac{0.1\,g}{\sqrt{0.001}\,|g|} \approx 3.16\,\text{sign}(g)$,
+# a step three times the learning rate. With it, $\hat m_1/\sqrt{\hat v_1} = \text{sign}(g)$: Adam's first step moves every
+# parameter by about $\alpha$, whatever the scale of its gradient. That is the *adaptive learning rate*: the
+# step depends on the gradient's sign and its consistency, not on its size.
+#
+# The figure feeds a stream of noisy gradients with mean 1 through both averages.
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    gradients = 1.0 + 0.5 * rng.standard_normal(300)         # E[g] = 1, E[g²] = 1.25
+    beta1, beta2 = 0.9, 0.999
+    m = v = 0.0
+    raw_m, corrected_m, raw_v, corrected_v = [], [], [], []
+    for t, g in enumerate(gradients, start=1):
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        raw_m.append(m)
+        corrected_m.append(m / (1 - beta1 ** t))
+        raw_v.append(np.sqrt(v))
+        corrected_v.append(np.sqrt(v / (1 - beta2 ** t)))
+    t = np.arange(1, len(gradients) + 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    left.plot(t[:60], gradients[:60], ".", color="lightgray", label="gradients $g_t$")
+    left.plot(t[:60], raw_m[:60], label="raw $m_t$")
+    left.plot(t[:60], corrected_m[:60], label=r"corrected $\hat m_t$")
+    left.axhline(1.0, color="black", linestyle="--", linewidth=0.8, label=r"$\mathbb{E}[g] = 1$")
+    left.plot(t[:60], 1 - beta1 ** t[:60], ":", color="tab:blue", label=r"$(1-\beta_1^t)\,\mathbb{E}[g]$")
+    left.set_xlabel("step $t$")
+    left.set_title(r"First moment, $\beta_1 = 0.9$")
+    left.legend(fontsize=8)
+    right.plot(t, raw_v, label=r"raw $\sqrt{v_t}$")
+    right.plot(t, corrected_v, label=r"corrected $\sqrt{\hat v_t}$")
+    right.axhline(np.sqrt(1.25), color="black", linestyle="--", linewidth=0.8, label=r"$\sqrt{\mathbb{E}[g^2]}$")
+    right.set_xlabel("step $t$")
+    right.set_title(r"Second moment, $\beta_2 = 0.999$: biased for hundreds of steps")
+    right.legend(fontsize=8)
+    plt.tight_layout()
+    plt.show()
+
+# %% [markdown]
+# ### Exercise 3: `Adam.step`
+#
+# Write the body of the loop for one parameter. The first lines are written for you: they read the
+# hyperparameters and handle AdamW's decoupled weight decay (section 1.5), which leaves you `l2`, the
+# L2 weight decay to add to the gradient. Then, in PyTorch's order:
+#
+# $$
+# \begin{aligned}
+# &\text{first step only: } t = 0,\; m = 0,\; v = 0 \;(\text{and } \hat v_{\max} = 0 \text{ with amsgrad}) \\
+# &t \leftarrow t + 1 \\
+# &g \leftarrow g + \lambda_{\text{L2}}\, \theta \\
+# &m \leftarrow \beta_1 m + (1-\beta_1)\, g \\
+# &v \leftarrow \beta_2 v + (1-\beta_2)\, g^2 \\
+# &\text{amsgrad: } \hat v_{\max} \leftarrow \max(\hat v_{\max}, v) \text{ and use } \hat v_{\max} \text{ instead of } v \text{ below} \\
+# &\theta \leftarrow \theta - \frac{\alpha}{1-\beta_1^{\,t}}\cdot \frac{m}{\sqrt{v}\,/\sqrt{1-\beta_2^{\,t}} + \epsilon}
+# \end{aligned}
+# $$
+#
+# The last line is $\theta - \alpha\,\hat m/(\sqrt{\hat v}+\epsilon)$, arranged as PyTorch computes it. Keep
+# PyTorch's state names: `state["step"]` (an `int`), `state["exp_avg"]` ($m$), `state["exp_avg_sq"]` ($v$) and,
+# with `group["amsgrad"]`, `state["max_exp_avg_sq"]`. Create the arrays with `np.zeros_like(p.data)` so they
+# have the parameter's shape and dtype. **AMSGrad** (Reddi et al., 2018) fixes a flaw in Adam's convergence
+# proof: the effective step $\alpha/\sqrt{v}$ can grow again when large gradients leave the average; the running
+# maximum forbids that.
+
+# %% nbgrader={"grade": false, "grade_id": "adam-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+class Adam(Optimizer):
+    """Adam: momentum plus per-parameter adaptive step sizes, with bias correction (as torch.optim.Adam).
+
+        adam = Adam(parameters=[w1, w2, bias], learning_rate=0.001, beta1=0.9, beta2=0.999)
+        adam = Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999))   # PyTorch's names work too
+    """
+
+    def __init__(self, parameters=None, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, lr=None, betas=None, params=None, decoupled_weight_decay=False):
+        parameters = _renamed("parameters", parameters, None, "params", params)
+        learning_rate = _renamed("learning_rate", learning_rate, 0.001, "lr", lr)
+        if betas is not None:
+            if len(betas) != 2:
+                raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+            beta1, beta2 = _renamed("(beta1, beta2)", (beta1, beta2), (0.9, 0.999), "betas", tuple(betas))
+        defaults = {"lr": learning_rate, "betas": (beta1, beta2), "eps": eps, "weight_decay": weight_decay,
+                    "amsgrad": amsgrad, "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(parameters, defaults)
+
+    def _validate(self, group):
+        _check_at_least("learning_rate (lr)", group["lr"])
+        _check_at_least("eps", group["eps"])
+        _check_at_least("weight_decay", group["weight_decay"])
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        if isinstance(betas[0], (tuple, list)):      # Adam(params, lr, (0.9, 0.999)): PyTorch's positional pair
+            raise TypeError(f"beta1 must be a number, got {betas[0]!r}: pass PyTorch's pair as betas={betas[0]!r}")
+        _check_beta("beta1", betas[0])
+        _check_beta("beta2", betas[1])
+
+    def step(self, closure=None):
+        """One Adam update of every parameter that has a gradient; returns the closure's loss (or None)."""
+        loss = self._begin_step(closure)
+        for p, g, state, group in self._each_parameter():
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            l2 = group["weight_decay"]
+            if group["decoupled_weight_decay"]:       # AdamW: θ ← θ(1 − α λ), and no L2 term in g
+                p.data *= 1 - lr * group["weight_decay"]
+                l2 = 0.0
+            ### BEGIN SOLUTION
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = np.zeros_like(p.data)
+                state["exp_avg_sq"] = np.zeros_like(p.data)
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            state["step"] += 1
+            t = state["step"]
+            if l2 != 0:
+                g = g + l2 * p.data
+            m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
+            v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
+            if group["amsgrad"]:
+                v = state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], v)
+            p.data -= lr / (1 - beta1 ** t) * m / (np.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps)
+            ### END SOLUTION
+        return loss
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-adam", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+def test_unit_adam():
+    print("🔬 Unit Test: Adam optimizer...")
+    # a constant gradient g = 2 for five steps: m_t = (1 − β1^t)·2 and v_t = (1 − β2^t)·4 in closed form
+    p = make_parameter(1.0)
+    adam = Adam([p], learning_rate=0.1, beta1=0.9, beta2=0.999)
+    for t in range(1, 6):
+        p.grad = Tensor(np.array(2.0))
+        adam.step()
+        state = adam.state[p]
+        assert state["step"] == t, f"state['step'] should count steps: expected {t}, got {state['step']}"
+        assert abs(state["exp_avg"] - (1 - 0.9 ** t) * 2.0) < 1e-14, f"m_{t} = {state['exp_avg']}"
+    print("✅ First moment estimation (m_t) computed correctly")
+    assert abs(state["exp_avg_sq"] - (1 - 0.999 ** 5) * 4.0) < 1e-14, f"v_5 = {state['exp_avg_sq']}"
+    print("✅ Second moment estimation (v_t) computed correctly")
+    # corrected: m̂ = 2, v̂ = 4, every step is α·2/(2 + ε); uncorrected the first step alone would be 0.316
+    assert abs(p.data - (1.0 - 5 * 0.1 * 2.0 / (2.0 + 1e-8))) < 1e-12, f"θ_5 = {p.data}"
+    print("✅ Bias correction applied properly")
+
+    # gradients 1000 and 0.001: the step depends on the sign, not the size
+    p = make_parameter([0.0, 0.0])
+    adam = Adam([p], learning_rate=0.01)
+    for _ in range(3):
+        p.grad = Tensor(np.array([1000.0, -0.001]))
+        adam.step()
+    assert np.allclose(p.data, [-0.03, 0.03], rtol=1e-4), f"both coordinates should move by 3α, got {p.data}"
+    print("✅ Adaptive learning rates working")
+    ### BEGIN HIDDEN TESTS
+    # two steps with different gradients, by hand: g = 1 then g = 3, α = 1, β1 = 0.5, β2 = 0.75, ε = 0
+    # t=1: m = 0.5, v = 0.25; m̂ = 1, v̂ = 1 → θ = −1
+    # t=2: m = 0.25 + 1.5 = 1.75, v = 0.1875 + 2.25 = 2.4375; m̂ = 1.75/0.75, v̂ = 2.4375/0.4375
+    p = make_parameter(0.0)
+    adam = Adam([p], learning_rate=1.0, beta1=0.5, beta2=0.75, eps=0.0)
+    for g in (1.0, 3.0):
+        p.grad = Tensor(np.array(g))
+        adam.step()
+    expected = -1.0 - (1.75 / 0.75) / np.sqrt(2.4375 / 0.4375)
+    assert abs(p.data - expected) < 1e-12, (p.data, expected)
+    # eps sits outside the square root: a zero gradient with eps = 1 moves nothing
+    p = make_parameter([1.0, 2.0], grad=[0.0, 0.0])
+    Adam([p], learning_rate=0.1, eps=1.0).step()
+    assert np.array_equal(p.data, [1.0, 2.0])
+    # float32 parameters stay float32, and p.grad is not changed
+    p32 = Variable(np.array([1.0, -1.0], dtype=np.float32), requires_grad=True)
+    p32.grad = Tensor(np.array([0.5, 0.5], dtype=np.float32))
+    Adam([p32], lr=0.1).step()
+    assert p32.data.dtype == np.float32 and np.array_equal(p32.grad.data, np.array([0.5, 0.5], np.float32))
+    assert np.allclose(p32.data, [0.9, -1.1], rtol=1e-6)
+    ### END HIDDEN TESTS
+    print("📈 Progress: Adam Optimizer ✓")
+
+
+if __name__ == "__main__":
+    test_unit_adam()
+
+# %% nbgrader={"grade": true, "grade_id": "test-adam-options", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def test_unit_adam_options():
+    print("🔬 Unit Test: Adam options (weight decay as L2, AMSGrad)...")
+    # L2 weight decay λ = 0.1 on a zero loss gradient: g = λθ = 0.1, so the first step is α·sign(θ)
+    p = make_parameter(1.0, grad=0.0)
+    Adam([p], learning_rate=0.01, weight_decay=0.1).step()
+    assert abs(p.data - (1.0 - 0.01 * 0.1 / (0.1 + 1e-8))) < 1e-12, p.data
+    print("✅ Weight decay enters the gradient (L2)")
+
+    # AMSGrad with gradients 3, 0: v₂ = 0.999·0.009 < v₁ = 0.009, so the maximum keeps v₁
+    p = make_parameter(0.0)
+    adam = Adam([p], learning_rate=0.1, amsgrad=True)
+    for g in (3.0, 0.0):
+        p.grad = Tensor(np.array(g))
+        adam.step()
+    assert abs(adam.state[p]["max_exp_avg_sq"] - 0.009) < 1e-15, adam.state[p]["max_exp_avg_sq"]
+    m2 = 0.9 * 0.3
+    step2 = 0.1 / (1 - 0.9 ** 2) * m2 / (np.sqrt(0.009) / np.sqrt(1 - 0.999 ** 2) + 1e-8)
+    step1 = 0.1 * 3.0 / (3.0 + 1e-8)
+    assert abs(p.data - (-step1 - step2)) < 1e-12, (p.data, -step1 - step2)
+    print("✅ AMSGrad uses the running maximum of v")
+    ### BEGIN HIDDEN TESTS
+    # without amsgrad the same gradients use v₂ itself
+    p = make_parameter(0.0)
+    adam = Adam([p], learning_rate=0.1)
+    for g in (3.0, 0.0):
+        p.grad = Tensor(np.array(g))
+        adam.step()
+    v2 = 0.999 * 0.009
+    step2 = 0.1 / (1 - 0.9 ** 2) * m2 / (np.sqrt(v2) / np.sqrt(1 - 0.999 ** 2) + 1e-8)
+    assert "max_exp_avg_sq" not in adam.state[p] and abs(p.data - (-step1 - step2)) < 1e-12
+    # weight decay and amsgrad in two groups; a parameter without gradient keeps no state
+    a, b, c = make_parameter(2.0, grad=0.0), make_parameter(-2.0, grad=0.0), make_parameter(1.0)
+    adam = Adam([{"params": [a, c]}, {"params": [b], "lr": 0.2}], learning_rate=0.1, weight_decay=0.5, amsgrad=True)
+    adam.step()
+    assert abs(a.data - 1.9) < 1e-8 and abs(b.data - (-1.8)) < 1e-8 and c.data == 1.0 and c not in adam.state
+    ### END HIDDEN TESTS
+    print("📈 Progress: Adam options ✓")
+
+
+if __name__ == "__main__":
+    test_unit_adam_options()
+
+# %% [markdown]
+# ## 1.5 Weight decay, coupled and decoupled: AdamW
+#
+# For SGD, "weight decay" and "L2 regularisation" are the same thing:
+#
+# $$\theta \leftarrow \theta - \alpha(g + \lambda\theta) = (1 - \alpha\lambda)\,\theta - \alpha g .$$
+#
+# Adding $\lambda\theta$ to the gradient *is* shrinking every weight by the factor $1-\alpha\lambda$. For Adam it is not.
+# The L2 term goes into $m$ and $v$ and gets divided by $\sqrt{\hat v}$: a weight with large gradients (large $\hat v$)
+# is barely decayed, a weight with tiny gradients is decayed hard, and the decay strength is tangled up
+# with the adaptive scaling. Loshchilov and Hutter (2019) proposed to **decouple** the two: shrink the weights
+# directly, and run Adam on the loss gradient alone:
+#
+# $$\theta \leftarrow \theta\,(1 - \alpha\lambda), \qquad \text{then the Adam step with } g = \nabla L(\theta) .$$
+#
+# That is **AdamW**, the default optimizer for training transformers. As in PyTorch it is Adam with
+# `decoupled_weight_decay=True` (the two lines you got for free at the top of the loop) and a default
+# $\lambda = 0.01$. The demonstration below compares the two on weights that differ only in their gradient scale.
+
+# %%
+#| export
+class AdamW(Adam):
+    """Adam with decoupled weight decay: θ ← θ(1 − lr·λ), then Adam on the gradient (as torch.optim.AdamW)."""
+
+    def __init__(self, parameters=None, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01,
+                 amsgrad=False, *, lr=None, betas=None, params=None):
+        super().__init__(parameters, learning_rate, beta1, beta2, eps, weight_decay, amsgrad,
+                         lr=lr, betas=betas, params=params, decoupled_weight_decay=True)
+
+
+# %%
+if __name__ == "__main__":
+    with after_exercise("Adam.step"):
+        # weights 1, 1, 1 with weight decay λ = 0.1 and α = 0.01, no loss gradient
+        for name, optimizer_class in (("Adam + L2", Adam), ("AdamW", AdamW)):
+            w = make_parameter([1.0, 1.0, 1.0])
+            optimizer = optimizer_class([w], learning_rate=0.01, weight_decay=0.1)
+            for _ in range(100):
+                w.grad = Tensor(np.zeros(3))          # no loss gradient at all: only the decay acts
+                optimizer.step()
+            print(f"{name:>10}: weights after 100 steps {np.round(w.data, 4)}")
+        print(f"AdamW: every weight shrank by (1 − αλ)^100 = {0.999 ** 100:.4f}")
+
+# %% [markdown]
+# With no loss gradient at all, Adam + L2 turns the decay term into a normalised step of size about
+# $\alpha$ per step, whatever $\lambda$ is (the adaptive scaling cancels $\lambda$), while AdamW shrinks every weight by
+# exactly $(1-\alpha\lambda)$ per step. That is the decoupling.
+#
+# ## 1.6 Learning-rate schedules
+#
+# A learning rate that is right at the start of training is usually too large at the end: near a minimum the
+# gradient noise of mini-batches keeps the parameters bouncing around, and only a smaller step lets them
+# settle. A too large rate at the very start, when the network is random and gradients are wild, can also
+# blow training up. A **schedule** changes $\alpha$ as training runs: $\alpha_e = f(e)$, with $e$ the *epoch*
+# (or the step) counted by the scheduler.
+#
+# | schedule | $\alpha_e$ for a base rate $\alpha_0$ | used for |
+# | --- | --- | --- |
+# | `StepLR(step_size=s, gamma=γ)` | $\alpha_0\, \gamma^{\lfloor e/s \rfloor}$ | the classic ResNet recipe (÷10 every 30 epochs) |
+# | `MultiStepLR(milestones, gamma)` | $\alpha_0\, \gamma^{\#\{\text{milestones} \le e\}}$ | decays at chosen epochs |
+# | `ExponentialLR(gamma)` | $\alpha_0\, \gamma^{e}$ | smooth decay |
+# | `CosineAnnealingLR(T_max, eta_min)` | $\eta_{\min} + \tfrac12(\alpha_0-\eta_{\min})\big(1 + \cos\frac{\pi e}{T_{\max}}\big)$ | modern default |
+# | `LinearLR(start_factor, end_factor, total_iters)` | $\alpha_0\big(s + (f-s)\min(e, T)/T\big)$ | warm-up |
+# | `LambdaLR(lr_lambda)` | $\alpha_0 \cdot \lambda(e)$ | any formula you like |
+# | `OneCycleLR(max_lr, total_steps)` | warm up to `max_lr`, anneal to almost 0 (and cycle momentum the other way) | fast training, stepped every batch |
+# | `SequentialLR(schedulers, milestones)` | one schedule after another | warm-up then cosine |
+# | `ReduceLROnPlateau(mode, factor, patience)` | multiply by `factor` when a metric stops improving | when you cannot plan ahead |
+#
+# All of them follow PyTorch's protocol, which the base class `LRScheduler` implements:
+#
+# - The constructor stores each group's starting rate as `group["initial_lr"]` (the **base rate** $\alpha_0$,
+#   in `scheduler.base_lrs`) and takes the first step itself: `last_epoch` becomes 0 and the groups get the
+#   rate for epoch 0.
+# - `scheduler.step()` advances `last_epoch` by one and writes `get_lr()`, the rate of every group at that
+#   epoch, into `group["lr"]`; `get_last_lr()` returns that list.
+# - The training loop calls `optimizer.step()` for every batch and `scheduler.step()` **after** it, once per
+#   epoch. Calling the scheduler first skips the schedule's first value; like PyTorch, we warn.
+# - `state_dict()` / `load_state_dict()` save and restore the schedule's position.
+#
+# PyTorch's schedulers also have a recursive ("chainable") form that multiplies the current rate; for one
+# scheduler per optimizer it gives the same numbers as the closed forms in the table, and the closed form is
+# what we write. (To combine schedules, use `SequentialLR` or a `LambdaLR`.)
+
+# %%
+#| export
+def _check_optimizer(optimizer):
+    groups = getattr(optimizer, "param_groups", None)
+    if not isinstance(groups, list) or not all(isinstance(group, dict) and "lr" in group for group in groups):
+        raise TypeError(f"optimizer must be an optimizer such as SGD or Adam (with param_groups), "
+                        f"got {type(optimizer).__name__}")
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_positive(name, value):
+    _check_number(name, value)
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+class LRScheduler:
+    """Base class of the schedules: each one says, in `get_lr()`, what the rate is at epoch `last_epoch`."""
+
+    def __init__(self, optimizer, last_epoch=-1):
+        _check_optimizer(optimizer)
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise ValueError(f"last_epoch={last_epoch} resumes a schedule, but param_groups[{i}] has no "
+                                     f"'initial_lr': load the optimizer's state_dict first, or use last_epoch=-1")
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self.step()                          # the first step: last_epoch becomes 0
+
+    def get_lr(self):
+        """The learning rate of every parameter group at epoch `self.last_epoch`."""
+        raise NotImplementedError(f"{type(self).__name__} does not define get_lr()")
+
+    def step(self):
+        """Advance one epoch and set every group's learning rate."""
+        if self._step_count == 1 and getattr(self.optimizer, "_steps_taken", 1) == 0:
+            warnings.warn("scheduler.step() was called before optimizer.step(): call optimizer.step() first "
+                          "(the training loop steps the optimizer, then the scheduler), otherwise the first "
+                          "learning rate of the schedule is skipped", UserWarning, stacklevel=2)
+        self._step_count += 1
+        self.last_epoch += 1
+        self._set_lrs(self.get_lr())
+
+    def _set_lrs(self, lrs):
+        groups = self.optimizer.param_groups
+        if len(lrs) != len(groups):
+            raise ValueError(f"{len(lrs)} learning rates for {len(groups)} parameter groups")
+        for group, lr in zip(groups, lrs):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in groups]
+
+    def get_last_lr(self):
+        """The learning rates the last step set, one per parameter group."""
+        return list(self._last_lr)
+
+    def state_dict(self):
+        """The schedule's position and settings (everything but the optimizer), as plain values."""
+        return {key: _copy_value(value) for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        self.__dict__.update({key: _copy_value(value) for key, value in state_dict.items()})
+        self._set_lrs(self._last_lr)          # the groups get the rates of the restored epoch
+
+    def __repr__(self):
+        return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
+
+
+# %% [markdown]
+# ### Exercise 4: `StepLR.get_lr`
+#
+# `StepLR` multiplies the rate by `gamma` every `step_size` epochs:
+#
+# $$\alpha_e = \alpha_0 \cdot \gamma^{\lfloor e / s \rfloor}$$
+#
+# Return a list with the rate of every parameter group at epoch `self.last_epoch`: one entry per base rate
+# in `self.base_lrs`, using `self.gamma` and `self.step_size`. (`//` is integer division.)
+
+# %% nbgrader={"grade": false, "grade_id": "step-lr", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+class StepLR(LRScheduler):
+    """Decay every group's rate by `gamma` every `step_size` epochs (as torch.optim.lr_scheduler.StepLR).
+
+        scheduler = StepLR(optimizer, step_size=10, gamma=0.1)
+    """
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        _check_positive_int("step_size", step_size)
+        _check_positive("gamma", gamma)
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        """α_e = α_0 · γ^⌊e / step_size⌋ for every group."""
+        ### BEGIN SOLUTION
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-step-lr", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def test_unit_step_lr():
+    print("🔬 Unit Test: StepLR...")
+    p = make_parameter(1.0, grad=0.0)
+    optimizer = SGD([p], learning_rate=0.1)
+    scheduler = StepLR(optimizer, step_size=3, gamma=0.5)
+    assert scheduler.get_last_lr() == [0.1] and optimizer.param_groups[0]["lr"] == 0.1
+    seen = []
+    for epoch in range(9):
+        optimizer.step()
+        scheduler.step()
+        seen.append(scheduler.get_last_lr()[0])
+    expected = [0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.0125]   # epochs 1..9
+    assert np.allclose(seen, expected, rtol=1e-15, atol=0), f"got {seen}"
+    assert optimizer.param_groups[0]["lr"] == seen[-1]
+    print("✅ The rate is multiplied by gamma every step_size epochs")
+    a, b = make_parameter(1.0), make_parameter(1.0)
+    optimizer = SGD([{"params": [a]}, {"params": [b], "lr": 1.0}], learning_rate=0.1)
+    scheduler = StepLR(optimizer, step_size=2, gamma=0.1)
+    for _ in range(4):
+        optimizer.step()
+        scheduler.step()
+    assert np.allclose(scheduler.get_last_lr(), [0.001, 0.01], rtol=1e-14)
+    print("✅ Every parameter group decays from its own base rate")
+    ### BEGIN HIDDEN TESTS
+    p = make_parameter(1.0)
+    optimizer = SGD([p], learning_rate=2.0)
+    scheduler = StepLR(optimizer, step_size=1, gamma=0.5)
+    for epoch in range(1, 20):
+        optimizer.step()
+        scheduler.step()
+        assert scheduler.get_last_lr() == [2.0 * 0.5 ** epoch]
+    optimizer.param_groups[0]["lr"] = 123.0        # the closed form does not depend on the current lr
+    optimizer.step()
+    scheduler.step()
+    assert scheduler.get_last_lr() == [2.0 * 0.5 ** 20]
+    ### END HIDDEN TESTS
+    print("📈 Progress: Learning Rate Scheduling ✓")
+
+
+if __name__ == "__main__":
+    test_unit_step_lr()
+
+# %% [markdown]
+# ### The rest of the schedule family
+#
+# Each schedule below is a constructor that checks its arguments and a `get_lr` that is the formula from
+# the table. Two are different in kind: `ReduceLROnPlateau` reacts to a measured metric
+# (`scheduler.step(validation_loss)`), so it has no formula in the epoch, and `SequentialLR` hands the
+# optimizer from one schedule to the next at the milestones, restarting each at its epoch 0.
+
+# %%
+#| export
+class MultiStepLR(LRScheduler):
+    """Multiply the rate by `gamma` at each epoch in `milestones`."""
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        milestones = list(milestones)
+        for milestone in milestones:
+            if isinstance(milestone, bool) or not isinstance(milestone, numbers.Integral) or milestone < 0:
+                raise ValueError(f"milestones must be non-negative integers (epochs), got {milestones!r}")
+        _check_positive("gamma", gamma)
+        self.milestones = sorted(milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        passed = bisect.bisect_right(self.milestones, self.last_epoch)     # milestones ≤ epoch
+        return [base_lr * self.gamma ** passed for base_lr in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """α_e = α_0 · γ^e."""
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        _check_positive("gamma", gamma)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """α_e = η_min + (α_0 − η_min)(1 + cos(π e / T_max)) / 2: half a cosine from α_0 down to η_min."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        _check_positive_int("T_max", T_max)
+        _check_at_least("eta_min", eta_min)
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        cosine = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+        return [self.eta_min + (base_lr - self.eta_min) * cosine for base_lr in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Warm-up: the factor on α_0 goes linearly from `start_factor` to `end_factor` over `total_iters` epochs."""
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        _check_number("start_factor", start_factor)
+        _check_number("end_factor", end_factor)
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"start_factor must be in (0, 1], got {start_factor!r}")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"end_factor must be in [0, 1], got {end_factor!r}")
+        _check_positive_int("total_iters", total_iters)
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        progress = min(self.total_iters, self.last_epoch) / self.total_iters
+        factor = self.start_factor + (self.end_factor - self.start_factor) * progress
+        return [base_lr * factor for base_lr in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """α_e = α_0 · lr_lambda(e), with one function for all groups or one per group."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        _check_optimizer(optimizer)
+        count = len(optimizer.param_groups)
+        lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * count
+        if len(lambdas) != count:
+            raise ValueError(f"lr_lambda: expected {count} functions (one per parameter group), got {len(lambdas)}")
+        if not all(callable(fn) for fn in lambdas):
+            raise TypeError("lr_lambda must be a function of the epoch (or a list of them)")
+        self.lr_lambdas = lambdas
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self):
+        # functions are not data: save only the attributes of callable objects, as PyTorch does
+        state = {key: _copy_value(value) for key, value in self.__dict__.items() if key not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) or not hasattr(fn, "__dict__")
+                               else copy.deepcopy(fn.__dict__) for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        saved_lambdas = state.pop("lr_lambdas")
+        for fn, saved in zip(self.lr_lambdas, saved_lambdas):
+            if saved is not None:
+                fn.__dict__.update(copy.deepcopy(saved))
+        super().load_state_dict(state)
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith, 2018): warm up to `max_lr`, then anneal to max_lr/(div_factor·final_div_factor).
+
+    Stepped after every batch, `total_steps` times in all. With `cycle_momentum` the momentum (or Adam's
+    beta1) moves the opposite way, between `max_momentum` and `base_momentum`.
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
+                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
+                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        _check_optimizer(optimizer)
+        if total_steps is not None:
+            _check_positive_int("total_steps", total_steps)
+        elif epochs is not None and steps_per_epoch is not None:
+            _check_positive_int("epochs", epochs)
+            _check_positive_int("steps_per_epoch", steps_per_epoch)
+            total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("OneCycleLR needs total_steps, or both epochs and steps_per_epoch")
+        _check_number("pct_start", pct_start)
+        if not 0 <= pct_start <= 1:
+            raise ValueError(f"pct_start must be in [0, 1], got {pct_start!r}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        _check_positive("div_factor", div_factor)
+        _check_positive("final_div_factor", final_div_factor)
+        self.total_steps = total_steps
+        self.anneal_strategy = anneal_strategy
+        warm_end = float(pct_start * total_steps) - 1
+        if three_phase:   # up, back down to the start, then the long final decay
+            self._phases = [(warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                            (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                            (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        else:
+            self._phases = [(warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                            (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        groups = optimizer.param_groups
+        if last_epoch == -1:
+            for group, peak in zip(groups, _per_group("max_lr", max_lr, groups)):
+                group["initial_lr"] = peak / div_factor
+                group["max_lr"] = peak
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            defaults = getattr(optimizer, "defaults", {})
+            if "momentum" not in defaults and "betas" not in defaults:
+                raise ValueError("cycle_momentum=True needs an optimizer with momentum or betas "
+                                 "(SGD, RMSprop, Adam, AdamW); pass cycle_momentum=False")
+            self.use_beta1 = "betas" in defaults
+            if last_epoch == -1:
+                for group, top, bottom in zip(groups, _per_group("max_momentum", max_momentum, groups),
+                                              _per_group("base_momentum", base_momentum, groups)):
+                    self._set_momentum(group, top)
+                    group["max_momentum"] = top
+                    group["base_momentum"] = bottom
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _anneal(self, start, end, fraction):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * fraction) + 1)
+        return (end - start) * fraction + start
+
+    def get_lr(self):
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"OneCycleLR was stepped {step} times, but total_steps is {self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            phase_start = 0.0
+            for i, (phase_end, lr_from, lr_to, momentum_from, momentum_to) in enumerate(self._phases):
+                if step <= phase_end or i == len(self._phases) - 1:
+                    fraction = (step - phase_start) / (phase_end - phase_start)
+                    lrs.append(self._anneal(group[lr_from], group[lr_to], fraction))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[momentum_from], group[momentum_to], fraction))
+                    break
+                phase_start = phase_end
+        return lrs
+
+
+def _per_group(name, value, groups):
+    """One value per parameter group: a list of them, or one value for all."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(groups):
+            raise ValueError(f"{name}: expected {len(groups)} values (one per parameter group), got {len(value)}")
+        return list(value)
+    return [value] * len(groups)
+
+
+class SequentialLR(LRScheduler):
+    """Run `schedulers[0]` until `milestones[0]`, then `schedulers[1]` (from its epoch 0), and so on."""
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        _check_optimizer(optimizer)
+        schedulers, milestones = list(schedulers), list(milestones)
+        if not schedulers:
+            raise ValueError("schedulers is empty: SequentialLR needs at least one scheduler")
+        for i, scheduler in enumerate(schedulers):
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(f"schedulers[{i}] is a ReduceLROnPlateau, which steps on a metric: it cannot "
+                                 f"be part of a SequentialLR")
+            if getattr(scheduler, "optimizer", None) is not optimizer:
+                raise ValueError(f"schedulers[{i}] belongs to another optimizer: all must share this one")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"milestones: expected {len(schedulers) - 1} (one fewer than schedulers), "
+                             f"got {len(milestones)}")
+        self.optimizer = optimizer
+        self._schedulers = schedulers
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        for group in optimizer.param_groups:         # undo what the schedulers' first steps did
+            group["lr"] = group["initial_lr"]
+        for scheduler in schedulers:
+            _undo_first_step(scheduler)
+        first = schedulers[bisect.bisect_right(milestones, 0)]
+        first._step_count = 0
+        first.step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self):
+        self.last_epoch += 1
+        index = bisect.bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[index]
+        if index > 0 and self._milestones[index - 1] == self.last_epoch:
+            scheduler.last_epoch = 0                  # the next schedule starts at its own epoch 0
+            scheduler._set_lrs(scheduler.get_lr())
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self):
+        state = {key: _copy_value(value) for key, value in self.__dict__.items()
+                 if key not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        for scheduler, saved in zip(self._schedulers, state.pop("_schedulers")):
+            scheduler.load_state_dict(saved)
+        super().load_state_dict(state)
+
+
+def _undo_first_step(scheduler):
+    if hasattr(scheduler, "_schedulers"):
+        for inner in scheduler._schedulers:
+            _undo_first_step(inner)
+    else:
+        scheduler.last_epoch -= 1
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the rate by `factor` when a metric has not improved for more than `patience` epochs.
+
+        scheduler.step(validation_loss)      # once per epoch, with the metric (mode="min": lower is better)
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0.0, eps=1e-8):
+        _check_optimizer(optimizer)
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        _check_number("factor", factor)
+        if not 0 <= factor < 1:
+            raise ValueError(f"factor must be in [0, 1), got {factor!r}")
+        for name, value in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        _check_at_least("threshold", threshold)
+        _check_at_least("eps", eps)
+        self.optimizer = optimizer
+        self.min_lrs = _per_group("min_lr", min_lr, optimizer.param_groups)
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.eps = cooldown, eps
+        self.last_epoch = 0
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def _is_better(self, value):
+        if self.mode == "min":
+            return value < (self.best * (1 - self.threshold) if self.threshold_mode == "rel" else self.best - self.threshold)
+        return value > (self.best * (1 + self.threshold) if self.threshold_mode == "rel" else self.best + self.threshold)
+
+    def step(self, metrics):
+        """Record this epoch's metric; reduce the rates after more than `patience` epochs without progress."""
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._is_better(current):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:                 # just reduced: ignore bad epochs for a while
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                new_lr = max(group["lr"] * self.factor, min_lr)
+                if group["lr"] - new_lr > self.eps:   # changes smaller than eps are not worth making
+                    group["lr"] = new_lr
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+
+# %% [markdown]
+# Here are the schedules side by side, for a base rate of 0.1 over 100 epochs (OneCycle over 100 steps).
+
+# %%
+def schedule_curve(make_scheduler, epochs=100, lr=0.1):
+    """The learning rate a scheduler sets at each epoch 0..epochs-1, on a throwaway optimizer."""
+    optimizer = SGD([make_parameter(0.0)], learning_rate=lr, momentum=0.9)
+    scheduler = make_scheduler(optimizer)
+    rates = []
+    for _ in range(epochs):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    schedules = {
+        "MultiStepLR([30, 80], 0.1)": lambda opt: MultiStepLR(opt, milestones=[30, 80], gamma=0.1),
+        "ExponentialLR(0.96)": lambda opt: ExponentialLR(opt, gamma=0.96),
+        "CosineAnnealingLR(100)": lambda opt: CosineAnnealingLR(opt, T_max=100),
+        "LinearLR warm-up, then cosine": lambda opt: SequentialLR(
+            opt, [LinearLR(opt, start_factor=0.1, total_iters=10), CosineAnnealingLR(opt, T_max=90)], milestones=[10]),
+        "OneCycleLR(max_lr=0.1)": lambda opt: OneCycleLR(opt, max_lr=0.1, total_steps=100),
+    }
+    fig, ax = plt.subplots(figsize=(9, 4))
+    with after_exercise("StepLR.get_lr"):
+        ax.plot(schedule_curve(lambda opt: StepLR(opt, step_size=30, gamma=0.5)), label="StepLR(30, 0.5)")
+    for name, make in schedules.items():
+        ax.plot(schedule_curve(make), label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("learning rate")
+    ax.set_title("Learning-rate schedules (base rate 0.1)")
+    ax.legend(fontsize=8)
+    plt.show()
+
+# %% nbgrader={"grade": false, "grade_id": "test-schedulers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def test_unit_schedulers():
+    print("🔬 Unit Test: the schedule family...")
+    curve = schedule_curve(lambda opt: CosineAnnealingLR(opt, T_max=10, eta_min=0.01), epochs=11)
+    assert np.allclose(curve, 0.01 + 0.09 * (1 + np.cos(np.pi * np.arange(11) / 10)) / 2, rtol=1e-14)
+    curve = schedule_curve(lambda opt: LinearLR(opt, start_factor=0.25, total_iters=3), epochs=6)
+    assert np.allclose(curve, [0.025, 0.05, 0.075, 0.1, 0.1, 0.1], rtol=1e-14)
+    curve = schedule_curve(lambda opt: MultiStepLR(opt, milestones=[2, 4], gamma=0.1), epochs=6)
+    assert np.allclose(curve, [0.1, 0.1, 0.01, 0.01, 0.001, 0.001], rtol=1e-14)
+    print("✅ Closed forms of cosine, linear warm-up and multi-step")
+    optimizer = SGD([make_parameter(0.0)], learning_rate=1.0)
+    plateau = ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
+    for loss in (1.0, 0.9, 0.9, 0.9, 0.9, 0.9):
+        plateau.step(loss)
+    assert plateau.get_last_lr() == [0.25]      # reduced after epochs 4 and 6 (two bad epochs each)
+    print("✅ ReduceLROnPlateau waits `patience` bad epochs before it reduces")
+
+
+if __name__ == "__main__":
+    test_unit_schedulers()
+
+# %% [markdown]
+# ## 1.7 Gradient clipping
+#
+# One bad batch can produce a gradient a thousand times larger than usual (recurrent networks are famous
+# for it) and throw the parameters far away in a single step. **Clipping** bounds the step. Two ways:
+#
+# - `clip_grad_norm_(parameters, max_norm)` treats all gradients as one long vector, computes its norm
+#   $\|g\| = \big(\sum_i \|g_i\|_p^p\big)^{1/p}$ ($p = 2$ by default, `norm_type=inf` for the largest entry), and
+#   multiplies every gradient by $\min\!\big(1, \frac{\text{max\_norm}}{\|g\| + 10^{-6}}\big)$. The direction is kept, only
+#   the length is capped. It returns the norm *before* clipping, which is worth logging. With
+#   `error_if_nonfinite=True` a NaN or infinite norm raises instead of silently spreading NaN.
+# - `clip_grad_value_(parameters, clip_value)` clamps every entry to $[-c, c]$, which can change the
+#   direction.
+#
+# Both work in place on the `.grad` arrays, between `loss.backward()` and `optimizer.step()`; the trailing
+# underscore is PyTorch's mark for "changes its argument".
+
+# %%
+#| export
+def _gradients(parameters):
+    """The gradient arrays of a parameter or a list of parameters, writable, skipping missing ones."""
+    parameters = [parameters] if _is_parameter(parameters) else _as_list(parameters, "parameters")
+    grads = []
+    for p in parameters:
+        _check_parameter(p, "parameters")
+        grad = _grad_array(p)
+        if grad is None:
+            continue
+        if not grad.flags.writeable:           # e.g. a broadcast view: give the parameter its own copy
+            grad = grad.copy()
+            _set_grad_array(p, grad)
+        grads.append(grad)
+    return grads
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scale all gradients together so that their total norm is at most `max_norm`; return the norm before.
+
+    total = ‖(‖g_1‖, ‖g_2‖, ...)‖ with the chosen norm; every g is multiplied by min(1, max_norm/(total + 1e-6)).
+    """
+    _check_at_least("max_norm", max_norm)
+    norm_type = float(norm_type)
+    grads = _gradients(parameters)
+    if not grads:
+        return 0.0
+    norms = np.array([np.linalg.norm(g.ravel(), norm_type) if g.size else 0.0 for g in grads])
+    total = float(np.linalg.norm(norms, norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"the total gradient norm is {total}, not finite: a loss or gradient is NaN or infinite "
+                           f"(clip_grad_norm_ was called with error_if_nonfinite=True)")
+    scale = np.minimum(max_norm / (total + 1e-6), 1.0)      # NaN stays NaN, as in PyTorch
+    for g in grads:
+        g *= scale
+    return total
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clamp every gradient entry to [-clip_value, clip_value], in place."""
+    _check_at_least("clip_value", clip_value)
+    for g in _gradients(parameters):
+        np.clip(g, -clip_value, clip_value, out=g)
+
+
+# %% nbgrader={"grade": false, "grade_id": "test-clipping", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def test_unit_gradient_clipping():
+    print("🔬 Unit Test: gradient clipping...")
+    a, b = make_parameter([0.0, 0.0], grad=[3.0, 0.0]), make_parameter(0.0, grad=4.0)
+    total = clip_grad_norm_([a, b], max_norm=1.0)
+    assert total == 5.0
+    scale = 1.0 / (5.0 + 1e-6)
+    assert np.allclose(a.grad.data, [3 * scale, 0.0], rtol=1e-15) and abs(b.grad.data - 4 * scale) < 1e-15
+    print("✅ clip_grad_norm_ scales by max_norm / (total + 1e-6) and returns the norm before clipping")
+    c = make_parameter([1.0, -1.0], grad=[0.1, -0.2])
+    assert abs(clip_grad_norm_(c, max_norm=10.0) - np.sqrt(0.05)) < 1e-15
+    assert np.array_equal(c.grad.data, [0.1, -0.2])
+    clip_grad_value_([c], 0.15)
+    assert np.array_equal(c.grad.data, [0.1, -0.15])
+    print("✅ Small gradients are left alone; clip_grad_value_ clamps entries")
+
+
+if __name__ == "__main__":
+    test_unit_gradient_clipping()
+
+# %% [markdown]
+# ## 1.8 Checkpoints: stop, save, resume, bit for bit
+#
+# Long training runs get interrupted. To continue exactly, you need the parameters *and* the optimizer's
+# memory (velocities, moment estimates, step counts) *and* the schedule's position. `state_dict()` turns each
+# into plain Python and NumPy values that you can pickle or `np.savez`. The demonstration trains a small
+# least-squares problem with Adam and a cosine schedule for 40 steps in one go, and again as 20 steps, a
+# checkpoint, fresh objects, and 20 more. The two results must be *identical*, not just close.
+
+# %%
+def least_squares_run(steps, checkpoint=None, seed=0):
+    """Adam + CosineAnnealingLR on ‖Xw − y‖²/n; returns (weights, checkpoint after `steps`)."""
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((32, 4)), rng.standard_normal(32)
+    w = make_parameter(np.zeros(4))
+    optimizer = Adam([w], learning_rate=0.05)
+    scheduler = CosineAnnealingLR(optimizer, T_max=40)
+    if checkpoint is not None:
+        w.data[...] = checkpoint["w"]
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+    for _ in range(steps):
+        w.grad = Tensor(2 * X.T @ (X @ w.data - y) / len(y))
+        optimizer.step()
+        scheduler.step()
+    return w.data.copy(), {"w": w.data.copy(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
+
+
+if __name__ == "__main__":
+    with after_exercise("Adam.step"):
+        straight, _ = least_squares_run(40)
+        _, checkpoint = least_squares_run(20)
+        resumed, _ = least_squares_run(20, checkpoint=checkpoint)
+        print("straight run:", straight)
+        print("resumed run: ", resumed)
+        print("bit for bit identical:", np.array_equal(straight, resumed))
+        print("what the optimizer saved:", {key: sorted(value) for key, value in checkpoint["optimizer"]["state"].items()})
+
+# %% [markdown]
+# ## End of Part 1 — Build
+#
+# You have built the whole of `tinytorch.core.optimizers`: `gradient_descent_step`, the `Optimizer` base
+# class, `SGD`, `Adam`, `AdamW`, `RMSprop`, `Adagrad`, nine schedulers and gradient clipping. Export it with
+# `tito export --module optimizers` and check it with `tito test --module optimizers`; from now on
+# `from tinytorch.core.optimizers import SGD, Adam, StepLR` is your code.
+
+# %% [markdown]
+# # Part 2 — Use: training a real network
+#
+# Your optimizers pass their unit tests. Now let them do the job they exist for: train a network on real
+# data. We use scikit-learn's handwritten digits, which ship with the library (nothing is downloaded):
+# 1,797 grey-scale images of 8×8 pixels, so each image is a vector of 64 numbers in $[0, 1]$, labelled 0–9.
+# `load_digits()` splits them into 1,438 training and 359 test images, stratified by class.
+#
+# The model is the module page's `Sequential([Dense(784, 128), ReLU(), Dense(128, 10)])`, sized for 8×8
+# images: `Sequential([Dense(64, 128), ReLU(), Dense(128, 10)])`, that is
+#
+# $$\text{logits} = W_2\,\mathrm{ReLU}(W_1 x + b_1) + b_2, \qquad W_1 \in \mathbb{R}^{128\times 64},\; W_2 \in \mathbb{R}^{10\times 128},$$
+#
+# 9,610 parameters in all. Training minimises the average cross-entropy over the training set,
+# $L(\theta) = \frac{1}{N}\sum_{i=1}^{N} -\log \mathrm{softmax}(\text{logits}_i)_{y_i}$. Each step sees one
+# mini-batch $\mathcal{B}_t$ of 32 images, so the optimizer works with a *noisy* gradient
+#
+# $$g_t = \frac{1}{|\mathcal{B}_t|}\sum_{i \in \mathcal{B}_t} \nabla_\theta \ell_i(\theta_t), \qquad \mathbb{E}[g_t] = \nabla L(\theta_t).$$
+#
+# We train the same network from the same initial weights three times, changing only the optimizer:
+#
+# | optimizer | update | learning rate |
+# | --- | --- | --- |
+# | SGD | $\theta \leftarrow \theta - \eta\, g$ | $\eta = 0.1$ |
+# | SGD + momentum | $b \leftarrow \mu b + g,\;\; \theta \leftarrow \theta - \eta\, b$ | $\eta = 0.01$, $\mu = 0.9$ |
+# | Adam | $\theta \leftarrow \theta - \eta\, \hat m / (\sqrt{\hat v} + \epsilon)$ | $\eta = 0.005$ |
+#
+# Why a ten times smaller learning rate with momentum? When the gradient keeps pointing the same way, the
+# buffer grows to $b = g + \mu g + \mu^2 g + \dots = g/(1-\mu)$, so the real step is $\eta/(1-\mu)$:
+# $0.01/(1-0.9) = 0.1$, the same as plain SGD. Adam is different again: $\hat m/\sqrt{\hat v}$ is at most
+# about 1 in size per coordinate, so each weight moves by up to about $\eta$ per step *whatever the size of
+# its gradient*.
+#
+# Every run uses `StepLR(optimizer, step_size=5, gamma=0.5)`: the learning rate halves every 5 epochs,
+# $\eta_e = \eta_0 \cdot 0.5^{\lfloor e/5 \rfloor}$. Large steps early make fast progress; smaller steps later
+# let the weights settle instead of bouncing around in the noise of $g_t$.
+#
+# The loop below is the training loop of the module page, line for line, plus some bookkeeping. Watch
+# for: Adam's loss falls fastest in the first epoch; the two SGD runs behave alike (same effective step);
+# and each halving of the learning rate shows as a small drop in the loss curves.
+
+# %%
+import time
+
+import numpy as np
+
+from tinytorch.core.autograd import Variable, no_grad
+from tinytorch.core.tensor import Tensor
+from tinytorch.core.setup import after_exercise
+from tinytorch.core.layers import Dense, manual_seed
+from tinytorch.core.activations import ReLU
+from tinytorch.core.losses import CrossEntropyLoss
+from tinytorch.core.networks import Sequential
+from tinytorch.core.dataloader import DataLoader, load_digits
+
+
+# %%
+def build_digits_classifier(seed=0, dtype=np.float64):
+    """The 64 -> 128 -> 10 network; `seed` fixes the initial weights, so every optimizer starts equal."""
+    manual_seed(seed)
+    return Sequential([Dense(64, 128, dtype=dtype), ReLU(), Dense(128, 10, dtype=dtype)])
+
+
+def digits_accuracy(model, dataset):
+    """Fraction of `dataset` the model classifies correctly (no graph is built: we only evaluate)."""
+    correct = 0
+    with no_grad():
+        for inputs, targets in DataLoader(dataset, batch_size=512):
+            predictions = model(inputs).data.argmax(axis=1)
+            correct += int((predictions == targets.data).sum())
+    return correct / len(dataset)
+
+
+def train_digits_classifier(optimizer_class, optimizer_settings, train_set, test_set, make_scheduler=None,
+                            num_epochs=15, batch_size=32, seed=0, verbose=True):
+    """Train a fresh classifier with `optimizer_class(model.parameters(), **optimizer_settings)`.
+
+    The schedule is `make_scheduler(optimizer)`, by default StepLR(optimizer, step_size=5, gamma=0.5).
+    Returns the history: the loss of every batch, the mean loss, test accuracy and learning rate per epoch.
+    """
+    model = build_digits_classifier(seed)
+    optimizer = optimizer_class(model.parameters(), **optimizer_settings)
+    if make_scheduler is None:
+        scheduler = StepLR(optimizer, step_size=5, gamma=0.5)
+    else:
+        scheduler = make_scheduler(optimizer)
+    criterion = CrossEntropyLoss()
+    dataloader = DataLoader(train_set, batch_size=batch_size, shuffle=True, seed=seed)
+    history = {"batch_loss": [], "epoch_loss": [], "test_accuracy": [], "learning_rate": []}
+
+    for epoch in range(num_epochs):
+        history["learning_rate"].append(scheduler.get_last_lr()[0])   # the rate this epoch trains with
+        epoch_losses = []
+        for batch_inputs, batch_targets in dataloader:
+            # Forward pass
+            predictions = model(batch_inputs)
+            loss = criterion(predictions, batch_targets)
+            if not np.isfinite(loss.data):
+                raise FloatingPointError(f"the loss became {float(loss.data)} in epoch {epoch}: the learning "
+                                         "rate is too large for this model; lower it and train again")
+            # Optimization step
+            optimizer.zero_grad()   # Clear gradients
+            loss.backward()         # Compute gradients
+            optimizer.step()        # Update parameters
+            epoch_losses.append(float(loss.data))
+        scheduler.step()            # Adjust learning rate
+        history["batch_loss"].extend(epoch_losses)
+        history["epoch_loss"].append(float(np.mean(epoch_losses)))
+        history["test_accuracy"].append(digits_accuracy(model, test_set))
+        if verbose:
+            print(f"Epoch {epoch}, LR: {scheduler.get_last_lr()}, "
+                  f"loss {history['epoch_loss'][-1]:.4f}, test accuracy {history['test_accuracy'][-1]:.1%}")
+    return history
+
+
+# %%
+if __name__ == "__main__":
+    digits_train, digits_test = load_digits()
+    digits_runs = {            # name: (optimizer class, its settings, the exercise it needs)
+        "SGD": (SGD, dict(learning_rate=0.1), "SGD.step"),
+        "SGD + momentum": (SGD, dict(learning_rate=0.01, momentum=0.9), "SGD.step"),
+        "Adam": (Adam, dict(learning_rate=0.005), "Adam.step"),
+    }
+    digits_histories = {}
+    for run_name, (optimizer_class, settings, exercise) in digits_runs.items():
+        print(f"--- {run_name} {settings}")
+        started = time.perf_counter()
+        with after_exercise(exercise, "StepLR.get_lr"):
+            digits_histories[run_name] = train_digits_classifier(optimizer_class, settings, digits_train, digits_test)
+            print(f"    {time.perf_counter() - started:.1f} s")
+
+# %% [markdown]
+# The curves below show every batch's loss (pale) and each epoch's mean (dark), on a log scale, one panel
+# per optimizer, and the test accuracy after each epoch. The dotted vertical lines mark the epochs where
+# StepLR halves the learning rate.
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    if digits_histories:
+        colors = {"SGD": "tab:blue", "SGD + momentum": "tab:orange", "Adam": "tab:green"}
+        fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
+        for ax, (run_name, history) in zip(axes, digits_histories.items()):
+            batches_per_epoch = len(history["batch_loss"]) // len(history["epoch_loss"])
+            ax.plot(np.arange(len(history["batch_loss"])) / batches_per_epoch, history["batch_loss"],
+                    color=colors[run_name], alpha=0.25, lw=0.8)
+            ax.plot(np.arange(len(history["epoch_loss"])) + 0.5, history["epoch_loss"], "o-",
+                    color=colors[run_name], ms=3, label="epoch mean")
+            for drop in range(5, len(history["epoch_loss"]), 5):
+                ax.axvline(drop, color="grey", ls=":", lw=1)
+            ax.set_yscale("log")
+            ax.set_ylim(3e-3, 4)
+            ax.set_xlabel("epoch")
+            ax.set_title(f"{run_name}: test accuracy {history['test_accuracy'][-1]:.1%}")
+        axes[0].set_ylabel("training loss (cross-entropy)")
+        for run_name, history in digits_histories.items():
+            axes[3].plot(np.arange(1, len(history["test_accuracy"]) + 1), history["test_accuracy"], "o-",
+                         ms=3, color=colors[run_name], label=run_name)
+        axes[3].set_ylim(0.85, 1.0)
+        axes[3].set_xlabel("epoch")
+        axes[3].set_title("test accuracy")
+        axes[3].legend(loc="lower right")
+        fig.tight_layout()
+        plt.show()
+        for run_name, history in digits_histories.items():
+            print(f"{run_name:15s} final training loss {history['epoch_loss'][-1]:.4f}   "
+                  f"test accuracy {history['test_accuracy'][-1]:.1%}")
+
+# %% [markdown]
+# What the numbers say:
+#
+# - **Adam** is ahead after the first epoch and stays ahead. Every weight moves by about $\eta$ per step,
+#   whatever the size of its gradient, and it needed no tuning beyond one learning rate.
+# - **SGD and SGD + momentum** follow almost the same curve. That is the $\eta/(1-\mu)$ rule at work: both
+#   take steps of about $0.1\,g$. Momentum's advantage is not a bigger step (plain SGD can take the same
+#   one) but a better one on ill-conditioned problems, as the next part shows.
+# - Each halving of the learning rate lowers the noise floor the loss can reach. Here the effect is small,
+#   because the starting rates are modest; section 3.4 shows a case where it decides
+#   everything.
+#
+# This is one small problem with a short budget. On large vision models, well-tuned SGD with momentum and a
+# long schedule often ends at the best test accuracy; Adam (or AdamW) is the default for transformers. The
+# next part gives you the tools to see *why* optimizers differ, rather than trusting a single race.
+
+# %% [markdown]
+# # Part 3 — Optimize: analysing optimizers
+#
+# A neural network's loss lives in thousands of dimensions, which we cannot draw. Two-dimensional test
+# functions can be drawn, and they capture the shapes that make optimization hard:
+#
+# - **An ill-conditioned quadratic** $f(\theta) = \tfrac12\,\theta^\top A\,\theta$ where $A$ has
+#   eigenvalues $\lambda_{\min} = 1$ and $\lambda_{\max} = \kappa$ (we rotate it by 30° so the valley is not
+#   aligned with the axes). The *condition number* $\kappa = \lambda_{\max}/\lambda_{\min}$ measures how
+#   stretched the valley is. Near any minimum, every smooth loss looks like this, so it is the function
+#   for which we can *prove* convergence rates, and check them below.
+# - **Rosenbrock** $f(x, y) = (1-x)^2 + 100\,(y - x^2)^2$: a curved, narrow, almost flat banana-shaped
+#   valley with the minimum at $(1, 1)$. We start at the classic point $(-1.2, 1)$.
+# - **Beale** $f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2$: minimum at
+#   $(3, 0.5)$, flat plateaus next to cliffs, and gradients whose size changes by orders of magnitude
+#   across the plane.
+#
+# Each function is written with ordinary arithmetic, so the same code evaluates a NumPy grid (for the
+# contour plot) and a `Variable` (for the gradient). A trajectory is the training loop in miniature: the
+# parameters are one `Variable` holding $(x, y)$; each step computes the loss with Variable operations,
+# calls `backward()`, and lets *your* optimizer move the point.
+
+# %%
+def ill_conditioned_quadratic(x, y, kappa=20.0):
+    """f = (u² + κ v²) / 2 in coordinates (u, v) rotated 30° from (x, y): eigenvalues 1 and κ, minimum 0."""
+    cos, sin = np.cos(np.pi / 6), np.sin(np.pi / 6)
+    u = x * cos + y * sin
+    v = y * cos - x * sin
+    return (u * u + v * v * kappa) * 0.5
+
+
+def rosenbrock(x, y):
+    """Rosenbrock's banana valley: minimum 0 at (1, 1)."""
+    return (1 - x) ** 2 + 100 * (y - x * x) ** 2
+
+
+def beale(x, y):
+    """Beale's function: minimum 0 at (3, 0.5)."""
+    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y * y) ** 2 + (2.625 - x + x * y * y * y) ** 2
+
+
+def landscape_catalogue():
+    """The 2-D test functions: formula, starting point, minimum and the box (x range, y range) we draw."""
+    return {
+        "quadratic": dict(function=ill_conditioned_quadratic, start=(-4.5, -1.5), minimum=(0.0, 0.0),
+                          box=((-5.0, 5.0), (-5.0, 5.0)), title="ill-conditioned quadratic (κ = 20)"),
+        "rosenbrock": dict(function=rosenbrock, start=(-1.2, 1.0), minimum=(1.0, 1.0),
+                           box=((-2.0, 2.0), (-1.0, 3.0)), title="Rosenbrock"),
+        "beale": dict(function=beale, start=(1.0, 1.5), minimum=(3.0, 0.5),
+                      box=((-0.5, 4.0), (-1.5, 2.5)), title="Beale"),
+    }
+
+
+def optimizer_path(landscape, start, make_optimizer, num_steps, escape=1e6):
+    """Points visited by `make_optimizer([point])` minimising landscape(x, y) from `start`.
+
+    Returns an array of shape (steps taken + 1, 2). A run that blows up (|coordinate| > escape, or not a
+    number) stops early: its last point is where it escaped.
+    """
+    point = Variable(np.array(start, dtype=np.float64), requires_grad=True)
+    optimizer = make_optimizer([point])
+    path = [point.data.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_steps):
+            optimizer.zero_grad()
+            loss = landscape(point[0], point[1])
+            loss.backward()
+            optimizer.step()
+            path.append(point.data.copy())
+            if not np.all(np.abs(point.data) < escape):
+                break
+    return np.array(path)
+
+
+def gradient_descent_path(landscape, start, learning_rate, num_steps):
+    """Like optimizer_path, with your first exercise: gradient_descent_step(point, learning_rate)."""
+    point = Variable(np.array(start, dtype=np.float64), requires_grad=True)
+    path = [point.data.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_steps):
+            point.grad = None
+            landscape(point[0], point[1]).backward()
+            gradient_descent_step(point, learning_rate)
+            path.append(point.data.copy())
+    return np.array(path)
+
+
+def draw_landscape(ax, name, num_levels=18):
+    """Log-spaced contour lines of one catalogue landscape on a matplotlib axis, with start and minimum."""
+    from matplotlib.colors import LogNorm
+
+    spec = landscape_catalogue()[name]
+    (x_low, x_high), (y_low, y_high) = spec["box"]
+    grid_x, grid_y = np.meshgrid(np.linspace(x_low, x_high, 300), np.linspace(y_low, y_high, 300))
+    heights = spec["function"](grid_x, grid_y) + 1e-3      # + 1e-3: the log scale needs heights > 0
+    levels = np.geomspace(heights.min() * 1.5, heights.max(), num_levels)
+    ax.contour(grid_x, grid_y, heights, levels=levels, norm=LogNorm(), cmap="viridis", linewidths=0.7)
+    ax.plot(*spec["start"], "ko", ms=5)
+    ax.plot(*spec["minimum"], "k*", ms=11)
+    ax.set_xlim(x_low, x_high)
+    ax.set_ylim(y_low, y_high)
+    ax.set_title(spec["title"])
+
+
+# %% [markdown]
+# ## 3.1 Four optimizers on three landscapes
+#
+# Gradient descent (GD), heavy-ball momentum, Nesterov momentum and Adam start from the same point on each
+# function. The top row shows where they go, the bottom row the loss $f(\theta_t) - f^\star$ on a log
+# scale. Each optimizer gets a learning rate that suits it on that function (listed in the legend):
+# a fair race compares optimizers at their own best settings, not at one shared number.
+#
+# What to look for:
+#
+# - On the **quadratic**, GD zig-zags across the valley: its step must stay below $2/\lambda_{\max}$ for the
+#   steep direction, which makes it slow along the flat one. Momentum averages the zig-zag away and moves
+#   along the valley floor. On a log scale both losses fall along straight lines (momentum's with
+#   wiggles): *linear convergence*, whose slope we predict exactly in section 3.2. Adam wobbles: it divides each step by a slowly
+#   forgetting average of past gradient sizes, so it neither follows the curvature like GD nor settles;
+#   with a constant learning rate it hovers near the minimum instead of converging to it.
+# - On **Rosenbrock**, GD crawls along the curved valley floor; momentum builds up speed along it.
+# - On **Beale**, the gradient at the start (about 100) is a hundred times larger than in the valley that
+#   leads to the minimum (about 1). Momentum
+#   needs a ten times smaller learning rate than GD to survive the start (with $\mu = 0.9$ its steps are
+#   up to $1/(1-\mu) = 10$ times larger); Adam divides by the gradient's size and is barely bothered.
+
+# %%
+def landscape_race_settings():
+    """For each landscape: number of steps and the (label, optimizer factory) pairs to race."""
+    return {
+        "quadratic": (100, [
+            ("GD, lr 0.09", lambda params: SGD(params, learning_rate=0.09)),
+            ("momentum, lr 0.05, μ 0.8", lambda params: SGD(params, learning_rate=0.05, momentum=0.8)),
+            ("Nesterov, lr 0.05, μ 0.8", lambda params: SGD(params, learning_rate=0.05, momentum=0.8, nesterov=True)),
+            ("Adam, lr 0.3", lambda params: Adam(params, learning_rate=0.3)),
+        ]),
+        "rosenbrock": (2000, [
+            ("GD, lr 0.001", lambda params: SGD(params, learning_rate=0.001)),
+            ("momentum, lr 0.001, μ 0.9", lambda params: SGD(params, learning_rate=0.001, momentum=0.9)),
+            ("Nesterov, lr 0.001, μ 0.9", lambda params: SGD(params, learning_rate=0.001, momentum=0.9,
+                                                             nesterov=True)),
+            ("Adam, lr 0.02", lambda params: Adam(params, learning_rate=0.02)),
+        ]),
+        "beale": (1000, [
+            ("GD, lr 0.01", lambda params: SGD(params, learning_rate=0.01)),
+            ("momentum, lr 0.001, μ 0.9", lambda params: SGD(params, learning_rate=0.001, momentum=0.9)),
+            ("Nesterov, lr 0.001, μ 0.9", lambda params: SGD(params, learning_rate=0.001, momentum=0.9,
+                                                             nesterov=True)),
+            ("Adam, lr 0.05", lambda params: Adam(params, learning_rate=0.05)),
+        ]),
+    }
+
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    race_paths = {}
+    with after_exercise("SGD.step", "Adam.step"):
+        for landscape_name, (num_steps, racers) in landscape_race_settings().items():
+            spec = landscape_catalogue()[landscape_name]
+            for label, make_optimizer in racers:
+                race_paths[landscape_name, label] = optimizer_path(spec["function"], spec["start"],
+                                                                   make_optimizer, num_steps)
+    if len(race_paths) == sum(len(racers) for _, racers in landscape_race_settings().values()):
+        fig, axes = plt.subplots(2, 3, figsize=(17, 10), gridspec_kw={"height_ratios": [1.2, 1]})
+        for column, (landscape_name, (num_steps, racers)) in enumerate(landscape_race_settings().items()):
+            spec = landscape_catalogue()[landscape_name]
+            draw_landscape(axes[0, column], landscape_name)
+            for (label, _), color in zip(racers, ["tab:blue", "tab:orange", "tab:red", "tab:green"]):
+                path = race_paths[landscape_name, label]
+                axes[0, column].plot(path[:, 0], path[:, 1], ".-", color=color, lw=1, ms=2, label=label)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    gaps = spec["function"](path[:, 0], path[:, 1])      # f* = 0 for all three functions
+                axes[1, column].semilogy(gaps, color=color, label=label)
+            axes[0, column].legend(loc="lower right", fontsize=8)
+            axes[1, column].set_xlabel("step")
+            axes[1, column].set_ylim(1e-16, 1e4)
+            axes[1, column].legend(fontsize=8)
+        axes[1, 0].set_ylabel(r"$f(\theta_t) - f^\star$")
+        fig.tight_layout()
+        plt.show()
+        for (landscape_name, label), path in race_paths.items():
+            with np.errstate(over="ignore", invalid="ignore"):
+                final_loss = landscape_catalogue()[landscape_name]["function"](*path[-1])
+            status = f"f = {final_loss:.2e}" if np.isfinite(final_loss) and len(path) > 1 else "diverged"
+            print(f"{landscape_name:10s} {label:28s} {len(path) - 1:5d} steps  {status}")
+
+
+# %% [markdown]
+# ## 3.2 Theory, checked by measurement
+#
+# In section 1.3 you met the two rates that explain most of optimization, computed there with a few lines of
+# plain NumPy. Now we measure them with the code that trains networks: your `gradient_descent_step` and your
+# `SGD`, moving a `Variable` whose gradient comes from autograd.
+#
+# On the quadratic $f(\theta) = \tfrac12\theta^\top A\theta$ the gradient is $A\theta$, so gradient descent is
+# the linear map $\theta_{t+1} = (I - \alpha A)\,\theta_t$. Along the eigenvector with eigenvalue $\lambda_i$
+# the error is multiplied by $1-\alpha\lambda_i$ every step, and the slowest direction sets the pace:
+#
+# $$\rho_{\mathrm{GD}}(\alpha) = \max\big(|1-\alpha\lambda_{\min}|,\; |1-\alpha\lambda_{\max}|\big),
+#   \qquad \alpha^\star = \frac{2}{\lambda_{\min}+\lambda_{\max}}, \qquad
+#   \rho^\star_{\mathrm{GD}} = \frac{\kappa-1}{\kappa+1}.$$
+#
+# **Heavy ball** is Polyak's $\theta_{t+1} = \theta_t - \alpha\nabla f(\theta_t) + \beta(\theta_t - \theta_{t-1})$,
+# and that is exactly your `SGD(learning_rate=α, momentum=β)`: from $b_t = \beta b_{t-1} + g_t$ and
+# $\theta_{t+1} = \theta_t - \alpha b_t$ we get $-\alpha b_t = -\alpha g_t + \beta(\theta_t - \theta_{t-1})$. At
+# Polyak's optimal $\alpha^\star = 4/(\sqrt{\lambda_{\max}}+\sqrt{\lambda_{\min}})^2$ and
+# $\beta^\star = \big(\frac{\sqrt\kappa-1}{\sqrt\kappa+1}\big)^2$ its rate is
+# $\rho^\star_{\mathrm{HB}} = \frac{\sqrt\kappa-1}{\sqrt\kappa+1}$.
+#
+# **Nesterov** (`nesterov=True`) with the textbook settings $\alpha = 1/\lambda_{\max}$ and
+# $\mu = \frac{\sqrt\kappa-1}{\sqrt\kappa+1}$ converges at $\rho_{\mathrm{NAG}} = 1 - 1/\sqrt\kappa$. It is a little
+# slower than the optimal heavy ball on a quadratic, but its acceleration is guaranteed for every smooth,
+# strongly convex function, while Polyak's settings can fail to converge on functions that are not
+# quadratic.
+#
+# For $\kappa = 20$ the three rates are $0.905$, $0.635$ and $0.776$. To shrink the error a million times
+# takes about $\ln 10^{-6}/\ln\rho$ steps: 138, 30 and 55. For $\kappa = 10^4$, common in deep networks,
+# gradient descent needs about 69,000 steps and the heavy ball about 690.
+#
+# We measure a rate as the average shrink factor per step over the second half of a run,
+# $\hat\rho = (e_T/e_{T/2})^{2/T}$ with $e_t = \lVert\theta_t - \theta^\star\rVert$. One honest detail: at these
+# settings the momentum methods have a repeated eigenvalue, so their error behaves like $t\,\rho^t$ rather
+# than $\rho^t$. Over our window that factor adds about 0.3% to the measured rate, and it is why they need
+# a few more steps than $\ln 10^{-6}/\ln\rho$ to gain their first factor of a million.
+
+# %%
+def heavy_ball_settings(lambda_min, lambda_max):
+    """Polyak's optimal (learning rate, momentum) for a quadratic with these extreme eigenvalues."""
+    root_min, root_max = np.sqrt(lambda_min), np.sqrt(lambda_max)
+    learning_rate = 4.0 / (root_max + root_min) ** 2
+    momentum = ((root_max - root_min) / (root_max + root_min)) ** 2
+    return learning_rate, momentum
+
+
+def nesterov_settings(lambda_min, lambda_max):
+    """The textbook Nesterov settings: learning rate 1/λ_max, momentum (√κ-1)/(√κ+1)."""
+    root_kappa = np.sqrt(lambda_max / lambda_min)
+    return 1.0 / lambda_max, (root_kappa - 1) / (root_kappa + 1)
+
+
+def theoretical_rates(kappa):
+    """Error shrink factor per step at the best settings: GD, heavy ball, Nesterov."""
+    root_kappa = np.sqrt(kappa)
+    return {"GD": (kappa - 1) / (kappa + 1),
+            "heavy ball": (root_kappa - 1) / (root_kappa + 1),
+            "Nesterov": 1 - 1 / root_kappa}
+
+
+def measured_rate(errors, tiny=1e-250):
+    """Average factor by which the error shrank per step over the second half of the run.
+
+    Steps after the error fell below `tiny` are ignored: there the numbers underflow to zero.
+    """
+    errors = np.asarray(errors)
+    if np.any(errors < tiny):
+        errors = errors[: np.argmax(errors < tiny)]
+    half = len(errors) // 2
+    return (errors[-1] / errors[half]) ** (1.0 / (len(errors) - 1 - half))
+
+
+def quadratic_error_curves(kappa, num_steps):
+    """‖θ_t − θ*‖ on the κ-quadratic: GD (your gradient_descent_step), heavy ball and Nesterov (your SGD)."""
+    def landscape(x, y):
+        return ill_conditioned_quadratic(x, y, kappa)
+    start = landscape_catalogue()["quadratic"]["start"]
+    hb_lr, hb_momentum = heavy_ball_settings(1.0, kappa)
+    nag_lr, nag_momentum = nesterov_settings(1.0, kappa)
+    paths = {
+        "GD": gradient_descent_path(landscape, start, 2.0 / (1.0 + kappa), num_steps),
+        "heavy ball": optimizer_path(landscape, start, lambda params: SGD(
+            params, learning_rate=hb_lr, momentum=hb_momentum), num_steps),
+        "Nesterov": optimizer_path(landscape, start, lambda params: SGD(
+            params, learning_rate=nag_lr, momentum=nag_momentum, nesterov=True), num_steps),
+    }
+    return {name: np.linalg.norm(path, axis=1) for name, path in paths.items()}    # the minimum is (0, 0)
+
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    kappas = [2, 5, 10, 20, 50, 100, 200]
+    error_curves = {}
+    with after_exercise("gradient_descent_step", "SGD.step"):
+        for kappa in kappas:
+            error_curves[kappa] = quadratic_error_curves(kappa, num_steps=400)
+
+    if error_curves:
+        method_colors = {"GD": "tab:blue", "heavy ball": "tab:orange", "Nesterov": "tab:red"}
+        theory = theoretical_rates(20)
+        print("κ = 20 (λ_min = 1, λ_max = 20)")
+        print(f"  {'method':11s} {'settings':26s} {'measured':>9s} {'theory':>8s}   steps to shrink the error 10⁶×")
+        settings = {"GD": f"α = {2 / 21:.4f}",
+                    "heavy ball": "α = {:.4f}, β = {:.4f}".format(*heavy_ball_settings(1, 20)),
+                    "Nesterov": "α = {:.4f}, μ = {:.4f}".format(*nesterov_settings(1, 20))}
+        for name, errors in error_curves[20].items():
+            steps_needed = int(np.argmax(errors < errors[0] * 1e-6))
+            predicted = np.log(1e-6) / np.log(theory[name])
+            print(f"  {name:11s} {settings[name]:26s} {measured_rate(errors):9.4f} {theory[name]:8.4f}   "
+                  f"{steps_needed:4d} measured, ln(10⁻⁶)/ln(ρ) = {predicted:.0f}")
+
+        fig, (left, right) = plt.subplots(1, 2, figsize=(14, 4.5))
+        shown = np.arange(150)
+        for name, errors in error_curves[20].items():
+            left.semilogy(shown, errors[shown], color=method_colors[name], lw=2, label=f"{name}, measured")
+            left.semilogy(shown, errors[0] * theory[name] ** shown, "k--", lw=0.8)
+        left.plot([], [], "k--", lw=0.8, label=r"theory: $e_0\,\rho^t$")
+        left.set_xlabel("step t")
+        left.set_ylabel(r"$\|\theta_t - \theta^\star\|$")
+        left.set_ylim(1e-25, 1e2)
+        left.set_title("error on the quadratic with κ = 20, best settings")
+        left.legend(fontsize=9)
+
+        kappa_axis = np.geomspace(kappas[0], kappas[-1], 200)
+        for name, color in method_colors.items():
+            right.semilogx(kappa_axis, theoretical_rates(kappa_axis)[name], color=color, label=f"{name} theory")
+            right.plot(kappas, [measured_rate(error_curves[k][name]) for k in kappas], "o", color=color,
+                       label=f"{name} measured")
+        right.set_xlabel("condition number κ")
+        right.set_ylabel("error shrink factor per step (1 = no progress)")
+        right.set_title("convergence rate against κ")
+        right.legend(fontsize=8, ncol=2)
+        fig.tight_layout()
+        plt.show()
+
+# %% [markdown]
+# The measured points sit on the theory curves, for every κ. Two lessons reach far beyond quadratics:
+#
+# 1. **Conditioning, not size, makes a problem slow.** GD's rate depends only on $\kappa$; a stretched
+#    valley costs $O(\kappa)$ steps per digit of accuracy; momentum, heavy ball or Nesterov, $O(\sqrt\kappa)$.
+# 2. **The best settings depend on the curvature.** $\alpha^\star$ and $\beta^\star$ need $\lambda_{\min}$
+#    and $\lambda_{\max}$, which we never know for a real network. This is why we tune learning rates, and
+#    why methods that adapt their steps to the gradients they observe, like Adam, are popular.
+#
+# ## 3.3 The edge of stability: $\alpha\lambda_{\max} = 2$
+#
+# Section 1.1 showed the edge in one dimension. In two it has a twist: only the *steepest* direction
+# decides. Along its eigenvector gradient descent multiplies the error by $1 - \alpha\lambda_{\max}$ each
+# step, along the flat one by $1 - \alpha\lambda_{\min}$. Below we run your `gradient_descent_step` on the
+# $\kappa = 20$ quadratic ($\lambda_{\max} = 20$) with $\alpha\lambda_{\max} = 1.9$, $2.0$ and $2.1$:
+#
+# - $1.9$: the factor is $-0.9$. The point jumps across the valley every step, each jump 10% shorter.
+# - $2.0$: the factor is $-1$. It jumps back and forth forever at the same distance, while the flat
+#   direction converges: the run ends bouncing between two points, neither converging nor blowing up.
+# - $2.1$: the factor is $-1.1$. Each jump is 10% longer: the error grows like $1.1^t$ and the run
+#   diverges, although along the flat direction it is still converging nicely.
+#
+# The learning rate therefore has a hard ceiling, $2/\lambda_{\max}$, set by the *sharpest* curvature.
+# When a training loss suddenly explodes, the usual reason is that the step size crossed this edge
+# somewhere; a smaller learning rate, or a warm-up that starts small, is the cure.
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    edge_kappa = 20.0
+    edge_paths = {}
+    with after_exercise("gradient_descent_step"):
+        for alpha_lambda in (1.9, 2.0, 2.1):
+            edge_paths[alpha_lambda] = gradient_descent_path(ill_conditioned_quadratic,
+                                                             landscape_catalogue()["quadratic"]["start"],
+                                                             alpha_lambda / edge_kappa, num_steps=40)
+    if edge_paths:
+        fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
+        colors = {1.9: "tab:green", 2.0: "tab:orange", 2.1: "tab:red"}
+        for ax, (alpha_lambda, path) in zip(axes, edge_paths.items()):
+            draw_landscape(ax, "quadratic", num_levels=12)
+            ax.plot(path[:, 0], path[:, 1], ".-", color=colors[alpha_lambda], lw=1, ms=3)
+            ax.set_title(f"GD with αλ_max = {alpha_lambda}")
+            errors = np.linalg.norm(path, axis=1)
+            axes[3].semilogy(errors, ".-", color=colors[alpha_lambda], label=f"αλ_max = {alpha_lambda}")
+            print(f"αλ_max = {alpha_lambda}: distance to the minimum {errors[0]:.2f} at the start, "
+                  f"{errors[-1]:.3g} after {len(path) - 1} steps")
+        axes[3].set_xlabel("step t")
+        axes[3].set_ylabel(r"$\|\theta_t - \theta^\star\|$")
+        axes[3].set_title("diverges exactly when αλ_max > 2")
+        axes[3].legend()
+        fig.tight_layout()
+        plt.show()
+
+# %% [markdown]
+# ## 3.4 Learning-rate schedules in action
+#
+# The edge of stability explains what schedules are for. A large learning rate makes fast progress while
+# the loss is high, but near a minimum it sits close to (or beyond) $2/\lambda_{\max}$ for the sharp
+# directions, and with mini-batch noise the weights keep bouncing instead of settling. Lowering the rate
+# later removes the bounce. A *warm-up* does the opposite at the start: a random network can have very
+# sharp directions, so it begins small and grows.
+#
+# Section 1.6 drew the schedules' formulas. Here they train. We take SGD with momentum 0.9 and a
+# deliberately aggressive base rate, $\eta_0 = 0.4$ (an effective step of $\eta_0/(1-\mu) = 4$), and train the
+# digits network for 15 epochs under seven schedules, each stepped once per epoch:
+#
+# | schedule | settings |
+# | --- | --- |
+# | constant | `LambdaLR(opt, lambda epoch: 1.0)` |
+# | step | `StepLR(opt, step_size=5, gamma=0.5)` |
+# | multi-step | `MultiStepLR(opt, milestones=[6, 11], gamma=0.2)` |
+# | exponential | `ExponentialLR(opt, gamma=0.8)` |
+# | cosine | `CosineAnnealingLR(opt, T_max=15)` |
+# | warm-up + cosine | `SequentialLR(opt, [LinearLR(opt, start_factor=0.1, total_iters=3), CosineAnnealingLR(opt, T_max=12)], milestones=[3])` |
+# | one-cycle | `OneCycleLR(opt, max_lr=0.4, total_steps=15)` (it also cycles the momentum between 0.85 and 0.95) |
+#
+# The top panel shows the learning rate each schedule sets per epoch, the bottom panel the training loss.
+
+# %%
+def schedule_recipes(base_lr, num_epochs):
+    """Name -> function(optimizer) that builds the schedule; every one runs for `num_epochs` epochs."""
+    warm_up_epochs = 3
+    return {
+        "constant": lambda opt: LambdaLR(opt, lambda epoch: 1.0),
+        "step": lambda opt: StepLR(opt, step_size=5, gamma=0.5),
+        "multi-step": lambda opt: MultiStepLR(opt, milestones=[6, 11], gamma=0.2),
+        "exponential": lambda opt: ExponentialLR(opt, gamma=0.8),
+        "cosine": lambda opt: CosineAnnealingLR(opt, T_max=num_epochs),
+        "warm-up + cosine": lambda opt: SequentialLR(
+            opt, [LinearLR(opt, start_factor=0.1, total_iters=warm_up_epochs),
+                  CosineAnnealingLR(opt, T_max=num_epochs - warm_up_epochs)], milestones=[warm_up_epochs]),
+        "one-cycle": lambda opt: OneCycleLR(opt, max_lr=base_lr, total_steps=num_epochs),
+    }
+
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    schedule_base_lr, schedule_epochs = 0.4, 15
+    schedule_histories = {}
+    started = time.perf_counter()
+    with after_exercise("SGD.step", "StepLR.get_lr"):
+        for schedule_name, make_scheduler in schedule_recipes(schedule_base_lr, schedule_epochs).items():
+            schedule_histories[schedule_name] = train_digits_classifier(
+                SGD, dict(learning_rate=schedule_base_lr, momentum=0.9), digits_train, digits_test,
+                make_scheduler=make_scheduler, num_epochs=schedule_epochs, verbose=False)
+        print(f"{len(schedule_histories)} training runs in {time.perf_counter() - started:.1f} s")
+
+    if len(schedule_histories) == len(schedule_recipes(schedule_base_lr, schedule_epochs)):
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True)
+        epochs = np.arange(schedule_epochs)
+        for schedule_name, history in schedule_histories.items():
+            line, = top.plot(epochs, history["learning_rate"], "o-", ms=3, label=schedule_name)
+            bottom.semilogy(epochs, history["epoch_loss"], "o-", ms=3, color=line.get_color(),
+                            label=f"{schedule_name}: test accuracy {history['test_accuracy'][-1]:.1%}")
+            print(f"{schedule_name:17s} final training loss {history['epoch_loss'][-1]:.4f}   "
+                  f"test accuracy {history['test_accuracy'][-1]:.1%}")
+        top.set_ylabel("learning rate in this epoch")
+        top.set_title(f"SGD + momentum 0.9, base rate {schedule_base_lr}: the schedules")
+        top.legend(fontsize=8, ncol=2)
+        bottom.set_xlabel("epoch")
+        bottom.set_ylabel("mean training loss in this epoch")
+        bottom.set_title("and what they do to training")
+        bottom.legend(fontsize=8)
+        fig.tight_layout()
+        plt.show()
+
+# %% [markdown]
+# At a constant 0.4 the loss stalls an order of magnitude above the others: the steps are too large to
+# settle. Every schedule that lowers the rate does better, and one-cycle, which starts at
+# $0.4/25$, climbs to $0.4$ and then anneals to almost zero, ends lowest. The test accuracies differ much
+# less than the training losses (one test image is 0.28%): on this small problem the schedule mostly decides
+# how well the *training* loss converges, which on larger problems is what separates a good run from a
+# failed one. Two practical rules follow. Pick the largest base rate that does not blow up early (warm-up
+# raises that limit), and always decay it by the end.
+
+# %% [markdown]
+# ## 3.5 What an optimizer costs: memory
+#
+# An optimizer's memory is the state it keeps between steps, one array per parameter for each buffer:
+#
+# | optimizer | state per parameter | extra memory |
+# | --- | --- | --- |
+# | SGD | nothing | $0\times$ the parameters |
+# | SGD + momentum | momentum buffer $b$ | $1\times$ |
+# | Adam | first moment $m$, second moment $v$ | $2\times$ (AMSGrad: $3\times$) |
+#
+# Training also holds the gradients ($1\times$) and the activations. For a model with $N$ parameters in
+# float32 that is $4N$ bytes of weights, $4N$ of gradients and $8N$ of Adam state: a 7-billion-parameter
+# model needs 28 GB for its weights and another 56 GB for Adam, before a single activation is stored.
+# That is why memory-lean optimizers (SGD with momentum, Adafactor, 8-bit Adam) exist.
+#
+# We measure it rather than believe it: build the digits network in float32, take one real training step
+# with each optimizer, and add up the bytes of every array in `optimizer.state`.
+
+# %%
+def optimizer_state_bytes(optimizer):
+    """Bytes of all the arrays an optimizer keeps between steps (momentum buffers, moment estimates)."""
+    return sum(value.nbytes for state in optimizer.state.values() for value in state.values()
+               if isinstance(value, np.ndarray))
+
+
+# %%
+if __name__ == "__main__":
+    memory_batch = next(iter(DataLoader(digits_train, batch_size=32)))
+    float32_inputs = Tensor(memory_batch.inputs.data.astype(np.float32))
+    memory_runs = {
+        "SGD": (lambda params: SGD(params, learning_rate=0.1), "SGD.step"),
+        "SGD + momentum": (lambda params: SGD(params, learning_rate=0.01, momentum=0.9), "SGD.step"),
+        "Adam": (lambda params: Adam(params, learning_rate=0.001), "Adam.step"),
+    }
+    print(f"{'optimizer':15s} {'parameter bytes':>15s} {'state bytes':>12s} {'state/parameters':>17s}   state arrays")
+    for run_name, (make_optimizer, exercise) in memory_runs.items():
+        with after_exercise(exercise):
+            float32_model = build_digits_classifier(dtype=np.float32)
+            optimizer = make_optimizer(float32_model.parameters())
+            loss = CrossEntropyLoss()(float32_model(float32_inputs), memory_batch.targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            parameter_bytes = sum(p.data.nbytes for p in float32_model.parameters())
+            state_bytes = optimizer_state_bytes(optimizer)
+            buffers = sorted({f"{key} ({value.dtype})" for state in optimizer.state.values()
+                              for key, value in state.items() if isinstance(value, np.ndarray)})
+            print(f"{run_name:15s} {parameter_bytes:15,d} {state_bytes:12,d} {state_bytes / parameter_bytes:16.2f}×   "
+                  f"{', '.join(buffers) or '-'}")
+    print("\nThe same ratios for a 7-billion-parameter model in float32:")
+    for run_name, copies in [("SGD", 0), ("SGD + momentum", 1), ("Adam", 2)]:
+        print(f"  {run_name:15s} weights 28 GB + gradients 28 GB + optimizer state {28 * copies:3d} GB "
+              f"= {28 * (2 + copies):3d} GB")
+
+# %% [markdown]
+# ## 3.6 What an optimizer costs: time, against the memory-traffic floor
+#
+# An optimizer step does very little arithmetic, about ten floating-point operations per parameter for
+# Adam, but it must *read and write* every array it touches. Per float32 parameter (4 bytes per array):
+#
+# | optimizer | reads | writes | bytes per parameter |
+# | --- | --- | --- | --- |
+# | SGD | $\theta$, $g$ | $\theta$ | 12 |
+# | SGD + momentum | $\theta$, $g$, $b$ | $\theta$, $b$ | 20 |
+# | Adam | $\theta$, $g$, $m$, $v$ | $\theta$, $m$, $v$ | 28 |
+#
+# Ten operations per 28 bytes is far below what a processor can compute while memory delivers those bytes,
+# so for a model too large for the caches the step is **memory-bound**: its time is at least
+#
+# $$t_{\text{floor}} = \frac{\text{bytes per parameter} \times N}{\text{memory bandwidth}} .$$
+#
+# We measure the bandwidth in the same cell with a large NumPy copy (it reads and writes each byte once,
+# so it moves $2\times$ the array's size), then time one step of each optimizer on a float32 model with 17
+# million parameters (67 MB per array, far larger than a processor's caches) and report the achieved
+# bandwidth, floor bytes divided by measured time. Gradients are filled with random numbers: we time the
+# optimizer, not autograd. A fourth row runs the same Adam formula written with NumPy's `out=` arguments,
+# so that no temporary array is ever allocated.
+
+# %%
+def median_seconds(function, repeats=3):
+    """Median wall time of `function()` after one warm-up call (which, for an optimizer, creates the state)."""
+    function()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def copy_bandwidth(num_floats, repeats=3):
+    """Bytes per second of a large float32 copy: it reads every byte once and writes every byte once."""
+    source = np.ones(num_floats, dtype=np.float32)
+    target = np.empty_like(source)
+    return 2 * source.nbytes / median_seconds(lambda: np.copyto(target, source), repeats)
+
+
+def adam_update_in_place(param, grad, exp_avg, exp_avg_sq, scratch, step,
+                         lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Adam's formula with NumPy's out= arguments: every operation writes into an existing array."""
+    exp_avg *= beta1                                      # m ← β1·m + (1 − β1)·g
+    np.multiply(grad, 1 - beta1, out=scratch)
+    exp_avg += scratch
+    exp_avg_sq *= beta2                                   # v ← β2·v + (1 − β2)·g²
+    np.multiply(grad, grad, out=scratch)
+    scratch *= 1 - beta2
+    exp_avg_sq += scratch
+    np.sqrt(exp_avg_sq, out=scratch)                      # √v / √(1 − β2^t) + ε
+    scratch *= 1 / np.sqrt(1 - beta2 ** step)
+    scratch += eps
+    np.divide(exp_avg, scratch, out=scratch)              # θ ← θ − α/(1 − β1^t) · m / (...)
+    scratch *= lr / (1 - beta1 ** step)
+    param -= scratch
+
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    big_model = Sequential([Dense(2048, 4096, dtype=np.float32, rng=0), ReLU(),
+                            Dense(4096, 2048, dtype=np.float32, rng=1)])
+    big_parameters = big_model.parameters()
+    num_parameters = sum(parameter.data.size for parameter in big_parameters)
+    noise = np.random.default_rng(0)
+    for parameter in big_parameters:
+        parameter.grad = Tensor(noise.standard_normal(parameter.data.shape, dtype=np.float32) * 1e-3)
+    bandwidth = copy_bandwidth(num_parameters)
+    print(f"{num_parameters:,} float32 parameters ({4 * num_parameters / 1e6:.0f} MB per array); "
+          f"copy bandwidth of this machine: {bandwidth / 1e9:.1f} GB/s")
+
+    in_place_arrays = [(parameter.data, parameter.grad.data, np.zeros_like(parameter.data),
+                        np.zeros_like(parameter.data), np.empty_like(parameter.data)) for parameter in big_parameters]
+    in_place_steps = [0]
+
+    def in_place_adam_step():
+        in_place_steps[0] += 1
+        for arrays in in_place_arrays:
+            adam_update_in_place(*arrays, step=in_place_steps[0])
+
+    timing_runs = {   # name: (bytes per parameter at the floor, function that builds the step, exercise)
+        "SGD": (12, lambda: SGD(big_parameters, learning_rate=1e-3).step, "SGD.step"),
+        "SGD + momentum": (20, lambda: SGD(big_parameters, learning_rate=1e-3, momentum=0.9).step, "SGD.step"),
+        "Adam": (28, lambda: Adam(big_parameters, learning_rate=1e-3).step, "Adam.step"),
+        "Adam, in place (out=)": (28, lambda: in_place_adam_step, "adam_update_in_place"),
+    }
+    step_times = {}
+    print(f"{'optimizer':22s} {'ms/step':>8s} {'floor ms':>9s} {'× floor':>8s} {'achieved GB/s':>14s}")
+    for run_name, (bytes_per_parameter, make_step, exercise) in timing_runs.items():
+        with after_exercise(exercise):
+            seconds = median_seconds(make_step())
+            floor = bytes_per_parameter * num_parameters / bandwidth
+            step_times[run_name] = (seconds, floor)
+            print(f"{run_name:22s} {1e3 * seconds:8.1f} {1e3 * floor:9.1f} {seconds / floor:8.2f} "
+                  f"{bytes_per_parameter * num_parameters / seconds / 1e9:14.1f}")
+
+    if step_times:
+        fig, ax = plt.subplots(figsize=(9, 3.2))
+        names = list(step_times)
+        ax.barh(names, [1e3 * step_times[name][0] for name in names], color="tab:blue", label="measured")
+        ax.barh(names, [1e3 * step_times[name][1] for name in names], color="tab:orange", height=0.35,
+                label="memory-traffic floor")
+        ax.invert_yaxis()
+        ax.set_xlabel("milliseconds per step")
+        ax.set_title(f"one optimizer step on {num_parameters / 1e6:.0f}M float32 parameters")
+        ax.legend()
+        fig.tight_layout()
+        plt.show()
+    del big_model, big_parameters, parameter, in_place_arrays      # give the memory back
+
+# %% [markdown]
+# How to read the table honestly:
+#
+# - **The floor is a floor.** It assumes one pass over memory per array, at the speed of a plain copy.
+#   NumPy evaluates an expression one operator at a time, and each operator is a full pass: it reads its
+#   inputs and writes a new array. `beta1 * m + (1 - beta1) * g` is three passes and two temporary arrays;
+#   the whole Adam update is about a dozen passes, roughly 120 bytes per parameter instead of 28. SGD's
+#   `p.data -= lr * g` is two passes instead of one, which is why even SGD lands near twice its floor.
+# - **Temporaries cost more than their passes.** The in-place version makes the same dozen passes, yet it is
+#   clearly faster than the module's `Adam.step`: each temporary of 67 MB is fresh memory that the operating
+#   system must find and clear before NumPy can write it. Reusing one scratch array avoids that. (It even
+#   beats a naive count of its passes: our "bandwidth" counts a copy as 2 bytes moved per byte, but the
+#   hardware also reads the destination before overwriting it; a pass that updates an array in place
+#   does not pay that extra read.)
+# - **Reaching the floor needs fusion**: one loop that loads $\theta, g, m, v$ once, does all the arithmetic in
+#   registers and stores $\theta, m, v$ once. That is what compiled kernels do (PyTorch's `fused=True` Adam
+#   on a GPU, or a few lines of C or Numba). The formula is the same; only the traffic changes.
+# - **Adam costs time, not just memory.** Even at the floor it moves $28/12 \approx 2.3$ times the bytes of
+#   plain SGD per step. For a network, the optimizer step is usually small next to the forward and backward
+#   passes, but for very large models it is not negligible.
+#
+# The repository's `benchmarks/optimizer_step.py` runs the same measurement outside the notebook and adds
+# `torch.optim` as a reference.
+
+# %% [markdown]
+# ## 3.7 Explore: your optimizers, live
+#
+# Time to build intuition by hand. The sliders below re-run *your* optimizer on the chosen landscape every
+# time you release one, and redraw its path and its loss curve. Things to try:
+#
+# - On the quadratic, GD with the learning rate just below and just above $2/\lambda_{\max} = 0.1$.
+# - Momentum 0.9 against 0.5 at the same learning rate on Rosenbrock: how many steps to reach $(1, 1)$?
+#   Then switch on Nesterov.
+# - Adam on Beale with learning rates from 0.001 to 0.5. Then set $\beta_1 = 0$ (no momentum: this is
+#   RMSprop with bias correction) and $\beta_2 = 0.9$ (a short memory of gradient sizes).
+#
+# The sliders need a running Python kernel (Jupyter, Binder or Colab). On the static book page they do
+# nothing; the explorer after this one works there too.
+
+# %%
+def show_optimizer_explorer():
+    """ipywidgets sliders that re-run the module's optimizers on a 2-D landscape and redraw the path."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    controls = {
+        "landscape": widgets.Dropdown(options=list(landscape_catalogue()), value="rosenbrock",
+                                      description="landscape"),
+        "optimizer": widgets.Dropdown(options=["SGD", "SGD + Nesterov", "Adam"], value="SGD",
+                                      description="optimizer"),
+        "learning_rate": widgets.FloatLogSlider(value=1e-3, base=10, min=-4, max=0, step=0.05,
+                                                description="lr", readout_format=".2g", continuous_update=False),
+        "momentum": widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="momentum",
+                                        continuous_update=False),
+        "beta1": widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="beta1",
+                                     continuous_update=False),
+        "beta2": widgets.SelectionSlider(options=[0.9, 0.99, 0.999, 0.9999], value=0.999, description="beta2",
+                                         continuous_update=False),
+        "num_steps": widgets.IntSlider(value=500, min=10, max=2000, step=10, description="steps",
+                                       continuous_update=False),
+    }
+
+    def redraw(landscape, optimizer, learning_rate, momentum, beta1, beta2, num_steps):
+        spec = landscape_catalogue()[landscape]
+        if optimizer == "Adam":
+            exercise = "Adam.step"
+            label = f"Adam, lr {learning_rate:.2g}, β1 {beta1}, β2 {beta2}"
+
+            def make_optimizer(params):
+                return Adam(params, learning_rate=learning_rate, beta1=beta1, beta2=beta2)
+        else:
+            nesterov = optimizer == "SGD + Nesterov"
+            if nesterov and momentum == 0:
+                print("Nesterov momentum needs momentum > 0: move the momentum slider.")
+                return
+            exercise = "SGD.step"
+            label = f"{optimizer}, lr {learning_rate:.2g}, momentum {momentum}"
+
+            def make_optimizer(params):
+                return SGD(params, learning_rate=learning_rate, momentum=momentum, nesterov=nesterov)
+        with after_exercise(exercise):
+            path = optimizer_path(spec["function"], spec["start"], make_optimizer, num_steps)
+            with np.errstate(over="ignore", invalid="ignore"):
+                losses = spec["function"](path[:, 0], path[:, 1])
+            fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+            draw_landscape(left, landscape)
+            left.plot(path[:, 0], path[:, 1], ".-", color="tab:red", lw=1, ms=2)
+            right.semilogy(losses, color="tab:red")
+            right.set_xlabel("step")
+            right.set_ylabel("f(x, y)")
+            if len(path) - 1 < num_steps or not np.isfinite(losses[-1]):
+                right.set_title(f"{label}: diverged at step {len(path) - 1}")
+            else:
+                right.set_title(f"{label}: f = {losses[-1]:.2e} after {num_steps} steps")
+            fig.tight_layout()
+            plt.show()
+
+    output = widgets.interactive_output(redraw, controls)
+    display(widgets.VBox([
+        widgets.HBox([controls["landscape"], controls["optimizer"], controls["num_steps"]]),
+        widgets.HBox([controls["learning_rate"], controls["momentum"]]),
+        widgets.HBox([controls["beta1"], controls["beta2"]]),
+        output,
+    ]))
+
+
+# %%
+if __name__ == "__main__":
+    try:
+        show_optimizer_explorer()
+    except ImportError:
+        print("The live explorer needs ipywidgets (pip install ipywidgets); the explorer below works without it.")
+
+# %% [markdown]
+# ## 3.8 Explore without a kernel
+#
+# The same experiment, precomputed. When this notebook is built into the course website, the cell below
+# runs your optimizers over a grid of slider values: 6 learning rates × 5 momentum values for SGD, and
+# 6 learning rates × 3 values of $\beta_1$ × 3 values of $\beta_2$ for Adam, on the quadratic and on
+# Rosenbrock. It stores every trajectory in the page, with a few lines of JavaScript that redraw the
+# matching one when you move a slider. Nothing runs on a server: the page is a static file.
+#
+# Things to look for:
+#
+# - On the quadratic, SGD without momentum diverges for the last two learning rates
+#   ($\alpha > 2/\lambda_{\max} = 0.1$). With momentum 0.9, 0.13 converges: the heavy ball's edge is
+#   $2(1+\mu)/\lambda_{\max} = 0.19$, so only 0.2 diverges.
+# - On Rosenbrock, momentum turns a crawl into progress: at learning rate 0.002, 300 steps of plain SGD
+#   leave $f \approx 1.4$, with momentum 0.95 $f \approx 2\cdot 10^{-5}$. At 0.005 high momentum blows up.
+# - On Rosenbrock, Adam at learning rate 0.03 with $\beta_1 = 0.9$: compare $\beta_2 = 0.999$ with
+#   $\beta_2 = 0.9$. The long memory keeps dividing by the large gradients of the first steps, so the steps
+#   stay tiny long after the gradient has shrunk; the short memory adapts and gets a thousand times lower.
+
+# %%
+def explorer_grids():
+    """Slider values of the static explorer: per landscape, the steps and each optimizer's grid."""
+    adam_betas = {"beta1": [0.0, 0.5, 0.9], "beta2": [0.9, 0.99, 0.999]}
+    return {
+        "quadratic": {"steps": 60,
+                      "sgd": {"lr": [0.01, 0.02, 0.05, 0.09, 0.13, 0.2], "momentum": [0.0, 0.4, 0.6, 0.8, 0.9]},
+                      "adam": {"lr": [0.01, 0.03, 0.1, 0.3, 0.6, 1.0], **adam_betas}},
+        "rosenbrock": {"steps": 300,
+                       "sgd": {"lr": [0.0001, 0.0003, 0.001, 0.002, 0.003, 0.005],
+                               "momentum": [0.0, 0.5, 0.8, 0.9, 0.95]},
+                       "adam": {"lr": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3], **adam_betas}},
+    }
+
+
+def explorer_runs(grids):
+    """Run the module's SGD and Adam for every combination of slider values: {(landscape, name, values): path}."""
+    import itertools
+
+    runs = {}
+    for landscape_name, grid in grids.items():
+        spec = landscape_catalogue()[landscape_name]
+        for values in itertools.product(*grid["sgd"].values()):
+            lr, momentum = values
+            runs[landscape_name, "sgd", values] = optimizer_path(
+                spec["function"], spec["start"],
+                lambda params: SGD(params, learning_rate=lr, momentum=momentum), grid["steps"])
+        for values in itertools.product(*grid["adam"].values()):
+            lr, beta1, beta2 = values
+            runs[landscape_name, "adam", values] = optimizer_path(
+                spec["function"], spec["start"],
+                lambda params: Adam(params, learning_rate=lr, beta1=beta1, beta2=beta2), grid["steps"])
+    return runs
+
+
+def to_pixels(points, box, size=400):
+    """Data coordinates -> SVG pixels of a size×size plot (y grows downwards on screen)."""
+    (x_low, x_high), (y_low, y_high) = box
+    points = np.asarray(points, dtype=np.float64)
+    return np.stack([(points[..., 0] - x_low) / (x_high - x_low) * size,
+                     (y_high - points[..., 1]) / (y_high - y_low) * size], axis=-1)
+
+
+def encode_path(path, box, size=400):
+    """A trajectory as base64 of little-endian int16 pixel coordinates × 10, and the step it left the plot.
+
+    The path is cut after its first point far outside the plot (it has diverged, or is about to), and
+    repeated final points (a converged run) are dropped: the page stays small.
+    """
+    import base64
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        pixels = to_pixels(path, box, size)
+        outside = ~np.all(np.isfinite(pixels) & (pixels > -2 * size) & (pixels < 3 * size), axis=1)
+    left_at = int(np.argmax(outside)) if outside.any() else -1
+    if left_at >= 0:
+        pixels = np.clip(np.nan_to_num(pixels[: left_at + 1], posinf=3 * size, neginf=-2 * size), -2 * size, 3 * size)
+    tenths = np.round(pixels * 10).astype("<i2")
+    last = len(tenths) - 1
+    while last > 0 and np.array_equal(tenths[last - 1], tenths[-1]):
+        last -= 1
+    return base64.b64encode(tenths[: last + 1].tobytes()).decode("ascii"), left_at
+
+
+# %% [markdown]
+# The next cell is web plumbing: it turns the contour lines into SVG, packs the trajectories as JSON and adds
+# about sixty lines of plain JavaScript (no libraries) that redraw the path when a slider moves. Skip it
+# unless you are curious how a static page can be interactive.
+
+# %%
+def contour_svg(name, size=400, num_levels=14):
+    """Contour lines of a catalogue landscape as SVG <path> elements in pixel coordinates."""
+    import contourpy
+    import matplotlib
+
+    spec = landscape_catalogue()[name]
+    (x_low, x_high), (y_low, y_high) = spec["box"]
+    grid_x, grid_y = np.meshgrid(np.linspace(x_low, x_high, 200), np.linspace(y_low, y_high, 200))
+    heights = spec["function"](grid_x, grid_y) + 1e-3
+    levels = np.geomspace(heights.min() * 1.5, heights.max(), num_levels)
+    generator = contourpy.contour_generator(grid_x, grid_y, heights)
+    colormap = matplotlib.colormaps["viridis"]
+    elements = []
+    for k, level in enumerate(levels):
+        color = matplotlib.colors.to_hex(colormap(k / (num_levels - 1)))
+        for line in generator.lines(level):
+            pixels = to_pixels(line, spec["box"], size)
+            kept = [pixels[0]]
+            for point in pixels[1:]:                 # a point every 3 pixels is smooth enough, and small
+                if np.hypot(*(point - kept[-1])) >= 3.0:
+                    kept.append(point)
+            kept.append(pixels[-1])
+            d = "M" + " L".join(f"{x:.0f} {y:.0f}" for x, y in kept)
+            elements.append(f'<path d="{d}" stroke="{color}" fill="none" stroke-width="0.8"/>')
+    return "".join(elements)
+
+
+EXPLORER_SCRIPT = """
+(function () {
+  var root = (document.currentScript && document.currentScript.closest("#optimizer-explorer"))
+             || document.getElementById("optimizer-explorer");
+  var data = JSON.parse(root.querySelector("script[data-role='runs']").textContent);
+  var path = root.querySelector("[data-role='path']");
+  var end = root.querySelector("[data-role='end']");
+  var readout = root.querySelector("[data-role='readout']");
+  var redraws = 0;
+  function control(name) { return root.querySelector("[data-param='" + name + "']"); }
+  function decode(text) {
+    var bytes = atob(text), values = [];
+    for (var i = 0; i < bytes.length; i += 2) {
+      var v = bytes.charCodeAt(i) | (bytes.charCodeAt(i + 1) << 8);
+      values.push((v >= 32768 ? v - 65536 : v) / 10);
+    }
+    return values;
+  }
+  function redraw() {
+    var landscapeName = control("landscape").value, optimizerName = control("optimizer").value;
+    var landscape = data.landscapes[landscapeName], grid = landscape.grids[optimizerName];
+    root.querySelectorAll("[data-contours]").forEach(function (group) {
+      group.style.display = group.getAttribute("data-contours") === landscapeName ? "" : "none";
+    });
+    root.querySelectorAll("[data-row]").forEach(function (row) {
+      row.style.opacity = grid.params.indexOf(row.getAttribute("data-row")) >= 0 ? "1" : "0.35";
+    });
+    function valueOf(name, owner) {
+      var values = owner.values[name];
+      return values[Math.min(parseInt(control(name).value, 10), values.length - 1)];
+    }
+    ["lr", "momentum", "beta1", "beta2"].forEach(function (name) {   // every slider shows its value
+      var owner = grid.values[name] ? grid : landscape.grids[name === "momentum" ? "sgd" : "adam"];
+      root.querySelector("[data-value-of='" + name + "']").textContent = valueOf(name, owner);
+    });
+    var flat = 0, state = [optimizerName], words = [];
+    grid.params.forEach(function (name) {
+      var values = grid.values[name];
+      flat = flat * values.length + values.indexOf(valueOf(name, grid));
+      state.push(name + "=" + valueOf(name, grid));
+      words.push(name + " " + valueOf(name, grid));
+    });
+    var run = landscape.runs[optimizerName][flat], xy = decode(run[0]), points = [];
+    for (var k = 0; k < xy.length; k += 2) { points.push(xy[k] + "," + xy[k + 1]); }
+    path.setAttribute("points", points.join(" "));
+    end.setAttribute("cx", xy[xy.length - 2]);
+    end.setAttribute("cy", xy[xy.length - 1]);
+    root.querySelector("[data-role='start']").setAttribute("cx", landscape.start[0]);
+    root.querySelector("[data-role='start']").setAttribute("cy", landscape.start[1]);
+    root.querySelector("[data-role='minimum']").setAttribute("cx", landscape.minimum[0]);
+    root.querySelector("[data-role='minimum']").setAttribute("cy", landscape.minimum[1]);
+    var label = (optimizerName === "sgd" ? "SGD" : "Adam") + " (" + words.join(", ") + ")";
+    if (run[2] >= 0) {
+      readout.textContent = label + ": diverged, it left the plot at step " + run[2] + ".";
+    } else {
+      readout.textContent = label + ": f = " + run[1] + " after " + landscape.steps + " steps.";
+    }
+    root.querySelector("[data-role='caption']").textContent = landscape.caption;
+    redraws += 1;
+    root.setAttribute("data-state", state.join(" "));
+    root.setAttribute("data-landscape", landscapeName);
+    root.setAttribute("data-redraws", String(redraws));
+  }
+  root.querySelectorAll("[data-param]").forEach(function (element) {
+    element.addEventListener("input", redraw);
+    element.addEventListener("change", redraw);
+  });
+  redraw();
+})();
+"""
+
+
+def optimizer_explorer_html(grids, runs, size=400):
+    """One self-contained HTML block: SVG contours, sliders, the trajectories as JSON, and the script."""
+    import html
+    import json
+
+    landscapes, contour_groups = {}, []
+    for name, grid in grids.items():
+        spec = landscape_catalogue()[name]
+        (x_low, x_high), (y_low, y_high) = spec["box"]
+        entry = {"steps": grid["steps"], "grids": {}, "runs": {},
+                 "start": [round(float(v), 1) for v in to_pixels(spec["start"], spec["box"], size)],
+                 "minimum": [round(float(v), 1) for v in to_pixels(spec["minimum"], spec["box"], size)],
+                 "caption": f"{spec['title']}: x from {x_low:g} to {x_high:g}, y from {y_low:g} to {y_high:g}; "
+                            f"white dot: start, black dot: minimum, red ring: where the run ended"}
+        for optimizer_name in ("sgd", "adam"):
+            settings = grid[optimizer_name]
+            entry["grids"][optimizer_name] = {"params": list(settings),
+                                              "values": {k: [f"{v:g}" for v in vs] for k, vs in settings.items()}}
+            encoded = []
+            for key, path in runs.items():
+                if key[0] != name or key[1] != optimizer_name:
+                    continue
+                text, left_at = encode_path(path, spec["box"], size)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    final_loss = float(spec["function"](*path[-1]))
+                encoded.append([text, f"{final_loss:.2e}", left_at])
+            entry["runs"][optimizer_name] = encoded
+        landscapes[name] = entry
+        hidden = "" if name == "rosenbrock" else ' style="display:none"'
+        contour_groups.append(f'<g data-contours="{name}"{hidden}>{contour_svg(name, size)}</g>')
+
+    def slider_row(name, label, initial):
+        return (f'<label data-row="{name}">{label} <input type="range" data-param="{name}" min="0" max="5" '
+                f'step="1" value="{initial}"> <output data-value-of="{name}"></output></label>')
+
+    options = "".join(f'<option value="{name}"{" selected" if name == "rosenbrock" else ""}>'
+                      f'{html.escape(landscape_catalogue()[name]["title"])}</option>' for name in grids)
+    runs_json = json.dumps({"landscapes": landscapes}, separators=(",", ":")).replace("</", "<\\/")
+    return f"""
+<div id="optimizer-explorer" class="tex2jax_ignore mathjax_ignore" data-state=""
+     style="font-family: sans-serif; font-size: 14px; max-width: 760px;">
+<style>
+#optimizer-explorer .oe-controls {{ display: flex; flex-wrap: wrap; gap: 6px 18px; margin-bottom: 8px; }}
+#optimizer-explorer label {{ display: inline-flex; align-items: center; gap: 6px; }}
+#optimizer-explorer output {{ display: inline-block; min-width: 3.5em; font-family: monospace; }}
+#optimizer-explorer svg {{ border: 1px solid #ccc; background: #fff; max-width: 100%; height: auto; }}
+</style>
+<div class="oe-controls">
+<label>landscape <select data-param="landscape">{options}</select></label>
+<label>optimizer <select data-param="optimizer"><option value="sgd" selected>SGD with momentum</option>
+<option value="adam">Adam</option></select></label>
+</div>
+<div class="oe-controls">
+{slider_row("lr", "learning rate", 3)}
+{slider_row("momentum", "momentum (SGD)", 3)}
+{slider_row("beta1", "β1 (Adam)", 2)}
+{slider_row("beta2", "β2 (Adam)", 2)}
+</div>
+<svg viewBox="0 0 {size} {size}" width="{size}" height="{size}" role="img"
+     aria-label="optimizer trajectory on a contour plot">
+<defs><clipPath id="optimizer-explorer-clip"><rect x="0" y="0" width="{size}" height="{size}"/></clipPath></defs>
+<g clip-path="url(#optimizer-explorer-clip)">
+{"".join(contour_groups)}
+<polyline data-role="path" fill="none" stroke="#d62728" stroke-width="1.4" stroke-linejoin="round"/>
+<circle data-role="end" r="5" fill="none" stroke="#d62728" stroke-width="2"/>
+</g>
+<circle data-role="start" r="5" fill="#fff" stroke="#000" stroke-width="1.5"/>
+<circle data-role="minimum" r="4" fill="#000"/>
+</svg>
+<div data-role="caption" style="color: #555; font-size: 12px;"></div>
+<div data-role="readout" style="margin-top: 4px; font-weight: bold;"></div>
+<script type="application/json" data-role="runs">{runs_json}</script>
+<script>{EXPLORER_SCRIPT}</script>
+</div>
+"""
+
+
+# %%
+if __name__ == "__main__":
+    from IPython.display import HTML, display
+
+    started = time.perf_counter()
+    explorer_paths = {}
+    with after_exercise("SGD.step", "Adam.step"):
+        explorer_paths = explorer_runs(explorer_grids())
+    if explorer_paths:
+        explorer_page = optimizer_explorer_html(explorer_grids(), explorer_paths)
+        print(f"{len(explorer_paths)} trajectories precomputed in {time.perf_counter() - started:.1f} s; "
+              f"the explorer is {len(explorer_page) / 1024:.0f} KB of HTML")
+        display(HTML(explorer_page))
+
+# %% [markdown]
+# ## 3.9 What to take away: choosing an optimizer
+#
+# | | SGD + momentum | Adam / AdamW |
+# | --- | --- | --- |
+# | memory | 1 extra copy of the parameters (0 without momentum) | 2 extra copies |
+# | time per step | 20 bytes per parameter at the floor | 28 bytes per parameter |
+# | tuning | learning rate *and* schedule matter a lot; scale the rate with the batch | a default ($10^{-3}$, $\beta = (0.9, 0.999)$) often works |
+# | gradients of very different sizes | one rate for all: the largest gradients set it | each parameter normalised by its own $\sqrt{\hat v}$ |
+# | small, noisy batches | noise passes straight into the step | averaging in $m$ and normalising by $\sqrt{\hat v}$ tame it |
+# | final performance | often the best test accuracy on vision models with long schedules | the default for transformers, language models, and quick results |
+#
+# And from the measurements in this part:
+#
+# 1. **Conditioning decides speed.** Gradient descent needs $O(\kappa)$ steps per digit of accuracy,
+#    momentum $O(\sqrt\kappa)$, and you measured both rates to three digits with your own code.
+# 2. **The learning rate has a ceiling**, $2/\lambda_{\max}$ for gradient descent (higher with momentum).
+#    Schedules let you run near it early and settle below it late; a warm-up keeps the first, most fragile
+#    steps below it.
+# 3. **Adaptive methods buy robustness, not magic.** Adam shrugged off Beale's hundredfold gradient
+#    changes and trained the digits network fastest, but on the quadratic it hovered around the minimum
+#    while momentum got six orders of magnitude closer.
+# 4. **The cost is memory, twice.** Adam keeps two extra copies of the parameters, and an optimizer step is
+#    memory-bound: its floor is bytes moved divided by bandwidth, and NumPy's one-operator-at-a-time
+#    evaluation puts a plain implementation several times above it.
+#
+# In practice: start with AdamW and a warm-up + cosine schedule to get a working model quickly; when memory
+# is tight, or when you can afford a long tuned run on a vision model, try SGD with momentum 0.9 and a decaying
+# schedule. Whatever you choose, change one thing at a time and look at the loss curve.
+
+# %% [markdown]
+# ## Summary
+#
+# - **Gradient descent** steps against the gradient, $\theta \leftarrow \theta - \alpha\nabla L$. On a curvature $\lambda$ it is
+#   stable only for $\alpha < 2/\lambda$, so the sharpest direction limits the learning rate and the flattest one
+#   sets the speed: about $\kappa$ steps per digit of accuracy for condition number $\kappa$.
+# - **Momentum** accumulates a velocity $v \leftarrow \beta v + \nabla L$; PyTorch's momentum buffer is the same $v$. At
+#   its best it needs about $\sqrt\kappa$ steps instead of $\kappa$ (rate $0.635$ against $0.905$ for $\kappa = 20$).
+#   **Nesterov** steps along $g + \mu b$, a look-ahead.
+# - **Adaptive methods** divide each parameter's step by the root of its recent squared gradients
+#   (Adagrad, RMSprop). **Adam** combines that with momentum and removes the zero-start bias:
+#   $\mathbb{E}[m_t] = (1-\beta_1^t)\,\mathbb{E}[g]$, so $\hat m_t = m_t/(1-\beta_1^t)$. Its first steps move each
+#   parameter by about $\alpha$, whatever the gradient's scale. AMSGrad keeps $\hat v$ from shrinking.
+# - **Weight decay** is L2 regularisation for SGD; for Adam, **AdamW** decouples it, $\theta \leftarrow \theta(1-\alpha\lambda)$.
+# - **Schedules** set $\alpha$ per epoch from a closed form; the loop calls `optimizer.step()` and then
+#   `scheduler.step()`.
+# - **Memory:** SGD keeps no state, momentum one array per parameter, Adam two (three with AMSGrad);
+#   `state_dict()` saves it, and a resumed run is identical to an uninterrupted one.
