@@ -147,5 +147,6 @@ if __name__ == "__main__":
 
 # %%
 if __name__ == "__main__":
-    for key, value in system_info().items():
-        print(f"{key:>8}: {value}")
+    with after_exercise("system_info"):
+        for key, value in system_info().items():
+            print(f"{key:>8}: {value}")

@@ -130,7 +130,7 @@ class Tanh(Activation):
         return x.tanh()
 
 
-# %% nbgrader={"grade": true, "grade_id": "test-relu-sigmoid-tanh", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "test-relu-sigmoid-tanh", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def test_unit_relu_sigmoid_tanh():
     print("🔬 Unit Test: ReLU, Sigmoid, Tanh...")
     x = Variable([-1000.0, -1.0, 0.0, 2.0], requires_grad=True)

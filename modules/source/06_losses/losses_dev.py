@@ -264,7 +264,7 @@ if __name__ == "__main__":
     test_unit_cross_entropy()
 
 
-# %% nbgrader={"grade": true, "grade_id": "test-cross-entropy-errors", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "test-cross-entropy-errors", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def test_unit_cross_entropy_errors():
     print("🔬 Unit Test: CrossEntropyLoss refuses bad targets...")
     logits = np.zeros((3, 4))

@@ -134,7 +134,7 @@ if __name__ == "__main__":
     test_unit_sequential_forward()
 
 
-# %% nbgrader={"grade": true, "grade_id": "test-sequential-container", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "test-sequential-container", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def test_unit_sequential_container():
     print("🔬 Unit Test: Sequential as a container...")
     model = Sequential([Dense(784, 128), ReLU(), Dense(128, 10)])

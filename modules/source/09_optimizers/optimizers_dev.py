@@ -16,6 +16,9 @@
 # %% [markdown]
 # # Module 09: Optimizers
 #
+# ⭐⭐⭐⭐ **Expert** | ⏱️ **6–8 hours** | **Prerequisites:** Tensor, Autograd (modules 02–03; the *Use* part
+# also uses modules 04–08) | **Next steps:** Training (module 10), then MLOps
+#
 # Autograd tells you, for every parameter, which way the loss goes up. This module is about what to do
 # with that information: how far to step, how to remember where you were going, how to give every
 # parameter its own step size, and how to change all of that while training runs. These few lines of
@@ -35,13 +38,48 @@
 # TinyTorch ports to PyTorch and back. The parts after this one *use* the optimizers to train a real
 # network and *optimize* your choices by measuring how fast each method converges.
 #
-# ### Learning objectives
+# ## Learning objectives
+#
+# By the end of this module you will be able to:
+#
+# - **Master gradient-based optimization theory:** understand how gradients guide parameter updates and the
+#   mathematical foundations of learning.
+# - **Implement core optimization algorithms:** build SGD, momentum and Adam from mathematical first principles.
+# - **Design learning rate strategies:** create schedules that balance convergence speed with training stability.
+# - **Apply optimization in practice:** use optimizers in complete training workflows with real neural networks.
+# - **Analyze optimization dynamics:** compare algorithm behaviour, convergence patterns and performance.
+#
+# Concretely, you will:
 #
 # - Derive gradient descent and explain, with a formula, when a learning rate is too large.
 # - Implement momentum as a velocity and show that the two common ways to write it agree.
 # - Derive Adam's bias correction from the expectation of an exponential moving average.
 # - Tell L2 regularisation from decoupled weight decay, and say why it matters for Adam.
 # - Schedule the learning rate, checkpoint an optimizer and resume it without changing a single bit.
+
+# %% [markdown]
+# ## Getting started
+#
+# Work in the browser (Binder or Colab: the launch buttons at the top of the course page open the student
+# notebook) or locally. Locally, from the repository root:
+#
+# ```bash
+# source bin/activate-tinytorch.sh      # activate the TinyTorch environment
+# tito test --module tensor             # verify the prerequisite modules
+# tito test --module autograd
+# ```
+#
+# Then open `modules/source/09_optimizers/optimizers_dev.py` (or its paired notebook) and work in order:
+#
+# 1. **Implement gradient descent:** the basic parameter update.
+# 2. **Build SGD with momentum:** add velocity accumulation for acceleration.
+# 3. **Create the Adam optimizer:** adaptive learning rates from moment estimates.
+# 4. **Add learning rate scheduling:** adjust the learning rate as training runs.
+#
+# Export and verify: `tito export --module optimizers && tito test --module optimizers`.
+#
+# > 💾 **Save your progress.** Binder sessions are temporary: download your notebook when you are done
+# > (File → Download), or switch to local development for persistent work.
 
 # %%
 #| bootstrap
@@ -1950,6 +1988,59 @@ if __name__ == "__main__":
 # `from tinytorch.core.optimizers import SGD, Adam, StepLR` is your code.
 
 # %% [markdown]
+# ## Testing your implementation
+#
+# Run the full test suite to verify your optimizers:
+#
+# ```bash
+# tito test --module optimizers               # TinyTorch CLI (recommended)
+# python -m pytest tests/ -k optimizers -v    # pytest directly
+# ```
+#
+# What the tests cover:
+#
+# - ✅ **Algorithm implementation:** SGD, momentum and Adam compute the correct parameter updates, step after
+#   step, against references written independently inside the tests and against `torch.optim`.
+# - ✅ **Mathematical correctness:** convergence to analytic solutions of convex problems (least squares,
+#   quadratics) at the rates theory predicts.
+# - ✅ **State management:** momentum buffers and moment estimates are tracked per parameter, saved by
+#   `state_dict()` and resumed bit for bit.
+# - ✅ **Learning rate scheduling:** step decay and the rest of the schedule family against closed forms.
+# - ✅ **Training integration:** the optimizers train a real network on the digits (Part 2).
+#
+# ### Manual testing
+#
+# The cell below is what you would type in a Python shell after `source bin/activate-tinytorch.sh`, where the
+# first lines are `from optimizers_dev import SGD, Adam, StepLR` and `from autograd_dev import Variable`.
+# Here the notebook's own `SGD` and `Adam` are used. Watch $x$ spiral in towards 0: with momentum $0.9$ it
+# overshoots and comes back, as a heavy ball would.
+
+# %%
+if __name__ == "__main__":
+    with after_exercise("SGD.step", "Adam.step"):
+        # Test SGD on simple quadratic function
+        x = Variable(10.0, requires_grad=True)
+        sgd = SGD([x], learning_rate=0.1, momentum=0.9)
+        for step in range(100):
+            sgd.zero_grad()
+            loss = x**2  # Minimize f(x) = x²
+            loss.backward()
+            sgd.step()
+            if step % 10 == 0:
+                print(f"Step {step}: x = {x.data:.4f}, loss = {loss.data:.4f}")
+
+        # Test Adam convergence
+        x = Variable([2.0, -3.0], requires_grad=True)
+        adam = Adam([x], learning_rate=0.01)
+        for step in range(50):
+            adam.zero_grad()
+            loss = (x[0]**2 + x[1]**2).sum()  # Minimize ||x||²
+            loss.backward()
+            adam.step()
+            if step % 10 == 0:
+                print(f"Step {step}: x = {x.data}, loss = {loss.data:.6f}")
+
+# %% [markdown]
 # # Part 2 — Use: training a real network
 #
 # Your optimizers pass their unit tests. Now let them do the job they exist for: train a network on real
@@ -3193,6 +3284,55 @@ if __name__ == "__main__":
 # In practice: start with AdamW and a warm-up + cosine schedule to get a working model quickly; when memory
 # is tight, or when you can afford a long tuned run on a vision model, try SGD with momentum 0.9 and a decaying
 # schedule. Whatever you choose, change one thing at a time and look at the loss curve.
+
+# %% [markdown]
+# ## Key concepts
+#
+# **Real-world applications.**
+#
+# - *Large language models:* GPT and BERT are trained with Adam (today mostly AdamW) with warm-up and decay
+#   schedules; Adam's per-parameter step sizes cope with gradients whose scales differ by orders of magnitude.
+# - *Computer vision:* ResNets and Vision Transformers are often trained with SGD with momentum and a
+#   step or cosine schedule, which tends to give the best final accuracy.
+# - *Recommendation systems:* online learning systems update continuously with adaptive optimizers
+#   (Adagrad was designed for their sparse features).
+# - *Reinforcement learning:* policy-gradient methods depend on careful optimizer choice and learning-rate
+#   tuning, because their gradient estimates are very noisy.
+#
+# **Mathematical foundations.**
+#
+# - Gradient descent: $\theta_{t+1} = \theta_t - \alpha\nabla L(\theta_t)$, where $\alpha$ is the learning rate.
+# - Momentum: $v_{t+1} = \beta v_t + \nabla L(\theta_t)$, $\theta_{t+1} = \theta_t - \alpha v_{t+1}$.
+# - Adam: momentum plus adaptive learning rates from first and second moment estimates, bias-corrected.
+# - Learning-rate schedules: decay balances exploration early with exploitation late.
+#
+# **Optimization theory.**
+#
+# - *Convex optimization:* for a convex loss every local minimum is global, and gradient descent with a small
+#   enough step finds it; Part 3 measured the rates, $(\kappa-1)/(\kappa+1)$ and $(\sqrt\kappa-1)/(\sqrt\kappa+1)$.
+# - *Non-convex optimization:* a network's loss has saddles, plateaus and many minima (Rosenbrock's curved
+#   valley and Beale's flat plateaus are small 2-D pictures of that).
+# - *Convergence analysis:* when and why an algorithm reaches a good solution: the condition number $\kappa$
+#   sets the speed, the largest curvature sets the stability edge $\alpha\lambda_{\max} < 2$.
+# - *Hyperparameter sensitivity:* the learning rate is often the single most important hyperparameter.
+#
+# ## Performance characteristics
+#
+# | optimizer | state memory | strengths |
+# | --- | --- | --- |
+# | SGD | none (0× the parameters) | memory efficient; works well with large batches; often the best final performance |
+# | SGD + momentum | 1× | faster through ravines; the vision default |
+# | Adam | 2× (3× with AMSGrad) | fast initial convergence; works with small batches and badly scaled gradients |
+#
+# - **Learning-rate schedules** are often crucial for the best final performance (Part 3.4).
+# - **Algorithm selection** depends on the problem: the data, the model and the memory and compute you have.
+#
+# ## Ready to build?
+#
+# You have implemented the algorithms that train modern AI: from the networks that recognise your voice to
+# the language models that write code, they all depend on the few lines of arithmetic you wrote here. Having
+# built momentum and adaptive learning rates yourself, you can now tell *why* a training run works, or why
+# it does not. Next: module 10 wraps these optimizers into a complete training loop.
 
 # %% [markdown]
 # ## Summary
