@@ -77,29 +77,27 @@ class SurvivingExecute(Execute):
         return cell, self.resources
 
 
-def hidden_lines(source: str) -> list[str]:
-    """The stripped, non-empty lines between the hidden-test markers of a cell."""
-    lines, inside = [], False
-    for line in source.splitlines():
-        if HIDDEN_BEGIN in line:
-            inside = True
-        elif HIDDEN_END in line:
-            inside = False
-        elif inside and line.strip():
-            lines.append(line.strip())
-    return lines
-
-
-def without_hidden_tests(source: str) -> str:
-    kept, inside = [], False
+def split_hidden(source: str) -> tuple[list[str], list[str]]:
+    """A test cell's lines outside the hidden-test markers, and the stripped non-empty lines inside them."""
+    visible, hidden, inside = [], [], False
     for line in source.splitlines():
         if HIDDEN_BEGIN in line:
             inside = True
         elif HIDDEN_END in line:
             inside = False
         elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
+            visible.append(line)
+        elif line.strip():
+            hidden.append(line.strip())
+    return visible, hidden
+
+
+def hidden_lines(source: str) -> list[str]:
+    return split_hidden(source)[1]
+
+
+def without_hidden_tests(source: str) -> str:
+    return "\n".join(split_hidden(source)[0])
 
 
 class HideHiddenTests(Preprocessor):
