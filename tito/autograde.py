@@ -187,9 +187,10 @@ class Worker:
 
 
 class Progress:
-    def __init__(self, total: int, enabled: bool = True, stream=sys.stderr):
+    def __init__(self, total: int, enabled: bool = True, stream=None):
+        stream = stream or sys.stderr    # looked up now: sys.stderr may have been replaced since import
         self.total, self.done, self.enabled, self.stream = total, 0, enabled, stream
-        self.tty = stream.isatty()
+        self.tty = enabled and stream.isatty()
         self.started = time.monotonic()
 
     def update(self, result: Result) -> None:
