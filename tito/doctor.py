@@ -67,9 +67,7 @@ def _pins():
 
 def _export():
     from tito import export
-    outputs = export.package_inits(all_modules())
-    for module in all_modules():
-        outputs += export.outputs_for(module)
+    outputs = export.planned_outputs(all_modules())
     stale = [str(o.path.relative_to(ROOT)) for o in outputs if o.stale]
     if stale:
         return WARN, f"{len(stale)} generated file(s) out of date ({stale[0]}, …): run `tito export --all`"

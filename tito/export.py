@@ -20,7 +20,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from tito.modules import PACKAGE_DIR, ROOT, Module
+from tito.modules import PACKAGE_DIR, ROOT, Module, all_modules
 
 EXPORT = "#| export"
 DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+([\w.]+)\s*$", re.MULTILINE)
@@ -139,6 +139,14 @@ def package_inits(modules: list[Module]) -> list[Output]:
 def outputs_for(module: Module) -> list[Output]:
     notebook = read_source(module)
     return [paired_notebook(module, notebook), package_file(module, notebook)]
+
+
+def planned_outputs(modules: list[Module]) -> list[Output]:
+    """Everything export would write for these modules, plus the package's __init__ files."""
+    outputs = package_inits(all_modules())
+    for module in modules:
+        outputs += outputs_for(module)
+    return outputs
 
 
 def write(outputs: list[Output], force: bool = False) -> list[Path]:

@@ -22,9 +22,7 @@ def register(subparsers) -> None:
 
 def _command(args) -> int:
     modules = all_modules() if args.all else [find_module(args.module)]
-    outputs = export.package_inits(all_modules())
-    for module in modules:
-        outputs += export.outputs_for(module)
+    outputs = export.planned_outputs(modules)
     if args.check:
         stale = [o for o in outputs if o.stale]
         for output in stale:
