@@ -10,16 +10,27 @@ instructor account, a test's temporary folder) grades its own files.
     modules/submitted|autograded|feedback/STUDENT/NN_name/   grading work (never committed)
     modules/gradebook.db                      the gradebook (never committed: .gitignore)
 """
+
 import os
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import (
+    ClearMetadataPreprocessor,
+    CSSHTMLHeaderPreprocessor,
+)
 from nbgrader import preprocessors as nbg
 
-from tito.nbgrader_plugins import HideHiddenTests, QuotedCsvExportPlugin, StudentEdition, SurvivingExecute
+from tito.grading.plugins import (
+    HideHiddenTests,
+    QuotedCsvExportPlugin,
+    StudentEdition,
+    SurvivingExecute,
+)
 
 c = get_config()  # noqa: F821  (injected by traitlets when it loads this file)
 
-COURSE_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "modules")
+COURSE_ROOT = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "modules"
+)
 
 # --- where the course lives ------------------------------------------------------------------------------
 c.CourseDirectory.root = COURSE_ROOT
@@ -27,7 +38,9 @@ c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.course_id = "tinytorch"
 # The gradebook sits in the course root; `gradebook.db` is in .gitignore, so it is never committed.
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.db")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(
+    COURSE_ROOT, "gradebook.db"
+)
 
 # Only the notebook is released. A module folder also holds name_dev.py WITH THE SOLUTIONS: nbgrader copies
 # every non-ignored file of the source folder into the release AND into each student's autograded folder
@@ -35,13 +48,26 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.d
 # copies; `include` governs what the exchange moves to and from students (`nbgrader submit` adds
 # timestamp.txt and submission_secret.txt to a submission; feedback is released against both).
 c.CourseDirectory.ignore = [
-    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
-    "*.py", "*.bak-*", "*.db", "*.md", ".*",
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "*.py",
+    "*.bak-*",
+    "*.db",
+    "*.md",
+    ".*",
 ]
-c.CourseDirectory.include = ["*.ipynb", "timestamp.txt", "submission_secret.txt"]
+c.CourseDirectory.include = [
+    "*.ipynb",
+    "timestamp.txt",
+    "submission_secret.txt",
+]
 
 # --- the student edition ---------------------------------------------------------------------------------
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE\nraise NotImplementedError()"
+}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Fill the `#| bootstrap` cell with the install-if-missing cell (repository URL from _config.yml) and drop
 # the Jupytext pairing (a student notebook has no .py twin).
@@ -63,7 +89,9 @@ c.GenerateAssignment.preprocessors = [
 
 # --- autograding -----------------------------------------------------------------------------------------
 c.ExecutePreprocessor.kernel_name = "python3"
-c.ExecutePreprocessor.timeout = 60            # seconds per cell; a looping exercise fails that cell only
+c.ExecutePreprocessor.timeout = (
+    60  # seconds per cell; a looping exercise fails that cell only
+)
 c.ExecutePreprocessor.interrupt_on_timeout = True
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
@@ -92,4 +120,4 @@ c.GenerateFeedback.preprocessors = [
 ]
 
 # --- grades ----------------------------------------------------------------------------------------------
-c.ExportApp.plugin_class = QuotedCsvExportPlugin   # one row per student per assignment, properly quoted
+c.ExportApp.plugin_class = QuotedCsvExportPlugin  # one row per student per assignment, properly quoted

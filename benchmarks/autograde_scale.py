@@ -8,6 +8,7 @@ Each run grades a fresh temporary copy of the course (nothing is written in the 
 mostly right answers, some partly right, a few untouched, as a real class is. Prints wall time, time per
 submission and the speed-up over one worker.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,24 +18,38 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1] / "tests" / "support")
+)
 
-from nbgrader_support import CORRECT, MODULE, WRONG, course_copy, hand_in, read_release, submission  # noqa: E402
+from module09_answers import CORRECT, WRONG  # noqa: E402
+from nbgrader_support import (  # noqa: E402
+    MODULE,
+    course_copy,
+    hand_in,
+    read_release,
+    submission,
+)
 
 
 def class_of(count: int) -> dict[str, dict]:
     """student -> answers: 80 % right, 13 % partly right, 7 % untouched."""
-    partial = dict(CORRECT, **{"adam-step": WRONG["adam-step"], "step-lr": WRONG["step-lr"]})
+    partial = dict(
+        CORRECT,
+        **{name: WRONG[name][0].body for name in ("adam-step", "step-lr")},
+    )
     students = {}
     for number in range(count):
         kind = number % 15
-        students[f"student{number:03d}"] = {} if kind == 14 else partial if kind in (12, 13) else CORRECT
+        students[f"student{number:03d}"] = (
+            {} if kind == 14 else partial if kind in (12, 13) else CORRECT
+        )
     return students
 
 
 def run(students: int, workers: int, cell_timeout: int) -> dict:
-    from tito.autograde import autograde
-    from tito.grading import Course, generate
+    from tito.grading.autograde import autograde
+    from tito.grading.course import Course, generate
 
     with tempfile.TemporaryDirectory(prefix="tito-bench-") as tmp:
         course = Course(course_copy(Path(tmp) / "course"))
@@ -46,34 +61,57 @@ def run(students: int, workers: int, cell_timeout: int) -> dict:
         for student, answers in class_of(students).items():
             hand_in(course.repo, student, submission(release, answers))
         started = time.monotonic()
-        results = autograde(course, [assignment], workers=workers, cell_timeout=cell_timeout, progress=False)
+        results = autograde(
+            course,
+            [assignment],
+            workers=workers,
+            cell_timeout=cell_timeout,
+            progress=False,
+        )
         wall = time.monotonic() - started
     failed = [r.student for r in results if not r.ok]
-    return {"workers": workers, "wall": wall, "per_submission": wall / students,
-            "worker_seconds": statistics.mean(r.seconds for r in results), "failed": failed,
-            "scores": sorted({r.score for r in results})}
+    return {
+        "workers": workers,
+        "wall": wall,
+        "per_submission": wall / students,
+        "worker_seconds": statistics.mean(r.seconds for r in results),
+        "failed": failed,
+        "scores": sorted({r.score for r in results}),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--timeout", type=int, default=60, help="per-cell timeout (s)")
+    parser.add_argument(
+        "--timeout", type=int, default=60, help="per-cell timeout (s)"
+    )
     args = parser.parse_args()
     import os
-    print(f"autograding {args.students} submissions of {MODULE} on {os.cpu_count()} CPU(s); "
-          f"load average before: {os.getloadavg()[0]:.1f} (other work on the machine skews the figures)")
+
+    print(
+        f"autograding {args.students} submissions of {MODULE} on {os.cpu_count()} CPU(s); "
+        f"load average before: {os.getloadavg()[0]:.1f} (other work on the machine skews the figures)"
+    )
     rows = []
     for workers in args.workers:
         row = run(args.students, workers, args.timeout)
         rows.append(row)
-        print(f"  workers={workers}: {row['wall']:.1f} s wall, {row['per_submission']:.2f} s per submission "
-              f"(each takes {row['worker_seconds']:.2f} s in its worker), scores {row['scores']}, "
-              f"not graded: {len(row['failed'])}; load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(
+            f"  workers={workers}: {row['wall']:.1f} s wall, {row['per_submission']:.2f} s per submission "
+            f"(each takes {row['worker_seconds']:.2f} s in its worker), scores {row['scores']}, "
+            f"not graded: {len(row['failed'])}; load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
     base = rows[0]["wall"]
-    print("\n| workers | wall time | per submission | speed-up |\n| ---: | ---: | ---: | ---: |")
+    print(
+        "\n| workers | wall time | per submission | speed-up |\n| ---: | ---: | ---: | ---: |"
+    )
     for row in rows:
-        print(f"| {row['workers']} | {row['wall']:.1f} s | {row['per_submission']:.2f} s | {base / row['wall']:.2f}x |")
+        print(
+            f"| {row['workers']} | {row['wall']:.1f} s | {row['per_submission']:.2f} s | {base / row['wall']:.2f}x |"
+        )
     return 0 if not any(row["failed"] for row in rows) else 1
 
 

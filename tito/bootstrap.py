@@ -4,6 +4,7 @@ Module sources hold a short cell tagged `#| bootstrap` (locally the package is i
 it). Generated notebooks (release editions, book pages) get the full cell below instead, with the course
 repository read from _config.yml: the one setting that says where the course lives.
 """
+
 from __future__ import annotations
 
 import yaml
@@ -12,14 +13,14 @@ from tito.modules import ROOT
 
 BOOTSTRAP = "#| bootstrap"
 
-TEMPLATE = '''\
+TEMPLATE = """\
 # Makes `tinytorch` importable. Locally and on Binder it is installed already (this does nothing);
 # on Colab it installs the course package from the course repository first.
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("tinytorch") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
                     "tinytorch @ git+{url}@{branch}"], check=True)
-import tinytorch'''
+import tinytorch"""
 
 
 def repository() -> tuple[str, str]:
@@ -27,12 +28,16 @@ def repository() -> tuple[str, str]:
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     repo = config.get("repository") or {}
     if not repo.get("url") or not repo.get("branch"):
-        raise ValueError("_config.yml needs repository.url and repository.branch (where the course lives)")
+        raise ValueError(
+            "_config.yml needs repository.url and repository.branch (where the course lives)"
+        )
     return repo["url"].rstrip("/"), repo["branch"]
 
 
 def is_bootstrap(cell) -> bool:
-    return cell.cell_type == "code" and cell.source.lstrip().startswith(BOOTSTRAP)
+    return cell.cell_type == "code" and cell.source.lstrip().startswith(
+        BOOTSTRAP
+    )
 
 
 def fill_bootstrap(notebook) -> None:

@@ -1,4 +1,5 @@
 """tito: the course command line. Each command lives in its own file and registers itself here."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,19 +7,31 @@ import importlib
 import sys
 
 # command modules, in the order `tito --help` lists them
-COMMANDS = ["tito.export_command", "tito.testing", "tito.sync", "tito.nbgrader_command", "tito.book",
-            "tito.doctor"]
+COMMANDS = [
+    "tito.export_command",
+    "tito.testing",
+    "tito.sync",
+    "tito.commands.nbgrader",
+    "tito.book",
+    "tito.doctor",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="tito", description="TinyTorch course tools: export modules, test them, build the book, grade.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+        prog="tito",
+        description="TinyTorch course tools: export modules, test them, build the book, grade.",
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True
+    )
     for name in COMMANDS:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as error:
-            if error.name != name:   # a real missing dependency, not a command that is not written yet
+            if (
+                error.name != name
+            ):  # a real missing dependency, not a command that is not written yet
                 raise
             continue
         module.register(subparsers)
@@ -28,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from tito.export import ExportError
+
     try:
         return args.func(args) or 0
     except (ValueError, ExportError) as error:

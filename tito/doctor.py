@@ -1,4 +1,5 @@
 """`tito doctor`: check the environment and say exactly what to do about anything that is wrong."""
+
 from __future__ import annotations
 
 import importlib
@@ -17,15 +18,21 @@ ACTIVATE = "run `source bin/activate-tinytorch.sh` from the repository root"
 
 def _python():
     version = ".".join(map(str, sys.version_info[:3]))
-    if sys.version_info < (3, 10):
-        return FAIL, f"Python {version}: TinyTorch needs 3.10 or newer (set TINYTORCH_PYTHON, then {ACTIVATE})"
+    if sys.version_info < (3, 10):  # noqa: UP036 (an old venv runs this too)
+        return (
+            FAIL,
+            f"Python {version}: TinyTorch needs 3.10 or newer (set TINYTORCH_PYTHON, then {ACTIVATE})",
+        )
     return OK, f"Python {version}"
 
 
 def _venv():
     venv = ROOT / ".venv"
     if Path(sys.prefix).resolve() != venv.resolve():
-        return WARN, f"not running in the project environment ({sys.prefix}); {ACTIVATE}"
+        return (
+            WARN,
+            f"not running in the project environment ({sys.prefix}); {ACTIVATE}",
+        )
     return OK, f"virtual environment {venv.relative_to(ROOT)}"
 
 
@@ -33,26 +40,55 @@ def _package():
     try:
         import tinytorch
     except ImportError:
-        return FAIL, f"`import tinytorch` fails; {ACTIVATE} (it installs the package in editable mode)"
+        return (
+            FAIL,
+            f"`import tinytorch` fails; {ACTIVATE} (it installs the package in editable mode)",
+        )
     where = Path(tinytorch.__file__).resolve().parent
     if where != ROOT / "tinytorch":
-        return WARN, f"`tinytorch` comes from {where}, not from this checkout; {ACTIVATE}"
+        return (
+            WARN,
+            f"`tinytorch` comes from {where}, not from this checkout; {ACTIVATE}",
+        )
     return OK, "tinytorch imports from this checkout"
 
 
 def _module_path():
-    on_path = {Path(p).resolve() for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
-    missing = [m.slug for m in all_modules() if m.folder.resolve() not in on_path]
+    on_path = {
+        Path(p).resolve()
+        for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        if p
+    }
+    missing = [
+        m.slug for m in all_modules() if m.folder.resolve() not in on_path
+    ]
     if missing:
-        return WARN, (f"module folders not on PYTHONPATH ({', '.join(missing)}): `from optimizers_dev import SGD` "
-                      f"will fail; {ACTIVATE}")
+        return WARN, (
+            f"module folders not on PYTHONPATH ({', '.join(missing)}): `from optimizers_dev import SGD` "
+            f"will fail; {ACTIVATE}"
+        )
     return OK, "module sources importable (from optimizers_dev import SGD)"
 
 
 def _pins():
-    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", (ROOT / "requirements/constraints.txt").read_text(), re.M))
+    pins = dict(
+        re.findall(
+            r"^([A-Za-z0-9_.-]+)==(\S+)$",
+            (ROOT / "requirements/constraints.txt").read_text(),
+            re.M,
+        )
+    )
     wrong = []
-    for name in ("numpy", "jupytext", "nbgrader", "jupyter-book", "matplotlib", "ipywidgets", "pytest", "torch"):
+    for name in (
+        "numpy",
+        "jupytext",
+        "nbgrader",
+        "jupyter-book",
+        "matplotlib",
+        "ipywidgets",
+        "pytest",
+        "torch",
+    ):
         try:
             have = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -61,42 +97,73 @@ def _pins():
         if name in pins and have != pins[name]:
             wrong.append(f"{name} {have} (pinned {pins[name]})")
     if wrong:
-        return WARN, f"dependencies differ from requirements/constraints.txt: {', '.join(wrong)}; run bin/setup-venv"
+        return (
+            WARN,
+            f"dependencies differ from requirements/constraints.txt: {', '.join(wrong)}; run bin/setup-venv",
+        )
     return OK, "pinned dependencies installed"
 
 
 def _export():
     from tito import export
+
     outputs = export.planned_outputs(all_modules())
     stale = [str(o.path.relative_to(ROOT)) for o in outputs if o.stale]
     if stale:
-        return WARN, f"{len(stale)} generated file(s) out of date ({stale[0]}, …): run `tito export --all`"
-    return OK, f"package and paired notebooks in sync with {len(all_modules())} module sources"
+        return (
+            WARN,
+            f"{len(stale)} generated file(s) out of date ({stale[0]}, …): run `tito export --all`",
+        )
+    return (
+        OK,
+        f"package and paired notebooks in sync with {len(all_modules())} module sources",
+    )
 
 
 def _kernel():
     try:
         from jupyter_client.kernelspec import find_kernel_specs
     except ImportError:
-        return FAIL, "jupyter_client missing: notebooks cannot run; run bin/setup-venv"
+        return (
+            FAIL,
+            "jupyter_client missing: notebooks cannot run; run bin/setup-venv",
+        )
     if "python3" not in find_kernel_specs():
-        return FAIL, "no `python3` Jupyter kernel: run `python -m ipykernel install --sys-prefix`"
+        return (
+            FAIL,
+            "no `python3` Jupyter kernel: run `python -m ipykernel install --sys-prefix`",
+        )
     return OK, "Jupyter kernel python3"
 
 
 def _chromium():
     if not shutil.which("chromium") and not Path("/usr/bin/chromium").exists():
-        return WARN, "Chromium not found: browser tests will fail; install it with `sudo apt-get install -y chromium`"
+        return (
+            WARN,
+            "Chromium not found: browser tests will fail; install it with `sudo apt-get install -y chromium`",
+        )
     return OK, "Chromium for the browser tests"
 
 
-CHECKS = [_python, _venv, _package, _module_path, _pins, _kernel, _export, _chromium]
+CHECKS = [
+    _python,
+    _venv,
+    _package,
+    _module_path,
+    _pins,
+    _kernel,
+    _export,
+    _chromium,
+]
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("doctor", help="check the environment and say how to fix what is wrong",
-                                   description="Checks Python, the virtual environment, the package, the import "
-                                               "path, pinned versions, the Jupyter kernel, export state and Chromium.")
+    parser = subparsers.add_parser(
+        "doctor",
+        help="check the environment and say how to fix what is wrong",
+        description="Checks Python, the virtual environment, the package, the import "
+        "path, pinned versions, the Jupyter kernel, export state and Chromium.",
+    )
     parser.set_defaults(func=_command)
 
 
@@ -106,5 +173,9 @@ def _command(args) -> int:
         status, message = check()
         failed |= status == FAIL
         print(f"{status} {message}")
-    print("\nAll good." if not failed else "\nFix the ❌ lines above, then run `tito doctor` again.")
+    print(
+        "\nAll good."
+        if not failed
+        else "\nFix the ❌ lines above, then run `tito doctor` again."
+    )
     return 1 if failed else 0

@@ -1,4 +1,5 @@
 """`tito export`: the command-line face of tito.export."""
+
 from __future__ import annotations
 
 from tito import export
@@ -7,16 +8,26 @@ from tito.modules import ROOT, all_modules, find_module
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "export", help="module source -> paired notebook and tinytorch/ package file",
+        "export",
+        help="module source -> paired notebook and tinytorch/ package file",
         description="Regenerates the paired .ipynb and the tinytorch/core file of a module from its _dev.py. "
-                    "Never writes the _dev.py; refuses to overwrite generated files edited by hand.")
+        "Never writes the _dev.py; refuses to overwrite generated files edited by hand.",
+    )
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--module", "-m", help="module name: optimizers, 09_optimizers or 9")
+    target.add_argument(
+        "--module", "-m", help="module name: optimizers, 09_optimizers or 9"
+    )
     target.add_argument("--all", action="store_true", help="every module")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 and list the files that are stale")
-    parser.add_argument("--force", action="store_true",
-                        help="overwrite generated files edited by hand, after saving a .bak-<time> copy")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and list the files that are stale",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite generated files edited by hand, after saving a .bak-<time> copy",
+    )
     parser.set_defaults(func=_command)
 
 
@@ -27,10 +38,16 @@ def _command(args) -> int:
         stale = [o for o in outputs if o.stale]
         for output in stale:
             print(f"stale: {output.path.relative_to(ROOT)}")
-        print("export is in sync" if not stale else "run `tito export --all` and commit the result")
+        print(
+            "export is in sync"
+            if not stale
+            else "run `tito export --all` and commit the result"
+        )
         return 1 if stale else 0
     written = export.write(outputs, force=args.force)
     for path in written:
         print(f"wrote {path.relative_to(ROOT)}")
-    print(f"exported {', '.join(m.name for m in modules)}: {len(written)} file(s) changed")
+    print(
+        f"exported {', '.join(m.name for m in modules)}: {len(written)} file(s) changed"
+    )
     return 0

@@ -1,4 +1,5 @@
 """Where the course lives on disk, and how a module name on the command line maps to a module folder."""
+
 from __future__ import annotations
 
 import re
@@ -16,19 +17,19 @@ _FOLDER = re.compile(r"^(\d\d)_([a-z][a-z0-9_]*)$")
 @dataclass(frozen=True)
 class Module:
     number: int
-    name: str          # "optimizers"
-    folder: Path       # modules/source/09_optimizers
+    name: str  # "optimizers"
+    folder: Path  # modules/source/09_optimizers
 
     @property
-    def slug(self) -> str:          # "09_optimizers"
+    def slug(self) -> str:  # "09_optimizers"
         return self.folder.name
 
     @property
-    def source(self) -> Path:       # the single source of truth
+    def source(self) -> Path:  # the single source of truth
         return self.folder / f"{self.name}_dev.py"
 
     @property
-    def notebook(self) -> Path:     # its paired notebook (generated)
+    def notebook(self) -> Path:  # its paired notebook (generated)
         return self.folder / f"{self.name}_dev.ipynb"
 
     @property
@@ -51,7 +52,11 @@ def find_module(name: str) -> Module:
     wanted = name.strip().lower().removesuffix("_dev").removesuffix(".py")
     modules = all_modules()
     for module in modules:
-        if wanted in (module.name, module.slug) or (wanted.isdigit() and int(wanted) == module.number):
+        if wanted in (module.name, module.slug) or (
+            wanted.isdigit() and int(wanted) == module.number
+        ):
             return module
     valid = ", ".join(module.name for module in modules)
-    raise ValueError(f"unknown module {name!r}; --module takes one of: {valid} (or its folder name, e.g. 09_optimizers)")
+    raise ValueError(
+        f"unknown module {name!r}; --module takes one of: {valid} (or its folder name, e.g. 09_optimizers)"
+    )

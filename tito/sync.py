@@ -3,6 +3,7 @@
 module source (.py) -> paired notebook + tinytorch/ -> release notebook (nbgrader) -> book page.
 With --check nothing is written and the exit status says whether everything is in sync (CI runs this).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -19,24 +20,51 @@ STEPS = [
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "sync", help="regenerate every generated file from the module sources",
-        description="Runs, in order: " + "; ".join(f"tito {' '.join(cmd)} ({what})" for what, cmd in STEPS))
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when any file is stale")
+        "sync",
+        help="regenerate every generated file from the module sources",
+        description="Runs, in order: "
+        + "; ".join(f"tito {' '.join(cmd)} ({what})" for what, cmd in STEPS),
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when any file is stale",
+    )
     parser.set_defaults(func=_command)
 
 
 def _command(args) -> int:
     failed = []
     for what, command in STEPS:
-        print(f"— {what}: tito {' '.join(command)}{' --check' if args.check else ''}", flush=True)
-        code = subprocess.run([sys.executable, "-m", "tito", *command, *(["--check"] if args.check else [])],
-                              cwd=ROOT).returncode
+        print(
+            f"— {what}: tito {' '.join(command)}{' --check' if args.check else ''}",
+            flush=True,
+        )
+        code = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tito",
+                *command,
+                *(["--check"] if args.check else []),
+            ],
+            cwd=ROOT,
+        ).returncode
         if code:
             failed.append(what)
-            if not args.check:   # later steps read what this one writes
+            if not args.check:  # later steps read what this one writes
                 break
     if failed:
-        print(f"out of sync: {', '.join(failed)}" if args.check else f"failed: {failed[0]}", file=sys.stderr)
+        print(
+            f"out of sync: {', '.join(failed)}"
+            if args.check
+            else f"failed: {failed[0]}",
+            file=sys.stderr,
+        )
         return 1
-    print("everything generated is in sync" if args.check else "regenerated everything")
+    print(
+        "everything generated is in sync"
+        if args.check
+        else "regenerated everything"
+    )
     return 0

@@ -1,4 +1,5 @@
 """`tito test`: a module's own inline tests, then the package tests that name it."""
+
 from __future__ import annotations
 
 import os
@@ -11,23 +12,51 @@ from tito.modules import ROOT, Module
 def module_env() -> dict[str, str]:
     """The environment a learner has after activation: module folders importable, plots off-screen."""
     from tito.modules import all_modules
+
     env = dict(os.environ, MPLBACKEND="Agg")
     paths = [str(m.folder) for m in all_modules()] + [str(ROOT)]
-    env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env["PYTHONPATH"] = os.pathsep.join(
+        paths + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
     return env
 
 
 def run_module_tests(module: Module) -> bool:
-    print(f"🧪 {module.slug}: inline tests of {module.source.relative_to(ROOT)}")
-    result = subprocess.run([sys.executable, "-m", "tito.run_module_tests", str(module.source), f"{module.name}_dev"],
-                            cwd=ROOT, env=module_env())
+    print(
+        f"🧪 {module.slug}: inline tests of {module.source.relative_to(ROOT)}"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tito.run_module_tests",
+            str(module.source),
+            f"{module.name}_dev",
+        ],
+        cwd=ROOT,
+        env=module_env(),
+    )
     return result.returncode == 0
 
 
 def run_package_tests(module: Module, extra: list[str] = ()) -> bool:
-    print(f"\n🧪 {module.slug}: package tests (pytest tests/ -k {module.name})")
-    command = [sys.executable, "-m", "pytest", "tests", "-k", module.name, "-m", "not browser and not nbgrader",
-               "-q", "-p", "no:cacheprovider", *extra]
+    print(
+        f"\n🧪 {module.slug}: package tests (pytest tests/ -k {module.name})"
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests",
+        "-k",
+        module.name,
+        "-m",
+        "not browser and not nbgrader",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+    ]
     code = subprocess.run(command, cwd=ROOT, env=module_env()).returncode
     if code == 5:
         print(f"(no package tests name {module.name!r})")
@@ -37,18 +66,27 @@ def run_package_tests(module: Module, extra: list[str] = ()) -> bool:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "test", help="run a module's inline tests and its package tests",
+        "test",
+        help="run a module's inline tests and its package tests",
         description="Runs the test functions of the module source, then `pytest tests/ -k NAME`. "
-                    "Exits non-zero when any test fails.")
+        "Exits non-zero when any test fails.",
+    )
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--module", "-m", help="module name: optimizers, 09_optimizers or 9")
-    target.add_argument("--all", action="store_true", help="every module, in course order")
-    parser.add_argument("--inline-only", action="store_true", help="skip the package tests")
+    target.add_argument(
+        "--module", "-m", help="module name: optimizers, 09_optimizers or 9"
+    )
+    target.add_argument(
+        "--all", action="store_true", help="every module, in course order"
+    )
+    parser.add_argument(
+        "--inline-only", action="store_true", help="skip the package tests"
+    )
     parser.set_defaults(func=_command)
 
 
 def _command(args) -> int:
     from tito.modules import all_modules, find_module
+
     modules = all_modules() if args.all else [find_module(args.module)]
     results = {}
     for module in modules:
@@ -56,5 +94,10 @@ def _command(args) -> int:
         if not args.inline_only:
             ok = run_package_tests(module) and ok
         results[module.slug] = ok
-    print("\n" + "\n".join(f"{'✅' if ok else '❌'} {slug}" for slug, ok in results.items()))
+    print(
+        "\n"
+        + "\n".join(
+            f"{'✅' if ok else '❌'} {slug}" for slug, ok in results.items()
+        )
+    )
     return 0 if all(results.values()) else 1

@@ -9,6 +9,7 @@
 3. A `module-map` directive: the table of modules with what each builds on, read from the module sources
    (their title, first sentence and `tinytorch.core` imports), so the map follows the modules that exist.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -21,7 +22,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from tito.book import docname, module_for_docname, module_info, prerequisites
-from tito.modules import ROOT, RELEASE_DIR, all_modules
+from tito.modules import RELEASE_DIR, ROOT, all_modules
 
 logger = logging.getLogger(__name__)
 
@@ -29,16 +30,24 @@ logger = logging.getLogger(__name__)
 def student_notebook_path(pagename: str) -> str | None:
     """modules/release/NN_name/name_dev.ipynb for a module page, None for any other page."""
     module = module_for_docname(pagename)
-    return module.release_notebook.relative_to(ROOT).as_posix() if module else None
+    return (
+        module.release_notebook.relative_to(ROOT).as_posix()
+        if module
+        else None
+    )
 
 
-def retarget_launch_buttons(app, pagename, templatename, context, doctree) -> None:
+def retarget_launch_buttons(
+    app, pagename, templatename, context, doctree
+) -> None:
     target = student_notebook_path(pagename)
     if target is None:
         return
     if RELEASE_DIR.is_dir() and not (ROOT / target).is_file():
-        logger.warning(f"launch buttons of {pagename} open {target}, which does not exist: "
-                       "run `tito nbgrader generate --all` (tito sync) and commit it")
+        logger.warning(
+            f"launch buttons of {pagename} open {target}, which does not exist: "
+            "run `tito nbgrader generate --all` (tito sync) and commit it"
+        )
     theme_options = app.config.html_theme_options
     prefix = theme_options.get("path_to_docs", "").strip("/")
     theme_path = f"{prefix + '/' if prefix else ''}{pagename}.ipynb"
@@ -47,20 +56,27 @@ def retarget_launch_buttons(app, pagename, templatename, context, doctree) -> No
             continue
         for button in group["buttons"]:
             if button.get("type") != "link":
-                continue   # the Thebe button runs this page's cells: nothing to retarget
+                continue  # the Thebe button runs this page's cells: nothing to retarget
             if not button["url"].endswith(theme_path):
-                logger.warning(f"cannot retarget the {button.get('text')} launch button of {pagename}: "
-                               f"{button['url']} does not end in {theme_path}")
+                logger.warning(
+                    f"cannot retarget the {button.get('text')} launch button of {pagename}: "
+                    f"{button['url']} does not end in {theme_path}"
+                )
                 continue
             button["url"] = button["url"][: -len(theme_path)] + target
 
 
-def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+def drop_duplicate_scripts(
+    app, pagename, templatename, context, doctree
+) -> None:
     """Sphinx 7.4 lists an inline script added after builder init (sphinx-thebe's `const THEBE_JS_URL = …`)
     twice, and the second copy throws "Identifier has already been declared". Keep the first of each."""
     seen, unique = set(), []
     for script in context.get("script_files", []):
-        key = (getattr(script, "filename", script) or "", sorted(getattr(script, "attributes", {}).items()))
+        key = (
+            getattr(script, "filename", script) or "",
+            sorted(getattr(script, "attributes", {}).items()),
+        )
         if repr(key) not in seen:
             seen.add(repr(key))
             unique.append(script)
@@ -71,14 +87,23 @@ def launch_urls(config, notebook: str) -> dict[str, str]:
     """Binder and Colab URLs of a notebook in the course repository, as sphinx-book-theme writes them."""
     theme = config.html_theme_options
     launch = theme.get("launch_buttons", {})
-    repo, branch = theme["repository_url"].rstrip("/"), theme.get("repository_branch") or "master"
+    repo, branch = (
+        theme["repository_url"].rstrip("/"),
+        theme.get("repository_branch") or "master",
+    )
     org_repo = repo.split("github.com/", 1)[1]
-    interface = {"classic": "tree", "jupyterlab": "lab/tree"}[launch.get("notebook_interface", "classic")]
+    interface = {"classic": "tree", "jupyterlab": "lab/tree"}[
+        launch.get("notebook_interface", "classic")
+    ]
     urls = {}
     if launch.get("binderhub_url"):
-        urls["Binder"] = f"{launch['binderhub_url'].rstrip('/')}/v2/gh/{org_repo}/{branch}?urlpath={interface}/{notebook}"
+        urls["Binder"] = (
+            f"{launch['binderhub_url'].rstrip('/')}/v2/gh/{org_repo}/{branch}?urlpath={interface}/{notebook}"
+        )
     if launch.get("colab_url"):
-        urls["Colab"] = f"{launch['colab_url'].rstrip('/')}/github/{org_repo}/blob/{branch}/{notebook}"
+        urls["Colab"] = (
+            f"{launch['colab_url'].rstrip('/')}/github/{org_repo}/blob/{branch}/{notebook}"
+        )
     return urls
 
 
@@ -97,81 +122,140 @@ def _paragraph(*parts) -> nodes.paragraph:
 
 def add_work_on_this_module(app, doctree) -> None:
     module = module_for_docname(app.env.docname)
-    sections = [node for node in doctree.children if isinstance(node, nodes.section)]
+    sections = [
+        node for node in doctree.children if isinstance(node, nodes.section)
+    ]
     if module is None or not sections:
         return
     notebook = student_notebook_path(app.env.docname)
     source = module.source.relative_to(ROOT).as_posix()
     theme = app.config.html_theme_options
-    repo, branch = theme["repository_url"].rstrip("/"), theme.get("repository_branch") or "master"
+    repo, branch = (
+        theme["repository_url"].rstrip("/"),
+        theme.get("repository_branch") or "master",
+    )
     urls = launch_urls(app.config, notebook)
 
     items = nodes.bullet_list()
     if "Binder" in urls:
-        items += nodes.list_item("", _paragraph(
-            ("Launch on Binder", urls["Binder"]), ": Jupyter in your browser with the course installed, nothing to "
-            "install. Sessions are temporary: download your notebook (File → Download) before you leave."))
+        items += nodes.list_item(
+            "",
+            _paragraph(
+                ("Launch on Binder", urls["Binder"]),
+                ": Jupyter in your browser with the course installed, nothing to "
+                "install. Sessions are temporary: download your notebook (File → Download) before you leave.",
+            ),
+        )
     if "Colab" in urls:
-        items += nodes.list_item("", _paragraph(
-            ("Open in Colab", urls["Colab"]), ": run the first cell first (it installs ", ("tinytorch",),
-            "), and save a copy to your Drive to keep your work."))
-    getting_started = addnodes.pending_xref("", nodes.inline("", "Getting started"), refdomain="std", reftype="doc",
-                                            reftarget="/book/getting-started", refexplicit=True,
-                                            refdoc=app.env.docname)
+        items += nodes.list_item(
+            "",
+            _paragraph(
+                ("Open in Colab", urls["Colab"]),
+                ": run the first cell first (it installs ",
+                ("tinytorch",),
+                "), and save a copy to your Drive to keep your work.",
+            ),
+        )
+    getting_started = addnodes.pending_xref(
+        "",
+        nodes.inline("", "Getting started"),
+        refdomain="std",
+        reftype="doc",
+        reftarget="/book/getting-started",
+        refexplicit=True,
+        refdoc=app.env.docname,
+    )
     local = _paragraph("Work locally (see ")
     local += getting_started
-    local += _paragraph("): edit ", (source, f"{repo}/blob/{branch}/{source}"), ", then run ",
-                        (f"tito export --module {module.name} && tito test --module {module.name}",), ".").children
+    local += _paragraph(
+        "): edit ",
+        (source, f"{repo}/blob/{branch}/{source}"),
+        ", then run ",
+        (
+            f"tito export --module {module.name} && tito test --module {module.name}",
+        ),
+        ".",
+    ).children
     items += nodes.list_item("", local)
 
-    section = nodes.section(ids=["work-on-this-module"], names=["work on this module"])
+    section = nodes.section(
+        ids=["work-on-this-module"], names=["work on this module"]
+    )
     section += nodes.title("", "Work on this module")
-    section += _paragraph("Every page of this site is read-only. To do the exercises, open the student "
-                          "notebook of this module, ", (notebook,), ", one of these ways:")
+    section += _paragraph(
+        "Every page of this site is read-only. To do the exercises, open the student "
+        "notebook of this module, ",
+        (notebook,),
+        ", one of these ways:",
+    )
     section += items
-    sections[-1] += section   # at the end of the page, as a subsection of its last top-level section
+    sections[-1] += (
+        section  # at the end of the page, as a subsection of its last top-level section
+    )
 
 
 class ModuleMap(SphinxDirective):
     """A table of every module: title (linked), what it is about, and the modules it builds on."""
+
     option_spec = {"centre": directives.unchanged}
 
     def run(self):
         infos = [module_info(m) for m in all_modules()]
         centre = self.options.get("centre", "")
-        for info in infos:   # the map changes when a module source does
+        for info in infos:  # the map changes when a module source does
             self.env.note_dependency(str(info.module.source))
         base = posixpath.dirname(self.env.docname) or "."
 
-        def link(module, text):   # a {doc} reference relative to the page holding the map
-            return f"{{doc}}`{text} <{posixpath.relpath(docname(module), base)}>`"
+        def link(
+            module, text
+        ):  # a {doc} reference relative to the page holding the map
+            return (
+                f"{{doc}}`{text} <{posixpath.relpath(docname(module), base)}>`"
+            )
 
         rows = ["| Module | About | Builds on |", "| --- | --- | --- |"]
         for info in infos:
             title = link(info.module, info.title)
             if info.module.name == centre:
                 title = f"**{title}** ★"
-            needs = ", ".join(link(m, f"{m.number:02d}&nbsp;{m.name.title()}")
-                              for m in sorted(prerequisites(info, infos), key=lambda m: m.number))
+            needs = ", ".join(
+                link(m, f"{m.number:02d}&nbsp;{m.name.title()}")
+                for m in sorted(
+                    prerequisites(info, infos), key=lambda m: m.number
+                )
+            )
             summary = info.summary.replace("|", "\\|")
             rows.append(f"| {title} | {summary} | {needs or '—'} |")
         container = nodes.container(classes=["module-map"])
-        self.state.nested_parse(StringList(rows, source="module-map"), self.content_offset, container)
+        self.state.nested_parse(
+            StringList(rows, source="module-map"),
+            self.content_offset,
+            container,
+        )
         return [container]
 
 
 def repository_substitutions(app, config) -> None:
     """`{{ repository_url }}` in a page: the one repository setting of _config.yml."""
     url = config.html_theme_options.get("repository_url", "")
-    config.myst_substitutions = {"repository_url": f"<{url}>", **(config.myst_substitutions or {})}
+    config.myst_substitutions = {
+        "repository_url": f"<{url}>",
+        **(config.myst_substitutions or {}),
+    }
 
 
 def setup(app):
     app.add_directive("module-map", ModuleMap)
     app.connect("config-inited", repository_substitutions)
-    app.connect("doctree-read", add_work_on_this_module, priority=400)   # before the page's toc is collected
+    app.connect(
+        "doctree-read", add_work_on_this_module, priority=400
+    )  # before the page's toc is collected
     # sphinx-book-theme adds its launch buttons at priority 501; ours must see them
     app.connect("html-page-context", retarget_launch_buttons, priority=600)
     # after every handler that adds scripts to the page (myst-nb adds the widget scripts at 500)
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
+    return {
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+        "version": "1",
+    }

@@ -4,6 +4,7 @@ Debian's /usr/bin/chromium (`apt-get install -y chromium`) driven by the playwri
 `playwright install`. Every request that does not go to 127.0.0.1 is blocked and recorded, so a page that
 would fetch anything from the internet at load fails its test.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -17,13 +18,17 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # tests/book_support.py
 from book_support import HTML_DIR, ROOT  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")
@@ -33,10 +38,16 @@ def site_dir() -> Path:
     with open(HTML_DIR.parent / ".browser-tests.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (HTML_DIR / "index.html").is_file():
-            result = subprocess.run([sys.executable, "-m", "tito", "book", "build", "--html-only"], cwd=ROOT,
-                                    capture_output=True, text=True)
+            result = subprocess.run(
+                [sys.executable, "-m", "tito", "book", "build", "--html-only"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
             if result.returncode != 0:
-                pytest.fail(f"`tito book build --html-only` failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+                pytest.fail(
+                    f"`tito book build --html-only` failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+                )
     return HTML_DIR
 
 
@@ -45,8 +56,20 @@ def base_url(site_dir) -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                               "--directory", str(site_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(site_dir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 15
     while True:
@@ -66,11 +89,16 @@ def base_url(site_dir) -> str:
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's Chromium with `apt-get install -y chromium` "
-                    "(never `playwright install`)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's Chromium with `apt-get install -y chromium` "
+            "(never `playwright install`)"
+        )
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
         yield chromium
         chromium.close()
 
@@ -78,6 +106,7 @@ def browser():
 @dataclass
 class Visit:
     """One page load and everything that went wrong during it."""
+
     page: object
     console_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
@@ -85,9 +114,14 @@ class Visit:
 
     @property
     def problems(self) -> list[str]:
-        return ([f"console error: {e}" for e in self.console_errors]
-                + [f"failed request: {r}" for r in self.failed_requests]
-                + [f"request outside 127.0.0.1 (blocked): {r}" for r in self.external_requests])
+        return (
+            [f"console error: {e}" for e in self.console_errors]
+            + [f"failed request: {r}" for r in self.failed_requests]
+            + [
+                f"request outside 127.0.0.1 (blocked): {r}"
+                for r in self.external_requests
+            ]
+        )
 
 
 @pytest.fixture
@@ -111,14 +145,41 @@ def visit(browser, base_url):
         page = context.new_page()
         record = Visit(page)
         visits.append(record)
-        page.on("console", lambda msg: msg.type == "error" and record.console_errors.append(
-            f"{msg.text} ({msg.location.get('url', '')})"))
-        page.on("pageerror", lambda error: record.console_errors.append(f"uncaught: {error}"))
-        page.on("requestfailed", lambda request: urlparse(request.url).hostname == "127.0.0.1"
-                and record.failed_requests.append(f"{request.url}: {request.failure}"))
-        page.on("response", lambda response: response.status >= 400
-                and record.failed_requests.append(f"{response.url}: HTTP {response.status}"))
-        page.goto(f"{base_url}/{path}", wait_until="load" if settle else "domcontentloaded")
+        page.on(
+            "console",
+            lambda msg: (
+                msg.type == "error"
+                and record.console_errors.append(
+                    f"{msg.text} ({msg.location.get('url', '')})"
+                )
+            ),
+        )
+        page.on(
+            "pageerror",
+            lambda error: record.console_errors.append(f"uncaught: {error}"),
+        )
+        page.on(
+            "requestfailed",
+            lambda request: (
+                urlparse(request.url).hostname == "127.0.0.1"
+                and record.failed_requests.append(
+                    f"{request.url}: {request.failure}"
+                )
+            ),
+        )
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and record.failed_requests.append(
+                    f"{response.url}: HTTP {response.status}"
+                )
+            ),
+        )
+        page.goto(
+            f"{base_url}/{path}",
+            wait_until="load" if settle else "domcontentloaded",
+        )
         if settle:
             page.wait_for_load_state("networkidle")
         return record

@@ -52,19 +52,163 @@ import numpy as np
 # `after_exercise` is a *context manager* that does exactly that: the code inside the `with` block runs as
 # usual, and a `NotImplementedError` (the exercise stub) becomes a short note.
 
+
 # %%
 #| export
 @contextlib.contextmanager
 def after_exercise(*names):
     """Run a demonstration that needs the named exercises; until they are written, say so instead of failing.
 
-        with after_exercise("SGD.step"):
-            train(model, SGD(model.parameters()))
+    with after_exercise("SGD.step"):
+        train(model, SGD(model.parameters()))
     """
     try:
         yield
     except NotImplementedError:
-        print(f"⏳ This cell uses {', '.join(names)}: implement it above, run its tests, then run this cell again.")
+        print(
+            f"⏳ This cell uses {', '.join(names)}: implement it above, run its tests, then run this cell again."
+        )
+
+
+# %% [markdown]
+# ## How a test tells you what went wrong
+#
+# A bare `assert` that fails says `AssertionError` and nothing more. Every graded test in this course
+# says instead *which quantity* it checked, *at which step*, what it *expected* and what it *got*, and,
+# when your numbers match a mistake learners often make, *which mistake* that is:
+#
+# ```text
+# θ at step 2: expected 0.72, got 0.81
+#   → this is what you get when the momentum buffer is not kept between steps
+# ```
+#
+# `expect_close` compares numbers (or arrays) with a tolerance, `expect_equal` compares exactly, and
+# `expect` checks a condition. Their `mistakes` argument maps a description of a common wrong solution to
+# the value that solution would produce.
+
+
+# %%
+#| export
+def _show(value):
+    """A value as a test message shows it: short, with enough digits to see a difference."""
+    array = np.asarray(value)
+    if array.dtype.kind in "fc" and array.ndim == 0:
+        return f"{array.item():.12g}"
+    if array.dtype.kind in "fciub":
+        return np.array2string(
+            array, precision=10, separator=", ", threshold=12
+        )
+    return repr(value)
+
+
+def _where(quantity, step):
+    return quantity if step is None else f"{quantity} at step {step}"
+
+
+def _named_mistake(got, mistakes, matches):
+    """The description of the first known mistake whose value `got` matches."""
+    for description, wrong in (mistakes or {}).items():
+        try:
+            if matches(got, wrong):
+                return f"\n  → this is what you get when {description}"
+        except (TypeError, ValueError):  # a mistake of another shape or type
+            continue
+    return ""
+
+
+def expect(condition, message):
+    """Fail with `message` (what was checked, and what to fix) unless `condition` holds."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def expect_equal(quantity, got, expected, *, step=None, mistakes=None):
+    """Fail unless `got == expected` exactly (arrays: same shape, equal entries)."""
+    same = (
+        np.array_equal(got, expected)
+        if isinstance(got, np.ndarray) or isinstance(expected, np.ndarray)
+        else got == expected
+    )
+    if not same:
+        named = _named_mistake(got, mistakes, np.array_equal)
+        raise AssertionError(
+            f"{_where(quantity, step)}: expected {_show(expected)}, "
+            f"got {_show(got)}{named}"
+        )
+
+
+def expect_close(
+    quantity,
+    got,
+    expected,
+    *,
+    step=None,
+    rtol=1e-12,
+    atol=1e-15,
+    mistakes=None,
+):
+    """Fail unless `got` equals `expected` within `atol + rtol·|expected|`.
+
+    expect_close("θ", p.data, 0.72, step=2, mistakes={
+        "the momentum buffer is not kept between steps": 0.81})
+    """
+    got_array = np.asarray(got)
+    expected_array = np.asarray(expected)
+    where = _where(quantity, step)
+    if got_array.shape != expected_array.shape:
+        raise AssertionError(
+            f"{where}: expected shape {expected_array.shape}, "
+            f"got shape {got_array.shape} ({_show(got)})"
+        )
+    close = np.allclose(got_array, expected_array, rtol=rtol, atol=atol)
+    if not close:
+        named = _named_mistake(
+            got_array,
+            mistakes,
+            lambda g, w: np.allclose(g, w, rtol=max(rtol, 1e-9), atol=atol),
+        )
+        raise AssertionError(
+            f"{where}: expected {_show(expected)}, got {_show(got)}{named}"
+        )
+
+
+# %%
+def test_unit_expect():
+    print("🔬 Unit Test: test messages...")
+    expect_close("θ", 0.72 + 1e-14, 0.72, step=2)
+    try:
+        expect_close(
+            "θ",
+            0.81,
+            0.72,
+            step=2,
+            mistakes={
+                "the buffer is reset every step": 0.81,
+                "lr is ignored": 0.5,
+            },
+        )
+    except AssertionError as error:
+        message = str(error)
+    else:
+        raise AssertionError("expect_close accepted 0.81 for 0.72")
+    assert message == (
+        "θ at step 2: expected 0.72, got 0.81\n"
+        "  → this is what you get when the buffer is reset "
+        "every step"
+    ), message
+    try:
+        expect_close("m", np.zeros(3), np.zeros(2))
+    except AssertionError as error:
+        assert "expected shape (2,), got shape (3,)" in str(error), error
+    try:
+        expect_equal("state['step']", 3, 2, step=2)
+    except AssertionError as error:
+        assert str(error) == "state['step'] at step 2: expected 2, got 3"
+    print("✅ A failed check names the quantity, the step, expected and got")
+
+
+if __name__ == "__main__":
+    test_unit_expect()
 
 
 # %% [markdown]
@@ -80,6 +224,7 @@ def after_exercise(*names):
 # | `"python"` | the Python version as `"3.11.7"` | `platform.python_version()` |
 # | `"numpy"` | the NumPy version string | `np.__version__` |
 # | `"platform"` | the operating system, e.g. `"Linux"` | `platform.system()` |
+
 
 # %% nbgrader={"grade": false, "grade_id": "system-info", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -98,7 +243,9 @@ def system_info():
 def test_unit_system_info():
     print("🔬 Unit Test: system_info...")
     info = system_info()
-    assert set(info) == {"python", "numpy", "platform"}, f"expected three keys, got {sorted(info)}"
+    assert set(info) == {"python", "numpy", "platform"}, (
+        f"expected three keys, got {sorted(info)}"
+    )
     assert info["python"] == "{}.{}.{}".format(*sys.version_info[:3])
     print("✅ Python version reported as", info["python"])
     assert info["numpy"] == np.__version__

@@ -73,6 +73,7 @@ from tinytorch.core.setup import after_exercise
 #   change the tensor. Every operation returns a *new* tensor, too; nothing changes a tensor in place.
 # - **Operations accept tensors, NumPy arrays and plain numbers** on either side: `2 * t`, `t + array`.
 
+
 # %%
 #| export
 class Tensor:
@@ -86,7 +87,7 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data, dtype=None):
-        self.data = np.array(_data(data), dtype=dtype)   # np.array copies
+        self.data = np.array(_data(data), dtype=dtype)  # np.array copies
 
     # --- what a tensor is -----------------------------------------------------------------------------
     @property
@@ -118,7 +119,9 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         """`np.asarray(tensor)` gives the data, so NumPy and matplotlib functions accept tensors."""
-        array = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        array = (
+            self.data if dtype is None else self.data.astype(dtype, copy=False)
+        )
         return array.copy() if copy else array
 
     def __repr__(self):
@@ -174,7 +177,9 @@ class Tensor:
         return Tensor(self.data.sum(axis=axis, keepdims=keepdims))
 
     def mean(self, axis=None, keepdims=False):
-        return mean(self, axis=axis, keepdims=keepdims)   # you write `mean` below
+        return mean(
+            self, axis=axis, keepdims=keepdims
+        )  # you write `mean` below
 
     def reshape(self, *shape):
         return Tensor(self.data.reshape(*shape))
@@ -219,8 +224,15 @@ if __name__ == "__main__":
     bias = Tensor([0.0, 0.1, 0.2])
     weights = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     images = Tensor(np.zeros((32, 3, 28, 28)))
-    for name, t in [("loss", loss), ("bias", bias), ("weights", weights), ("images", images)]:
-        print(f"{name:>8}: shape={str(t.shape):<16} ndim={t.ndim}  size={t.size:<6} dtype={t.dtype}")
+    for name, t in [
+        ("loss", loss),
+        ("bias", bias),
+        ("weights", weights),
+        ("images", images),
+    ]:
+        print(
+            f"{name:>8}: shape={str(t.shape):<16} ndim={t.ndim}  size={t.size:<6} dtype={t.dtype}"
+        )
     print("weights =", weights)
     print("one row:", weights[0], " one entry:", weights[1, 2].item())
 
@@ -246,11 +258,28 @@ if __name__ == "__main__":
 if __name__ == "__main__":
     labels = Tensor([3, 1, 4])
     weights32 = Tensor(np.ones((784, 128)), dtype=np.float32)
-    print("labels:", labels.dtype, "| labels / 2:", (labels / 2).dtype, "| labels + 0.5:", (labels + 0.5).dtype)
-    print("weights32:", weights32.dtype, "| weights32 * 0.5:", (weights32 * 0.5).dtype)
-    print(f"weights32 uses {weights32.data.nbytes / 1e6:.2f} MB; in float64 it would use "
-          f"{weights32.size * 8 / 1e6:.2f} MB")
-    print("0.1 in float32 is really", f"{Tensor(0.1, dtype=np.float32).item():.12f}")
+    print(
+        "labels:",
+        labels.dtype,
+        "| labels / 2:",
+        (labels / 2).dtype,
+        "| labels + 0.5:",
+        (labels + 0.5).dtype,
+    )
+    print(
+        "weights32:",
+        weights32.dtype,
+        "| weights32 * 0.5:",
+        (weights32 * 0.5).dtype,
+    )
+    print(
+        f"weights32 uses {weights32.data.nbytes / 1e6:.2f} MB; in float64 it would use "
+        f"{weights32.size * 8 / 1e6:.2f} MB"
+    )
+    print(
+        "0.1 in float32 is really",
+        f"{Tensor(0.1, dtype=np.float32).item():.12f}",
+    )
 
 # %% [markdown]
 # ### Copies
@@ -264,7 +293,7 @@ if __name__ == "__main__":
     t = Tensor(source)
     source[0] = 100.0
     print("source:", source, "| tensor:", t)
-    u = t + 0           # a new tensor
+    u = t + 0  # a new tensor
     u.data[1] = -1.0
     print("t:", t, "| u:", u)
 
@@ -307,33 +336,74 @@ if __name__ == "__main__":
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    def draw_grid(ax, values, left, top, real_shape=None, title="", color="tab:blue"):
+    def draw_grid(
+        ax, values, left, top, real_shape=None, title="", color="tab:blue"
+    ):
         """Draw a 2-D array as a grid of cells; cells outside `real_shape` are broadcast copies (dashed)."""
         values = np.atleast_2d(values)
         real_rows, real_cols = real_shape or values.shape
         for i in range(values.shape[0]):
             for j in range(values.shape[1]):
                 copy = i >= real_rows or j >= real_cols
-                ax.add_patch(Rectangle((left + j, top - i - 1), 1, 1, facecolor="white" if copy else color,
-                                       alpha=1.0 if copy else 0.25, edgecolor="grey" if copy else "black",
-                                       linestyle="--" if copy else "-", linewidth=1))
-                ax.text(left + j + 0.5, top - i - 0.5, f"{values[i, j]:g}", ha="center", va="center",
-                        fontsize=10, color="grey" if copy else "black")
-        ax.text(left + values.shape[1] / 2, top + 0.35, title, ha="center", va="bottom", fontsize=10)
+                ax.add_patch(
+                    Rectangle(
+                        (left + j, top - i - 1),
+                        1,
+                        1,
+                        facecolor="white" if copy else color,
+                        alpha=1.0 if copy else 0.25,
+                        edgecolor="grey" if copy else "black",
+                        linestyle="--" if copy else "-",
+                        linewidth=1,
+                    )
+                )
+                ax.text(
+                    left + j + 0.5,
+                    top - i - 0.5,
+                    f"{values[i, j]:g}",
+                    ha="center",
+                    va="center",
+                    fontsize=10,
+                    color="grey" if copy else "black",
+                )
+        ax.text(
+            left + values.shape[1] / 2,
+            top + 0.35,
+            title,
+            ha="center",
+            va="bottom",
+            fontsize=10,
+        )
 
     def draw_broadcast(ax, a, b):
         """a, b and a + b, each operand drawn at the result's shape."""
         out = a + b
         rows, cols = np.atleast_2d(out).shape
         left = 0
-        for k, (array, name) in enumerate([(a, "a"), (b, "b"), (out, "a + b")]):
+        for k, (array, name) in enumerate(
+            [(a, "a"), (b, "b"), (out, "a + b")]
+        ):
             real = np.atleast_2d(array).shape if array.ndim >= 1 else (1, 1)
             stretched = np.broadcast_to(np.atleast_2d(array), (rows, cols))
-            draw_grid(ax, stretched, left, rows, real, f"{name}: shape {array.shape}",
-                      color="tab:green" if k == 2 else "tab:blue")
+            draw_grid(
+                ax,
+                stretched,
+                left,
+                rows,
+                real,
+                f"{name}: shape {array.shape}",
+                color="tab:green" if k == 2 else "tab:blue",
+            )
             left += cols
             if k < 2:
-                ax.text(left + 0.6, rows / 2, "+" if k == 0 else "=", fontsize=18, ha="center", va="center")
+                ax.text(
+                    left + 0.6,
+                    rows / 2,
+                    "+" if k == 0 else "=",
+                    fontsize=18,
+                    ha="center",
+                    va="center",
+                )
                 left += 1.2
         ax.set_xlim(-0.3, left + 0.3)
         ax.set_ylim(-0.3, rows + 1.1)
@@ -341,10 +411,22 @@ if __name__ == "__main__":
         ax.axis("off")
 
     fig, axes = plt.subplots(2, 1, figsize=(9, 6.5))
-    draw_broadcast(axes[0], np.array([[0.0], [10.0], [20.0]]), np.array([[1.0, 2.0, 3.0, 4.0]]))
-    axes[0].set_title("(3, 1) + (1, 4) → (3, 4): a column and a row make a table", fontsize=11)
-    draw_broadcast(axes[1], np.arange(12.0).reshape(4, 3), np.array([0.5, -1.0, 2.0]))
-    axes[1].set_title("(4, 3) + (3,) → (4, 3): the same bias added to every row of a batch", fontsize=11)
+    draw_broadcast(
+        axes[0],
+        np.array([[0.0], [10.0], [20.0]]),
+        np.array([[1.0, 2.0, 3.0, 4.0]]),
+    )
+    axes[0].set_title(
+        "(3, 1) + (1, 4) → (3, 4): a column and a row make a table",
+        fontsize=11,
+    )
+    draw_broadcast(
+        axes[1], np.arange(12.0).reshape(4, 3), np.array([0.5, -1.0, 2.0])
+    )
+    axes[1].set_title(
+        "(4, 3) + (3,) → (4, 3): the same bias added to every row of a batch",
+        fontsize=11,
+    )
     plt.tight_layout()
     plt.show()
 
@@ -359,14 +441,15 @@ if __name__ == "__main__":
 #
 # *Hint:* pad the shorter shape with `(1,) * n` on the left, then walk both padded shapes with `zip`.
 
+
 # %% nbgrader={"grade": false, "grade_id": "broadcast-shape", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def broadcast_shape(shape_a, shape_b):
     """The shape of `a + b` for arrays of shapes `shape_a` and `shape_b` (NumPy's broadcasting rule).
 
-        broadcast_shape((4, 3), (3,))    -> (4, 3)
-        broadcast_shape((3, 1), (1, 4))  -> (3, 4)
-        broadcast_shape((4, 3), (4,))    -> ValueError
+    broadcast_shape((4, 3), (3,))    -> (4, 3)
+    broadcast_shape((3, 1), (1, 4))  -> (3, 4)
+    broadcast_shape((4, 3), (4,))    -> ValueError
     """
     ### BEGIN SOLUTION
     ndim = max(len(shape_a), len(shape_b))
@@ -375,8 +458,10 @@ def broadcast_shape(shape_a, shape_b):
     result = []
     for size_a, size_b in zip(padded_a, padded_b):
         if size_a != size_b and 1 not in (size_a, size_b):
-            raise ValueError(f"shapes {tuple(shape_a)} and {tuple(shape_b)} do not broadcast: "
-                             f"sizes {size_a} and {size_b} on the same axis (they must be equal, or one must be 1)")
+            raise ValueError(
+                f"shapes {tuple(shape_a)} and {tuple(shape_b)} do not broadcast: "
+                f"sizes {size_a} and {size_b} on the same axis (they must be equal, or one must be 1)"
+            )
         result.append(size_a if size_b == 1 else size_b)
     return tuple(result)
     ### END SOLUTION
@@ -385,25 +470,41 @@ def broadcast_shape(shape_a, shape_b):
 # %% nbgrader={"grade": true, "grade_id": "test-broadcast-shape", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_unit_broadcast_shape():
     print("🔬 Unit Test: broadcast_shape...")
-    assert broadcast_shape((4, 3), (3,)) == (4, 3), "a bias (3,) broadcasts over a batch (4, 3)"
-    assert broadcast_shape((3, 1), (1, 4)) == (3, 4), "a column and a row make a table"
+    assert broadcast_shape((4, 3), (3,)) == (4, 3), (
+        "a bias (3,) broadcasts over a batch (4, 3)"
+    )
+    assert broadcast_shape((3, 1), (1, 4)) == (3, 4), (
+        "a column and a row make a table"
+    )
     assert broadcast_shape((2, 3, 4), (3, 1)) == (2, 3, 4)
-    assert broadcast_shape((5,), ()) == (5,), "a scalar broadcasts with anything"
+    assert broadcast_shape((5,), ()) == (5,), (
+        "a scalar broadcasts with anything"
+    )
     print("✅ Shapes line up on the right and size-1 axes stretch")
     try:
         broadcast_shape((4, 3), (4,))
     except ValueError as error:
-        assert "(4, 3)" in str(error) and "(4,)" in str(error), f"name both shapes in the message: {error}"
+        assert "(4, 3)" in str(error) and "(4,)" in str(error), (
+            f"name both shapes in the message: {error}"
+        )
     else:
-        raise AssertionError("(4, 3) and (4,) do not broadcast: expected a ValueError")
+        raise AssertionError(
+            "(4, 3) and (4,) do not broadcast: expected a ValueError"
+        )
     print("✅ Mismatched sizes raise a ValueError naming both shapes")
     ### BEGIN HIDDEN TESTS
-    assert isinstance(broadcast_shape([2, 1], [3]), tuple), "return a tuple, also for lists"
+    assert isinstance(broadcast_shape([2, 1], [3]), tuple), (
+        "return a tuple, also for lists"
+    )
     assert broadcast_shape([2, 1], [3]) == (2, 3)
     rng = np.random.default_rng(2)
     for _ in range(200):
-        shape_a = tuple(int(s) for s in rng.integers(0, 4, size=rng.integers(0, 5)))
-        shape_b = tuple(int(s) for s in rng.integers(0, 4, size=rng.integers(0, 5)))
+        shape_a = tuple(
+            int(s) for s in rng.integers(0, 4, size=rng.integers(0, 5))
+        )
+        shape_b = tuple(
+            int(s) for s in rng.integers(0, 4, size=rng.integers(0, 5))
+        )
         try:
             expected = np.broadcast_shapes(shape_a, shape_b)
         except ValueError:
@@ -411,10 +512,17 @@ def test_unit_broadcast_shape():
                 broadcast_shape(shape_a, shape_b)
             except ValueError:
                 continue
-            raise AssertionError(f"{shape_a} and {shape_b} do not broadcast: expected a ValueError")
-        assert broadcast_shape(shape_a, shape_b) == expected, (shape_a, shape_b)
+            raise AssertionError(
+                f"{shape_a} and {shape_b} do not broadcast: expected a ValueError"
+            ) from None
+        assert broadcast_shape(shape_a, shape_b) == expected, (
+            shape_a,
+            shape_b,
+        )
     assert broadcast_shape((), ()) == ()
-    assert broadcast_shape((0, 1), (1, 3)) == (0, 3), "size 0 and size 1 give size 0"
+    assert broadcast_shape((0, 1), (1, 3)) == (0, 3), (
+        "size 0 and size 1 give size 0"
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: broadcast_shape ✓")
 
@@ -428,11 +536,19 @@ if __name__ == "__main__":
 # %%
 if __name__ == "__main__":
     with after_exercise("broadcast_shape"):
-        for shape_a, shape_b in [((32, 128), (128,)), ((32, 128), (32, 1)), ((32, 128), (32,))]:
+        for shape_a, shape_b in [
+            ((32, 128), (128,)),
+            ((32, 128), (32, 1)),
+            ((32, 128), (32,)),
+        ]:
             try:
-                print(f"{str(shape_a):>10} + {str(shape_b):<7} -> {broadcast_shape(shape_a, shape_b)}")
+                print(
+                    f"{str(shape_a):>10} + {str(shape_b):<7} -> {broadcast_shape(shape_a, shape_b)}"
+                )
             except ValueError as error:
-                print(f"{str(shape_a):>10} + {str(shape_b):<7} -> ValueError: {error}")
+                print(
+                    f"{str(shape_a):>10} + {str(shape_b):<7} -> ValueError: {error}"
+                )
 
 # %% [markdown]
 # ## 3. Elementwise multiplication versus matrix multiplication
@@ -464,7 +580,9 @@ if __name__ == "__main__":
     B = np.array([[10.0, 20.0], [30.0, 40.0]])
     print("elementwise A * B =\n", A * B)
     print("matrix      A @ B =\n", A @ B)
-    products = A[:, :, None] * B[None, :, :]   # shape (N, K, M): A[i, k] * B[k, j]
+    products = (
+        A[:, :, None] * B[None, :, :]
+    )  # shape (N, K, M): A[i, k] * B[k, j]
     print("from the definition =\n", products.sum(axis=1))
     print("row 0 of A · column 1 of B =", A[0] @ B[:, 1], "= C[0, 1]")
 
@@ -482,6 +600,7 @@ if __name__ == "__main__":
 #    is a vector. If they differ, raise a `ValueError` naming both shapes.
 # 4. Return the product as a new `Tensor`. Once the shapes are checked, `np.matmul` may do the arithmetic.
 
+
 # %% nbgrader={"grade": false, "grade_id": "matmul", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def matmul(a, b):
@@ -492,13 +611,17 @@ def matmul(a, b):
     ### BEGIN SOLUTION
     a, b = np.asarray(_data(a)), np.asarray(_data(b))
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul needs tensors with at least one axis, got shapes {a.shape} and {b.shape} "
-                         "(to multiply by a number, use *)")
-    inner_a = a.shape[-1]                                # columns of a
+        raise ValueError(
+            f"matmul needs tensors with at least one axis, got shapes {a.shape} and {b.shape} "
+            "(to multiply by a number, use *)"
+        )
+    inner_a = a.shape[-1]  # columns of a
     inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]  # rows of b
     if inner_a != inner_b:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not fit: "
-                         f"a has {inner_a} columns but b has {inner_b} rows")
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not fit: "
+            f"a has {inner_a} columns but b has {inner_b} rows"
+        )
     return Tensor(np.matmul(a, b))
     ### END SOLUTION
 
@@ -511,32 +634,60 @@ def test_unit_matmul():
     product = matmul(a, b)
     assert isinstance(product, Tensor), "return a Tensor"
     assert product.shape == (2, 2)
-    assert np.array_equal(product.data, [[4.0, 5.0], [10.0, 11.0]]), product.data
-    assert np.array_equal((a @ b).data, product.data), "the @ operator calls matmul"
+    assert np.array_equal(product.data, [[4.0, 5.0], [10.0, 11.0]]), (
+        product.data
+    )
+    assert np.array_equal((a @ b).data, product.data), (
+        "the @ operator calls matmul"
+    )
     print("✅ (2, 3) @ (3, 2) -> (2, 2) with the right numbers")
     try:
         matmul(a, a)
     except ValueError as error:
-        assert "(2, 3)" in str(error), f"name both shapes in the message: {error}"
+        assert "(2, 3)" in str(error), (
+            f"name both shapes in the message: {error}"
+        )
     else:
-        raise AssertionError("(2, 3) @ (2, 3) does not fit: expected a ValueError")
+        raise AssertionError(
+            "(2, 3) @ (2, 3) does not fit: expected a ValueError"
+        )
     print("✅ Mismatched inner sizes raise a ValueError naming the shapes")
     ### BEGIN HIDDEN TESTS
     rng = np.random.default_rng(3)
-    for shape_a, shape_b in [((4,), (4, 2)), ((3, 4), (4,)), ((4,), (4,)), ((5, 3, 4), (4, 2)),
-                             ((5, 3, 4), (5, 4, 2)), ((4,), (5, 4, 2)), ((1, 3), (3, 1))]:
+    for shape_a, shape_b in [
+        ((4,), (4, 2)),
+        ((3, 4), (4,)),
+        ((4,), (4,)),
+        ((5, 3, 4), (4, 2)),
+        ((5, 3, 4), (5, 4, 2)),
+        ((4,), (5, 4, 2)),
+        ((1, 3), (3, 1)),
+    ]:
         x, y = rng.normal(size=shape_a), rng.normal(size=shape_b)
         result = matmul(Tensor(x), y)
         assert isinstance(result, Tensor)
-        assert result.shape == np.matmul(x, y).shape, (shape_a, shape_b, result.shape)
+        assert result.shape == np.matmul(x, y).shape, (
+            shape_a,
+            shape_b,
+            result.shape,
+        )
         assert np.allclose(result.data, np.matmul(x, y))
-    for shape_a, shape_b in [((3,), (4,)), ((2, 3), (2,)), ((3,), (2, 3)), ((5, 2, 3), (2, 3))]:
+    for shape_a, shape_b in [
+        ((3,), (4,)),
+        ((2, 3), (2,)),
+        ((3,), (2, 3)),
+        ((5, 2, 3), (2, 3)),
+    ]:
         try:
             matmul(np.ones(shape_a), Tensor(np.ones(shape_b)))
         except ValueError as error:
-            assert str(shape_a) in str(error) and str(shape_b) in str(error), str(error)
+            assert str(shape_a) in str(error) and str(shape_b) in str(error), (
+                str(error)
+            )
         else:
-            raise AssertionError(f"{shape_a} @ {shape_b} should raise ValueError")
+            raise AssertionError(
+                f"{shape_a} @ {shape_b} should raise ValueError"
+            )
     for scalar_case in [(Tensor(2.0), Tensor([1.0])), (Tensor([1.0]), 3.0)]:
         try:
             matmul(*scalar_case)
@@ -558,10 +709,14 @@ if __name__ == "__main__":
 # %%
 if __name__ == "__main__":
     with after_exercise("matmul"):
-        x = Tensor(np.arange(12.0).reshape(4, 3) / 10)    # a batch: 4 examples, 3 features
-        W = Tensor([[1.0, -1.0], [0.5, 0.0], [0.0, 2.0]])  # 3 inputs -> 2 outputs
+        x = Tensor(
+            np.arange(12.0).reshape(4, 3) / 10
+        )  # a batch: 4 examples, 3 features
+        W = Tensor(
+            [[1.0, -1.0], [0.5, 0.0], [0.0, 2.0]]
+        )  # 3 inputs -> 2 outputs
         b = Tensor([0.1, -0.1])
-        y = x @ W + b                                      # (4, 3) @ (3, 2) + (2,) -> (4, 2)
+        y = x @ W + b  # (4, 3) @ (3, 2) + (2,) -> (4, 2)
         print("y.shape =", y.shape)
         print(y)
         try:
@@ -592,34 +747,77 @@ if __name__ == "__main__":
 if __name__ == "__main__":
     import matplotlib.pyplot as plt
 
-    X = np.array([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0]])
+    X = np.array(
+        [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0]]
+    )
 
     fig, ax = plt.subplots(figsize=(7, 4))
     draw_grid(ax, X, 0, 3, title="X: shape (3, 4)")
-    draw_grid(ax, X.sum(axis=0, keepdims=True), 0, -0.8, color="tab:orange",
-              title="")
-    ax.text(2, -2.25, "X.sum(axis=0): shape (4,)", ha="center", va="top", fontsize=10)
-    draw_grid(ax, X.sum(axis=1, keepdims=True), 5.2, 3, color="tab:purple", title="X.sum(axis=1)")
+    draw_grid(
+        ax, X.sum(axis=0, keepdims=True), 0, -0.8, color="tab:orange", title=""
+    )
+    ax.text(
+        2,
+        -2.25,
+        "X.sum(axis=0): shape (4,)",
+        ha="center",
+        va="top",
+        fontsize=10,
+    )
+    draw_grid(
+        ax,
+        X.sum(axis=1, keepdims=True),
+        5.2,
+        3,
+        color="tab:purple",
+        title="X.sum(axis=1)",
+    )
     ax.text(6.4, 1.5, "shape (3,)", ha="left", va="center", fontsize=10)
     for j in range(4):
-        ax.annotate("", xy=(j + 0.5, -0.75), xytext=(j + 0.5, 0.0), arrowprops=dict(arrowstyle="->", color="tab:orange"))
+        ax.annotate(
+            "",
+            xy=(j + 0.5, -0.75),
+            xytext=(j + 0.5, 0.0),
+            arrowprops=dict(arrowstyle="->", color="tab:orange"),
+        )
     for i in range(3):
-        ax.annotate("", xy=(5.15, 2.5 - i), xytext=(4.0, 2.5 - i), arrowprops=dict(arrowstyle="->", color="tab:purple"))
+        ax.annotate(
+            "",
+            xy=(5.15, 2.5 - i),
+            xytext=(4.0, 2.5 - i),
+            arrowprops=dict(arrowstyle="->", color="tab:purple"),
+        )
     ax.set_xlim(-0.3, 8.5)
     ax.set_ylim(-2.8, 4.0)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title("Reductions: the axis you name goes away\n"
-                 "axis=0 sums down the columns, axis=1 along the rows", fontsize=11)
+    ax.set_title(
+        "Reductions: the axis you name goes away\n"
+        "axis=0 sums down the columns, axis=1 along the rows",
+        fontsize=11,
+    )
     plt.show()
 
 # %%
 if __name__ == "__main__":
     X = Tensor(X)
     print("X.sum()                     =", X.sum(), " shape", X.sum().shape)
-    print("X.sum(axis=0)               =", X.sum(axis=0), " shape", X.sum(axis=0).shape)
-    print("X.sum(axis=1)               =", X.sum(axis=1), " shape", X.sum(axis=1).shape)
-    print("X.sum(axis=1, keepdims=True) shape", X.sum(axis=1, keepdims=True).shape)
+    print(
+        "X.sum(axis=0)               =",
+        X.sum(axis=0),
+        " shape",
+        X.sum(axis=0).shape,
+    )
+    print(
+        "X.sum(axis=1)               =",
+        X.sum(axis=1),
+        " shape",
+        X.sum(axis=1).shape,
+    )
+    print(
+        "X.sum(axis=1, keepdims=True) shape",
+        X.sum(axis=1, keepdims=True).shape,
+    )
     # each row divided by its own total: (3, 4) / (3, 1) broadcasts across the columns
     shares = X / X.sum(axis=1, keepdims=True)
     print("row shares sum to", shares.sum(axis=1))
@@ -638,6 +836,7 @@ if __name__ == "__main__":
 # This handles `axis=None`, a single axis, a negative axis and a tuple of axes alike. Integer tensors get a
 # float mean, as in NumPy.
 
+
 # %% nbgrader={"grade": false, "grade_id": "mean", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def mean(x, axis=None, keepdims=False):
@@ -645,7 +844,9 @@ def mean(x, axis=None, keepdims=False):
     ### BEGIN SOLUTION
     data = np.asarray(_data(x))
     total = data.sum(axis=axis, keepdims=keepdims)
-    count = data.size // max(np.size(total), 1)   # how many entries went into each sum
+    count = data.size // max(
+        np.size(total), 1
+    )  # how many entries went into each sum
     return Tensor(total / count)
     ### END SOLUTION
 
@@ -653,14 +854,18 @@ def mean(x, axis=None, keepdims=False):
 # %% nbgrader={"grade": true, "grade_id": "test-mean", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_unit_mean():
     print("🔬 Unit Test: mean...")
-    x = Tensor([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0]])
+    x = Tensor(
+        [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0]]
+    )
     assert isinstance(mean(x), Tensor), "return a Tensor"
     assert mean(x).item() == 6.5
     assert np.array_equal(mean(x, axis=0).data, [5.0, 6.0, 7.0, 8.0])
     assert np.array_equal(mean(x, axis=1).data, [2.5, 6.5, 10.5])
     print("✅ Means over everything, down the columns and along the rows")
     assert mean(x, axis=1, keepdims=True).shape == (3, 1)
-    assert np.array_equal(x.mean(axis=0).data, [5.0, 6.0, 7.0, 8.0]), "Tensor.mean calls mean"
+    assert np.array_equal(x.mean(axis=0).data, [5.0, 6.0, 7.0, 8.0]), (
+        "Tensor.mean calls mean"
+    )
     print("✅ keepdims keeps the reduced axis with size 1")
     ### BEGIN HIDDEN TESTS
     rng = np.random.default_rng(4)
@@ -669,11 +874,19 @@ def test_unit_mean():
         for keepdims in (False, True):
             result = mean(Tensor(cube), axis=axis, keepdims=keepdims)
             expected = cube.mean(axis=axis, keepdims=keepdims)
-            assert result.shape == np.shape(expected), (axis, keepdims, result.shape)
+            assert result.shape == np.shape(expected), (
+                axis,
+                keepdims,
+                result.shape,
+            )
             assert np.allclose(result.data, expected), (axis, keepdims)
     ints = Tensor([1, 2])
-    assert mean(ints).item() == 1.5 and np.issubdtype(mean(ints).dtype, np.floating)
-    assert np.allclose(mean(cube.tolist(), axis=1).data, cube.mean(axis=1)), "accept nested lists too"
+    assert mean(ints).item() == 1.5 and np.issubdtype(
+        mean(ints).dtype, np.floating
+    )
+    assert np.allclose(mean(cube.tolist(), axis=1).data, cube.mean(axis=1)), (
+        "accept nested lists too"
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: mean ✓")
 
@@ -708,13 +921,22 @@ if __name__ == "__main__":
     print("reshape(2, 3):\n", t.reshape(2, 3))
     print("reshape(3, -1).shape:", t.reshape(3, -1).shape)
     print(".T of (2, 3) has shape", t.reshape(2, 3).T.shape)
-    print("transpose of (2, 3, 4) with axes (2, 0, 1):", Tensor(np.zeros((2, 3, 4))).transpose(2, 0, 1).shape)
-    print("exp:", Tensor([0.0, 1.0]).exp(), " log(exp(x)) gives x back:", Tensor([0.0, 1.0]).exp().log())
+    print(
+        "transpose of (2, 3, 4) with axes (2, 0, 1):",
+        Tensor(np.zeros((2, 3, 4))).transpose(2, 0, 1).shape,
+    )
+    print(
+        "exp:",
+        Tensor([0.0, 1.0]).exp(),
+        " log(exp(x)) gives x back:",
+        Tensor([0.0, 1.0]).exp().log(),
+    )
 
 # %% [markdown]
 # ## Checks on the rest of the class
 #
 # These run with the module's tests (`tito test --module tensor`); they test the code that was given.
+
 
 # %% nbgrader={"grade": false, "grade_id": "test-tensor-basics", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def test_unit_tensor_basics():
@@ -724,20 +946,29 @@ def test_unit_tensor_basics():
     source[0, 0] = 99.0
     assert a.data[0, 0] == 1.0, "Tensor(array) copies the array"
     assert (a.shape, a.ndim, a.size, len(a)) == ((2, 2), 2, 4, 2)
-    assert Tensor([1, 2]).dtype == np.int64 and Tensor([1, 2], dtype=np.float32).dtype == np.float32
+    assert (
+        Tensor([1, 2]).dtype == np.int64
+        and Tensor([1, 2], dtype=np.float32).dtype == np.float32
+    )
     print("✅ Construction copies; shape, ndim, size, len and dtype")
     b = Tensor([10.0, 20.0])
     assert np.array_equal((a + b).data, [[11.0, 22.0], [13.0, 24.0]])
     assert np.array_equal((2 - a).data, [[1.0, 0.0], [-1.0, -2.0]])
     assert np.array_equal((a * b).data, [[10.0, 40.0], [30.0, 80.0]])
     assert np.array_equal((1 / a).data, 1 / np.array([[1.0, 2.0], [3.0, 4.0]]))
-    assert np.array_equal((a ** 2).data, [[1.0, 4.0], [9.0, 16.0]])
+    assert np.array_equal((a**2).data, [[1.0, 4.0], [9.0, 16.0]])
     assert np.array_equal((-a).data, [[-1.0, -2.0], [-3.0, -4.0]])
     assert isinstance(np.ones(2) + b, Tensor), "array + tensor is a tensor"
-    print("✅ Elementwise arithmetic and broadcasting, with numbers and arrays on either side")
+    print(
+        "✅ Elementwise arithmetic and broadcasting, with numbers and arrays on either side"
+    )
     assert a[1, 0].item() == 3.0 and np.array_equal(a[:, 1].data, [2.0, 4.0])
-    assert a.sum().item() == 10.0 and np.array_equal(a.sum(axis=0).data, [4.0, 6.0])
-    assert a.reshape(4).shape == (4,) and np.array_equal(a.T.data, [[1.0, 3.0], [2.0, 4.0]])
+    assert a.sum().item() == 10.0 and np.array_equal(
+        a.sum(axis=0).data, [4.0, 6.0]
+    )
+    assert a.reshape(4).shape == (4,) and np.array_equal(
+        a.T.data, [[1.0, 3.0], [2.0, 4.0]]
+    )
     assert np.allclose(a.exp().log().data, a.data)
     print("✅ Indexing, sum, reshape, transpose, exp and log")
 

@@ -91,13 +91,39 @@ if __name__ == "__main__":
     x0, exact = 1.0, np.cos(1.0)
     steps = np.logspace(-13, -1, 61)
     forward_error = np.abs((np.sin(x0 + steps) - np.sin(x0)) / steps - exact)
-    central_error = np.abs((np.sin(x0 + steps) - np.sin(x0 - steps)) / (2 * steps) - exact)
+    central_error = np.abs(
+        (np.sin(x0 + steps) - np.sin(x0 - steps)) / (2 * steps) - exact
+    )
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    ax.loglog(steps, np.maximum(forward_error, 1e-17), "o-", ms=3, label="forward difference")
-    ax.loglog(steps, np.maximum(central_error, 1e-17), "s-", ms=3, label="central difference")
-    ax.loglog(steps, steps / 2 * np.sin(x0), "k:", lw=1, label=r"$\frac{h}{2}|f''|$ (truncation)")
-    ax.loglog(steps, steps ** 2 / 6 * np.cos(x0), "k--", lw=1, label=r"$\frac{h^2}{6}|f'''|$ (truncation)")
+    ax.loglog(
+        steps,
+        np.maximum(forward_error, 1e-17),
+        "o-",
+        ms=3,
+        label="forward difference",
+    )
+    ax.loglog(
+        steps,
+        np.maximum(central_error, 1e-17),
+        "s-",
+        ms=3,
+        label="central difference",
+    )
+    ax.loglog(
+        steps,
+        steps / 2 * np.sin(x0),
+        "k:",
+        lw=1,
+        label=r"$\frac{h}{2}|f''|$ (truncation)",
+    )
+    ax.loglog(
+        steps,
+        steps**2 / 6 * np.cos(x0),
+        "k--",
+        lw=1,
+        label=r"$\frac{h^2}{6}|f'''|$ (truncation)",
+    )
     ax.set_ylim(1e-13, 1)
     ax.set_xlabel("step $h$")
     ax.set_ylabel("error in $f'(1)$ for $f = \\sin$")
@@ -108,6 +134,7 @@ if __name__ == "__main__":
 # %% [markdown]
 # Here is the check we will use, written out so you can read every line. It works for a function of a whole
 # array that returns one number: it nudges one entry at a time.
+
 
 # %%
 def central_difference(f, x, h=1e-6):
@@ -128,7 +155,10 @@ def central_difference(f, x, h=1e-6):
 if __name__ == "__main__":
     # f(x) = x0² + 3·x0·x1 has gradient (2·x0 + 3·x1, 3·x0)
     point = np.array([1.0, 2.0])
-    print("central differences:", central_difference(lambda v: v[0] ** 2 + 3 * v[0] * v[1], point))
+    print(
+        "central differences:",
+        central_difference(lambda v: v[0] ** 2 + 3 * v[0] * v[1], point),
+    )
     print("by hand:            ", np.array([2 * 1.0 + 3 * 2.0, 3 * 1.0]))
 
 # %% [markdown]
@@ -199,6 +229,7 @@ if __name__ == "__main__":
 # each exactly once. A node is any object with a tuple `_parents`. Keep track of visited nodes with
 # `id(node)`: a number that is unique to each object while it exists.
 
+
 # %% nbgrader={"grade": false, "grade_id": "topological-order", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def topological_order(root):
@@ -208,7 +239,7 @@ def topological_order(root):
     """
     ### BEGIN SOLUTION
     order, visited = [], set()
-    stack = [(root, False)]                  # (node, are its parents in `order` already?)
+    stack = [(root, False)]  # (node, are its parents in `order` already?)
     while stack:
         node, parents_done = stack.pop()
         if parents_done:
@@ -217,8 +248,14 @@ def topological_order(root):
         if id(node) in visited:
             continue
         visited.add(id(node))
-        stack.append((node, True))           # come back to this node once its parents are done
-        stack.extend((parent, False) for parent in node._parents if id(parent) not in visited)
+        stack.append(
+            (node, True)
+        )  # come back to this node once its parents are done
+        stack.extend(
+            (parent, False)
+            for parent in node._parents
+            if id(parent) not in visited
+        )
     return order
     ### END SOLUTION
 
@@ -227,23 +264,31 @@ def topological_order(root):
 def test_unit_topological_order():
     print("🔬 Unit Test: topological_order...")
 
-    class Node:                      # all that topological_order may look at: a tuple of parents
+    class Node:  # all that topological_order may look at: a tuple of parents
         def __init__(self, *parents):
             self._parents = parents
 
     def check(order, root):
         position = {id(node): k for k, node in enumerate(order)}
-        assert len(position) == len(order), "each node must appear exactly once"
-        assert order[-1] is root, "the root depends on everything else, so it comes last"
+        assert len(position) == len(order), (
+            "each node must appear exactly once"
+        )
+        assert order[-1] is root, (
+            "the root depends on everything else, so it comes last"
+        )
         for node in order:
             for parent in node._parents:
-                assert id(parent) in position, "every node the root depends on must be in the order"
-                assert position[id(parent)] < position[id(node)], "a node must come after its parents"
+                assert id(parent) in position, (
+                    "every node the root depends on must be in the order"
+                )
+                assert position[id(parent)] < position[id(node)], (
+                    "a node must come after its parents"
+                )
 
     w, x, b = Node(), Node(), Node()
     wx = Node(w, x)
     z = Node(wx, b)
-    out = Node(z, Node(z, wx))       # z and wx are each used twice
+    out = Node(z, Node(z, wx))  # z and wx are each used twice
     order = topological_order(out)
     check(order, out)
     assert len(order) == 7, f"expected 7 nodes, got {len(order)}"
@@ -255,9 +300,13 @@ def test_unit_topological_order():
     print("✅ A chain of 20,000 nodes: no RecursionError")
     ### BEGIN HIDDEN TESTS
     single = Node()
-    assert topological_order(single) == [single], "a leaf alone is its own order"
+    assert topological_order(single) == [single], (
+        "a leaf alone is its own order"
+    )
     twice = Node(single, single)
-    assert len(topological_order(twice)) == 2, "a parent used twice by one node still appears once"
+    assert len(topological_order(twice)) == 2, (
+        "a parent used twice by one node still appears once"
+    )
     rng = np.random.default_rng(5)
     nodes = [Node() for _ in range(5)]
     for _ in range(300):
@@ -272,7 +321,9 @@ def test_unit_topological_order():
                 todo.append(parent)
     order = topological_order(root)
     check(order, root)
-    assert {id(node) for node in order} == reachable, "exactly the nodes the root depends on"
+    assert {id(node) for node in order} == reachable, (
+        "exactly the nodes the root depends on"
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: topological_order ✓")
 
@@ -331,7 +382,7 @@ if __name__ == "__main__":
 
 # %% nbgrader={"grade": false, "grade_id": "variable-class", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-_grad_enabled = True    # False inside `with no_grad():` (section 7): operations then record no graph
+_grad_enabled = True  # False inside `with no_grad():` (section 7): operations then record no graph
 
 
 class Variable(Tensor):
@@ -347,11 +398,15 @@ class Variable(Tensor):
     def __init__(self, data, requires_grad=False, dtype=None):
         super().__init__(data, dtype=dtype)
         if requires_grad and not np.issubdtype(self.data.dtype, np.inexact):
-            self.data = self.data.astype(np.float64)   # gradients need real numbers: [1, 2] -> [1.0, 2.0]
+            self.data = self.data.astype(
+                np.float64
+            )  # gradients need real numbers: [1, 2] -> [1.0, 2.0]
         self.requires_grad = requires_grad
-        self.grad = None          # a Tensor, once backward() has reached this Variable
-        self._parents = ()        # the Variables this one was computed from (none for a leaf)
-        self._backward = None     # gradient of this result -> one gradient per parent
+        self.grad = None  # a Tensor, once backward() has reached this Variable
+        self._parents = ()  # the Variables this one was computed from (none for a leaf)
+        self._backward = (
+            None  # gradient of this result -> one gradient per parent
+        )
 
     @staticmethod
     def _result(data, parents, backward):
@@ -359,7 +414,9 @@ class Variable(Tensor):
         out = Variable.__new__(Variable)
         out.data = np.asarray(data)
         out.grad = None
-        out.requires_grad = _grad_enabled and any(parent.requires_grad for parent in parents)
+        out.requires_grad = _grad_enabled and any(
+            parent.requires_grad for parent in parents
+        )
         out._parents = parents if out.requires_grad else ()
         out._backward = backward if out.requires_grad else None
         return out
@@ -383,44 +440,59 @@ class Variable(Tensor):
     # --- arithmetic ---------------------------------------------------------------------------------
     # backward(g) receives g = dL/d(result) and returns dL/d(input) = g * d(result)/d(input) per input.
 
-    def __add__(self, other):                  # d(a + b)/da = 1,  d(a + b)/db = 1
+    def __add__(self, other):  # d(a + b)/da = 1,  d(a + b)/db = 1
         other = self._lift(other)
-        return Variable._result(self.data + other.data, (self, other), lambda g: (g, g))
+        return Variable._result(
+            self.data + other.data, (self, other), lambda g: (g, g)
+        )
 
-    def __sub__(self, other):                  # d(a - b)/da = 1,  d(a - b)/db = -1
+    def __sub__(self, other):  # d(a - b)/da = 1,  d(a - b)/db = -1
         other = self._lift(other)
-        return Variable._result(self.data - other.data, (self, other), lambda g: (g, -g))
+        return Variable._result(
+            self.data - other.data, (self, other), lambda g: (g, -g)
+        )
 
-    def __mul__(self, other):                  # d(a * b)/da = b,  d(a * b)/db = a
+    def __mul__(self, other):  # d(a * b)/da = b,  d(a * b)/db = a
         other = self._lift(other)
 
         def backward(g):
             ### BEGIN SOLUTION
             return g * other.data, g * self.data
             ### END SOLUTION
-        return Variable._result(self.data * other.data, (self, other), backward)
 
-    def __truediv__(self, other):              # d(a / b)/da = 1/b,  d(a / b)/db = -a/b²
+        return Variable._result(
+            self.data * other.data, (self, other), backward
+        )
+
+    def __truediv__(self, other):  # d(a / b)/da = 1/b,  d(a / b)/db = -a/b²
         other = self._lift(other)
-        return Variable._result(self.data / other.data, (self, other),
-                                lambda g: (g / other.data, -g * self.data / other.data ** 2))
+        return Variable._result(
+            self.data / other.data,
+            (self, other),
+            lambda g: (g / other.data, -g * self.data / other.data**2),
+        )
 
-    def __pow__(self, exponent):               # d(a^p)/da = p·a^(p-1),  d(a^p)/dp = a^p·ln(a)
+    def __pow__(
+        self, exponent
+    ):  # d(a^p)/da = p·a^(p-1),  d(a^p)/dp = a^p·ln(a)
         exponent = self._lift(exponent)
-        out = self.data ** exponent.data
+        out = self.data**exponent.data
 
         def backward(g):
             ### BEGIN SOLUTION
             grad_base = g * exponent.data * self.data ** (exponent.data - 1)
             if not exponent.requires_grad:
-                return grad_base, None         # a fixed exponent, as in x ** 2
-            with np.errstate(divide="ignore", invalid="ignore"):   # ln(a) for a <= 0: -inf or nan
+                return grad_base, None  # a fixed exponent, as in x ** 2
+            with np.errstate(
+                divide="ignore", invalid="ignore"
+            ):  # ln(a) for a <= 0: -inf or nan
                 grad_exponent = g * out * np.log(self.data)
             return grad_base, grad_exponent
             ### END SOLUTION
+
         return Variable._result(out, (self, exponent), backward)
 
-    def __neg__(self):                         # d(-a)/da = -1
+    def __neg__(self):  # d(-a)/da = -1
         return Variable._result(-self.data, (self,), lambda g: (-g,))
 
     # a number on the left (2 * x, 1 - x, 2 ** x): make it a Variable and use the operations above
@@ -440,7 +512,7 @@ class Variable(Tensor):
         return self._lift(other) ** self
 
     # --- matrix product -----------------------------------------------------------------------------
-    def __matmul__(self, other):               # C = A @ B:  dL/dA = G @ Bᵀ,  dL/dB = Aᵀ @ G
+    def __matmul__(self, other):  # C = A @ B:  dL/dA = G @ Bᵀ,  dL/dB = Aᵀ @ G
         other = self._lift(other)
         a, b = self.data, other.data
 
@@ -453,63 +525,107 @@ class Variable(Tensor):
             grad_a = G @ np.swapaxes(B, -1, -2)
             grad_b = np.swapaxes(A, -1, -2) @ G
             # drop that extra axis again; batch axes that were broadcast are summed by backward()
-            return (grad_a[..., 0, :] if a.ndim == 1 else grad_a,
-                    grad_b[..., 0] if b.ndim == 1 else grad_b)
+            return (
+                grad_a[..., 0, :] if a.ndim == 1 else grad_a,
+                grad_b[..., 0] if b.ndim == 1 else grad_b,
+            )
+
         return Variable._result(a @ b, (self, other), backward)
 
     def __rmatmul__(self, other):
         return self._lift(other) @ self
 
     # --- indexing, reductions and shape ---------------------------------------------------------------
-    def __getitem__(self, index):              # picked entries get the gradient, the others 0
+    def __getitem__(
+        self, index
+    ):  # picked entries get the gradient, the others 0
         index = _array_index(index)
 
         def backward(g):
             grad = np.zeros(self.shape, dtype=np.result_type(g, self.data))
-            np.add.at(grad, index, g)          # an entry picked twice (x[[0, 0]]) gets both gradients
+            np.add.at(
+                grad, index, g
+            )  # an entry picked twice (x[[0, 0]]) gets both gradients
             return (grad,)
+
         return Variable._result(self.data[index], (self,), backward)
 
-    def sum(self, axis=None, keepdims=False):  # each entry counts once in its sum: copy g back to it
+    def sum(
+        self, axis=None, keepdims=False
+    ):  # each entry counts once in its sum: copy g back to it
         def backward(g):
             if axis is not None and not keepdims:
-                g = np.expand_dims(g, axis)    # put the summed axes back with size 1...
-            return (np.broadcast_to(g, self.shape),)   # ...and stretch them to the input's shape
-        return Variable._result(self.data.sum(axis=axis, keepdims=keepdims), (self,), backward)
+                g = np.expand_dims(
+                    g, axis
+                )  # put the summed axes back with size 1...
+            return (
+                np.broadcast_to(g, self.shape),
+            )  # ...and stretch them to the input's shape
 
-    def mean(self, axis=None, keepdims=False):  # a sum divided by a count: autograd differentiates both
+        return Variable._result(
+            self.data.sum(axis=axis, keepdims=keepdims), (self,), backward
+        )
+
+    def mean(
+        self, axis=None, keepdims=False
+    ):  # a sum divided by a count: autograd differentiates both
         total = self.sum(axis=axis, keepdims=keepdims)
         return total / (self.size / total.size)
 
-    def reshape(self, *shape):                 # the same numbers in a new shape: reshape g back
-        return Variable._result(self.data.reshape(*shape), (self,), lambda g: (np.reshape(g, self.shape),))
+    def reshape(
+        self, *shape
+    ):  # the same numbers in a new shape: reshape g back
+        return Variable._result(
+            self.data.reshape(*shape),
+            (self,),
+            lambda g: (np.reshape(g, self.shape),),
+        )
 
-    def transpose(self, *axes):                # reorder the axes: put g's axes back where they came from
+    def transpose(
+        self, *axes
+    ):  # reorder the axes: put g's axes back where they came from
         if len(axes) == 1 and isinstance(axes[0], (tuple, list, type(None))):
-            axes = tuple(axes[0] or ())        # transpose((1, 0)) and transpose(None) as NumPy allows
-        order = tuple(axis % self.ndim for axis in axes) if axes else tuple(reversed(range(self.ndim)))
-        return Variable._result(self.data.transpose(order), (self,),
-                                lambda g: (np.transpose(g, np.argsort(order)),))
+            axes = tuple(
+                axes[0] or ()
+            )  # transpose((1, 0)) and transpose(None) as NumPy allows
+        order = (
+            tuple(axis % self.ndim for axis in axes)
+            if axes
+            else tuple(reversed(range(self.ndim)))
+        )
+        return Variable._result(
+            self.data.transpose(order),
+            (self,),
+            lambda g: (np.transpose(g, np.argsort(order)),),
+        )
 
     # --- elementwise functions ----------------------------------------------------------------------
-    def exp(self):                             # d(e^a)/da = e^a
+    def exp(self):  # d(e^a)/da = e^a
         out = np.exp(self.data)
         return Variable._result(out, (self,), lambda g: (g * out,))
 
-    def log(self):                             # d(ln a)/da = 1/a
-        return Variable._result(np.log(self.data), (self,), lambda g: (g / self.data,))
+    def log(self):  # d(ln a)/da = 1/a
+        return Variable._result(
+            np.log(self.data), (self,), lambda g: (g / self.data,)
+        )
 
-    def relu(self):                            # d max(a, 0)/da = 1 where a > 0, else 0
-        return Variable._result(np.maximum(self.data, 0), (self,), lambda g: (g * (self.data > 0),))
+    def relu(self):  # d max(a, 0)/da = 1 where a > 0, else 0
+        return Variable._result(
+            np.maximum(self.data, 0), (self,), lambda g: (g * (self.data > 0),)
+        )
 
-    def sigmoid(self):                         # dσ(a)/da = σ(a)·(1 - σ(a))
-        with np.errstate(over="ignore"):       # e^(-a) overflows to inf for a < -709; σ is then 0, correctly
+    def sigmoid(self):  # dσ(a)/da = σ(a)·(1 - σ(a))
+        with np.errstate(
+            over="ignore"
+        ):  # e^(-a) overflows to inf for a < -709; σ is then 0, correctly
             out = 1.0 / (1.0 + np.exp(-self.data))
-        return Variable._result(out, (self,), lambda g: (g * out * (1.0 - out),))
+        return Variable._result(
+            out, (self,), lambda g: (g * out * (1.0 - out),)
+        )
 
-    def tanh(self):                            # d tanh(a)/da = 1 - tanh²(a)
+    def tanh(self):  # d tanh(a)/da = 1 - tanh²(a)
         out = np.tanh(self.data)
-        return Variable._result(out, (self,), lambda g: (g * (1.0 - out ** 2),))
+        return Variable._result(out, (self,), lambda g: (g * (1.0 - out**2),))
 
     # --- the backward pass --------------------------------------------------------------------------
     def backward(self, grad=None):
@@ -517,40 +633,56 @@ class Variable(Tensor):
 
         `grad` is d(loss)/d(self), with self's shape; leave it out when self is a single number (a loss).
         """
-        grads = {id(self): self._initial_grad(grad)}    # dL/d(node) for the nodes reached so far
-        for node in reversed(topological_order(self)):  # every node before its parents
+        grads = {
+            id(self): self._initial_grad(grad)
+        }  # dL/d(node) for the nodes reached so far
+        for node in reversed(
+            topological_order(self)
+        ):  # every node before its parents
             g = grads.pop(id(node), None)
             if g is None:
-                continue                                # a constant: nothing to pass on
+                continue  # a constant: nothing to pass on
             if not node._parents:
-                node._accumulate(g)                     # a leaf: keep its gradient
+                node._accumulate(g)  # a leaf: keep its gradient
                 continue
             for parent, parent_grad in zip(node._parents, node._backward(g)):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 parent_grad = np.asarray(parent_grad)
-                if parent_grad.shape != parent.shape:   # the forward pass broadcast this parent
+                if (
+                    parent_grad.shape != parent.shape
+                ):  # the forward pass broadcast this parent
                     parent_grad = unbroadcast(parent_grad, parent.shape)
                 if id(parent) in grads:
-                    grads[id(parent)] = grads[id(parent)] + parent_grad   # a node used twice: add up
+                    grads[id(parent)] = (
+                        grads[id(parent)] + parent_grad
+                    )  # a node used twice: add up
                 else:
                     grads[id(parent)] = parent_grad
 
     def _initial_grad(self, grad):
         """dL/d(self) to start the backward pass: 1 for a single number, else the `grad` passed in."""
         if not self.requires_grad:
-            raise RuntimeError("backward(): this Variable does not depend on any Variable with requires_grad=True "
-                               "(or it was computed inside no_grad()), so it has no gradient to compute")
+            raise RuntimeError(
+                "backward(): this Variable does not depend on any Variable with requires_grad=True "
+                "(or it was computed inside no_grad()), so it has no gradient to compute"
+            )
         if grad is None:
             if self.size != 1:
-                raise ValueError(f"backward() without `grad` needs a single number, but this Variable has shape "
-                                 f"{self.shape}: reduce it first (loss.sum() or loss.mean()) or pass "
-                                 f"grad= with shape {self.shape}")
+                raise ValueError(
+                    f"backward() without `grad` needs a single number, but this Variable has shape "
+                    f"{self.shape}: reduce it first (loss.sum() or loss.mean()) or pass "
+                    f"grad= with shape {self.shape}"
+                )
             return np.ones_like(self.data)
-        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+        grad = np.asarray(
+            grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype
+        )
         if grad.shape != self.shape:
-            raise ValueError(f"backward(grad=...): grad has shape {grad.shape}, but this Variable has shape "
-                             f"{self.shape}; they must be equal")
+            raise ValueError(
+                f"backward(grad=...): grad has shape {grad.shape}, but this Variable has shape "
+                f"{self.shape}; they must be equal"
+            )
         return grad
 
     def _accumulate(self, grad):
@@ -576,7 +708,9 @@ def as_variable(value):
 def _array_index(index):
     """An index with any tensors in it replaced by their arrays (`x[Tensor([0, 2])]` works like NumPy)."""
     if isinstance(index, tuple):
-        return tuple(part.data if isinstance(part, Tensor) else part for part in index)
+        return tuple(
+            part.data if isinstance(part, Tensor) else part for part in index
+        )
     return index.data if isinstance(index, Tensor) else index
 
 
@@ -585,6 +719,7 @@ def _array_index(index):
 # Then they compare it with central differences: for the gradient of $\sum g \cdot (a \cdot b)$ with respect
 # to $a$, the finite-difference function is `lambda v: np.sum(g * v * b)`.
 
+
 # %% nbgrader={"grade": true, "grade_id": "test-mul-backward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_unit_mul_backward():
     print("🔬 Unit Test: backward of a * b...")
@@ -592,14 +727,22 @@ def test_unit_mul_backward():
     b = Variable([4.0, 5.0, -6.0], requires_grad=True)
     out = a * b
     assert np.array_equal(out.data, [4.0, -10.0, -18.0])
-    g = np.array([1.0, 10.0, 100.0])             # dL/d(out), as backward() would pass it in
+    g = np.array(
+        [1.0, 10.0, 100.0]
+    )  # dL/d(out), as backward() would pass it in
     grad_a, grad_b = out._backward(g)
-    assert np.allclose(grad_a, [4.0, 50.0, -600.0]), f"gradient for a should be g * b, got {grad_a}"
-    assert np.allclose(grad_b, [1.0, -20.0, 300.0]), f"gradient for b should be g * a, got {grad_b}"
+    assert np.allclose(grad_a, [4.0, 50.0, -600.0]), (
+        f"gradient for a should be g * b, got {grad_a}"
+    )
+    assert np.allclose(grad_b, [1.0, -20.0, 300.0]), (
+        f"gradient for b should be g * a, got {grad_b}"
+    )
     print("✅ d(a·b)/da = b and d(a·b)/db = a, times the incoming gradient")
     numeric_a = central_difference(lambda v: np.sum(g * v * b.data), a.data)
     numeric_b = central_difference(lambda v: np.sum(g * a.data * v), b.data)
-    assert np.allclose(grad_a, numeric_a, atol=1e-6) and np.allclose(grad_b, numeric_b, atol=1e-6)
+    assert np.allclose(grad_a, numeric_a, atol=1e-6) and np.allclose(
+        grad_b, numeric_b, atol=1e-6
+    )
     print("✅ Agrees with central differences")
     ### BEGIN HIDDEN TESTS
     rng = np.random.default_rng(6)
@@ -609,12 +752,16 @@ def test_unit_mul_backward():
     grad_x, grad_y = (x * y)._backward(g)
     assert np.allclose(grad_x, g * y.data) and np.allclose(grad_y, g * x.data)
     grad_x, _ = (x * 2.5)._backward(g)
-    assert np.allclose(grad_x, 2.5 * g), "a number factor: the gradient is that number times g"
+    assert np.allclose(grad_x, 2.5 * g), (
+        "a number factor: the gradient is that number times g"
+    )
     _, grad_x = (3.0 * x)._backward(g)
     assert np.allclose(grad_x, 3.0 * g), "3 * x is a Variable times x"
     square = x * x
     grad_1, grad_2 = square._backward(g)
-    assert np.allclose(grad_1 + grad_2, 2 * x.data * g), "x * x: the two uses add up to 2x"
+    assert np.allclose(grad_1 + grad_2, 2 * x.data * g), (
+        "x * x: the two uses add up to 2x"
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: backward of * ✓")
 
@@ -622,39 +769,63 @@ def test_unit_mul_backward():
 if __name__ == "__main__":
     test_unit_mul_backward()
 
+
 # %% nbgrader={"grade": true, "grade_id": "test-pow-backward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_unit_pow_backward():
     print("🔬 Unit Test: backward of a ** p...")
     x = Variable([0.5, 1.0, 2.0], requires_grad=True)
-    out = x ** 3
+    out = x**3
     assert np.allclose(out.data, [0.125, 1.0, 8.0])
     g = np.array([1.0, 2.0, 3.0])
     grad_x = out._backward(g)[0]
-    assert np.allclose(grad_x, g * 3 * x.data ** 2), f"d(x³)/dx = 3x², times g; got {grad_x}"
-    assert np.allclose(grad_x, central_difference(lambda v: np.sum(g * v ** 3), x.data), atol=1e-6)
+    assert np.allclose(grad_x, g * 3 * x.data**2), (
+        f"d(x³)/dx = 3x², times g; got {grad_x}"
+    )
+    assert np.allclose(
+        grad_x,
+        central_difference(lambda v: np.sum(g * v**3), x.data),
+        atol=1e-6,
+    )
     print("✅ d(x³)/dx = 3x², and it agrees with central differences")
     p = Variable(1.5, requires_grad=True)
-    grad_x, grad_p = (x ** p)._backward(np.ones(3))
-    assert np.allclose(grad_x, 1.5 * x.data ** 0.5), "d(x^p)/dx = p·x^(p-1)"
-    assert grad_p is not None, "the exponent requires a gradient here: return it"
-    assert np.isclose(np.sum(grad_p), np.sum(x.data ** 1.5 * np.log(x.data))), "d(x^p)/dp = x^p·ln x"
-    print("✅ d(x^p)/dp = x^p·ln x when the exponent is a Variable that requires a gradient")
+    grad_x, grad_p = (x**p)._backward(np.ones(3))
+    assert np.allclose(grad_x, 1.5 * x.data**0.5), "d(x^p)/dx = p·x^(p-1)"
+    assert grad_p is not None, (
+        "the exponent requires a gradient here: return it"
+    )
+    assert np.isclose(np.sum(grad_p), np.sum(x.data**1.5 * np.log(x.data))), (
+        "d(x^p)/dp = x^p·ln x"
+    )
+    print(
+        "✅ d(x^p)/dp = x^p·ln x when the exponent is a Variable that requires a gradient"
+    )
     ### BEGIN HIDDEN TESTS
     rng = np.random.default_rng(7)
     base = Variable(rng.uniform(0.5, 2.0, size=(2, 3)), requires_grad=True)
     g = rng.normal(size=(2, 3))
     for exponent in [2, 0.5, -1.0, -2.5, 1]:
-        grad_base = (base ** exponent)._backward(g)[0]
-        numeric = central_difference(lambda v: np.sum(g * v ** exponent), base.data)
+        grad_base = (base**exponent)._backward(g)[0]
+        numeric = central_difference(
+            lambda v: np.sum(g * v**exponent), base.data
+        )
         assert np.allclose(grad_base, numeric, atol=1e-5), exponent
     exponent = Variable(rng.uniform(-1.0, 2.0, size=(3,)), requires_grad=True)
-    grad_base, grad_exponent = (base ** exponent)._backward(g)
-    numeric = central_difference(lambda v: np.sum(g * base.data ** v), exponent.data)
-    assert np.allclose(np.sum(grad_exponent, axis=0), numeric, atol=1e-5), "exponent gradient, broadcast"
-    assert np.allclose(grad_base, central_difference(lambda v: np.sum(g * v ** exponent.data), base.data),
-                       atol=1e-5)
-    grad_two, grad_x = (2.0 ** x)._backward(np.ones(3))
-    assert np.allclose(grad_x, 2.0 ** x.data * np.log(2.0)), "d(2^x)/dx = 2^x·ln 2"
+    grad_base, grad_exponent = (base**exponent)._backward(g)
+    numeric = central_difference(
+        lambda v: np.sum(g * base.data**v), exponent.data
+    )
+    assert np.allclose(np.sum(grad_exponent, axis=0), numeric, atol=1e-5), (
+        "exponent gradient, broadcast"
+    )
+    assert np.allclose(
+        grad_base,
+        central_difference(lambda v: np.sum(g * v**exponent.data), base.data),
+        atol=1e-5,
+    )
+    grad_two, grad_x = (2.0**x)._backward(np.ones(3))
+    assert np.allclose(grad_x, 2.0**x.data * np.log(2.0)), (
+        "d(2^x)/dx = 2^x·ln 2"
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: backward of ** ✓")
 
@@ -673,14 +844,18 @@ if __name__ == "__main__":
 if __name__ == "__main__":
     with after_exercise("topological_order", "the backward of **"):
         x = Variable(10.0, requires_grad=True)
-        loss = x ** 2
+        loss = x**2
         loss.backward()
-        print(f"x = {x.data:.4f}, loss = x² = {loss.data:.4f}, d(loss)/dx = {x.grad.data:.4f}  (2x = 20)")
+        print(
+            f"x = {x.data:.4f}, loss = x² = {loss.data:.4f}, d(loss)/dx = {x.grad.data:.4f}  (2x = 20)"
+        )
 
         x = Variable([2.0, -3.0], requires_grad=True)
         loss = (x[0] ** 2 + x[1] ** 2).sum()
         loss.backward()
-        print(f"loss = {loss.data:.1f}, gradient = {x.grad.data}  (2x = [4, -6])")
+        print(
+            f"loss = {loss.data:.1f}, gradient = {x.grad.data}  (2x = [4, -6])"
+        )
 
 # %% [markdown]
 # ### Autograd against finite differences
@@ -701,16 +876,24 @@ if __name__ == "__main__":
         y = x * x.sigmoid()
         y.sum().backward()
         autograd_slope = x.grad.data
+
         def silu(v):
             return v / (1.0 + np.exp(-v))
 
-        h = 1e-6                               # the points are independent: step them all at once
+        h = 1e-6  # the points are independent: step them all at once
         numeric_slope = (silu(grid + h) - silu(grid - h)) / (2 * h)
 
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
         left.plot(grid, y.data, label=r"$f(x) = x\,\sigma(x)$")
         left.plot(grid, autograd_slope, label="$f'(x)$ by autograd")
-        left.plot(grid[::6], numeric_slope[::6], "o", ms=5, mfc="none", label="$f'(x)$ by central differences")
+        left.plot(
+            grid[::6],
+            numeric_slope[::6],
+            "o",
+            ms=5,
+            mfc="none",
+            label="$f'(x)$ by central differences",
+        )
         left.axhline(0, color="grey", lw=0.5)
         left.set_xlabel("$x$")
         left.legend()
@@ -718,7 +901,9 @@ if __name__ == "__main__":
         right.semilogy(grid, np.abs(autograd_slope - numeric_slope) + 1e-17)
         right.set_xlabel("$x$")
         right.set_ylabel("|autograd − central difference|")
-        right.set_title(f"Largest difference: {np.abs(autograd_slope - numeric_slope).max():.0e}")
+        right.set_title(
+            f"Largest difference: {np.abs(autograd_slope - numeric_slope).max():.0e}"
+        )
         plt.tight_layout()
         plt.show()
 
@@ -739,7 +924,13 @@ if __name__ == "__main__":
     def operation_name(node):
         """`Variable.__mul__.<locals>.backward` -> "×": the operation that made a node, for the drawing."""
         name = node._backward.__qualname__.split(".")[1].strip("_")
-        return {"mul": "×", "add": "+", "sub": "−", "pow": "**", "truediv": "/"}.get(name, name)
+        return {
+            "mul": "×",
+            "add": "+",
+            "sub": "−",
+            "pow": "**",
+            "truediv": "/",
+        }.get(name, name)
 
     def backward_keeping_every_gradient(loss):
         """The backward pass of section 3, written out, keeping dL/dv of every node (backward() keeps only
@@ -747,7 +938,9 @@ if __name__ == "__main__":
         grads = {id(loss): np.ones_like(loss.data)}
         for node in reversed(topological_order(loss)):
             if node._parents and id(node) in grads:
-                for parent, grad in zip(node._parents, node._backward(grads[id(node)])):
+                for parent, grad in zip(
+                    node._parents, node._backward(grads[id(node)])
+                ):
                     if grad is not None and parent.requires_grad:
                         grads[id(parent)] = grads.get(id(parent), 0.0) + grad
         return grads
@@ -760,14 +953,24 @@ if __name__ == "__main__":
         z = w * x + b
         y = z.tanh()
         loss = (y - t) ** 2
-        names = {id(w): "w", id(x): "x", id(b): "b", id(t): "t", id(z): "z", id(y): "y", id(loss): "L"}
+        names = {
+            id(w): "w",
+            id(x): "x",
+            id(b): "b",
+            id(t): "t",
+            id(z): "z",
+            id(y): "y",
+            id(loss): "L",
+        }
         grads = backward_keeping_every_gradient(loss)
 
         # place each operation one column right of its deepest input, each leaf just left of its user
         nodes = topological_order(loss)
         column = {}
         for node in nodes:
-            column[id(node)] = 1 + max((column[id(p)] for p in node._parents), default=-1)
+            column[id(node)] = 1 + max(
+                (column[id(p)] for p in node._parents), default=-1
+            )
         for node in nodes:
             for parent in node._parents:
                 if not parent._parents:
@@ -779,38 +982,86 @@ if __name__ == "__main__":
             else:
                 k = leaves_in_column.get(column[id(node)], 0)
                 leaves_in_column[column[id(node)]] = k + 1
-                position[id(node)] = (2.3 * column[id(node)], 1.25 if k % 2 == 0 else -1.25)
+                position[id(node)] = (
+                    2.3 * column[id(node)],
+                    1.25 if k % 2 == 0 else -1.25,
+                )
 
         fig, ax = plt.subplots(figsize=(12, 3.8))
         for node in nodes:
             for parent in node._parents:
                 (px, py), (cx, cy) = position[id(parent)], position[id(node)]
-                ax.annotate("", xy=(cx - 0.85, cy), xytext=(px + 0.85, py),   # right edge -> left edge
-                            arrowprops=dict(arrowstyle="-|>", color="grey", shrinkA=0, shrinkB=0))
+                ax.annotate(
+                    "",
+                    xy=(cx - 0.85, cy),
+                    xytext=(px + 0.85, py),  # right edge -> left edge
+                    arrowprops=dict(
+                        arrowstyle="-|>", color="grey", shrinkA=0, shrinkB=0
+                    ),
+                )
         for node in nodes:
             cx, cy = position[id(node)]
-            label = names.get(id(node)) or (operation_name(node) if node._parents else f"{node.data.item():g}")
+            label = names.get(id(node)) or (
+                operation_name(node)
+                if node._parents
+                else f"{node.data.item():g}"
+            )
             if node._parents and id(node) in names:
                 label = f"{names[id(node)]} = {operation_name(node)}"
             colour = "tab:blue" if node.requires_grad else "lightgrey"
-            ax.add_patch(FancyBboxPatch((cx - 0.8, cy - 0.42), 1.6, 0.84, boxstyle="round,pad=0.05",
-                                        facecolor=colour, alpha=0.2, edgecolor=colour))
-            ax.text(cx, cy + 0.17, label, ha="center", va="center", fontsize=11, fontweight="bold")
-            ax.text(cx, cy - 0.05, f"{node.data.item():.4f}", ha="center", va="center", fontsize=9)
+            ax.add_patch(
+                FancyBboxPatch(
+                    (cx - 0.8, cy - 0.42),
+                    1.6,
+                    0.84,
+                    boxstyle="round,pad=0.05",
+                    facecolor=colour,
+                    alpha=0.2,
+                    edgecolor=colour,
+                )
+            )
+            ax.text(
+                cx,
+                cy + 0.17,
+                label,
+                ha="center",
+                va="center",
+                fontsize=11,
+                fontweight="bold",
+            )
+            ax.text(
+                cx,
+                cy - 0.05,
+                f"{node.data.item():.4f}",
+                ha="center",
+                va="center",
+                fontsize=9,
+            )
             if id(node) in grads:
-                ax.text(cx, cy - 0.27, f"∂L/∂· = {float(grads[id(node)]):.4f}", ha="center", va="center",
-                        fontsize=8, color="tab:red")
+                ax.text(
+                    cx,
+                    cy - 0.27,
+                    f"∂L/∂· = {float(grads[id(node)]):.4f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="tab:red",
+                )
         xs = [p[0] for p in position.values()]
         ax.set_xlim(min(xs) - 1, max(xs) + 1)
         ax.set_ylim(-1.9, 1.9)
         ax.set_aspect("equal")
         ax.axis("off")
-        ax.set_title("A neuron's computation graph: values forward (black), gradients backward (red)")
+        ax.set_title(
+            "A neuron's computation graph: values forward (black), gradients backward (red)"
+        )
         plt.show()
 
         loss.backward()
-        by_hand = 2 * (y.data - t.data) * (1 - y.data ** 2) * x.data
-        print(f"w.grad = {w.grad.data:.6f}; by the chain rule 2(y - t)(1 - y²)x = {by_hand:.6f}")
+        by_hand = 2 * (y.data - t.data) * (1 - y.data**2) * x.data
+        print(
+            f"w.grad = {w.grad.data:.6f}; by the chain rule 2(y - t)(1 - y²)x = {by_hand:.6f}"
+        )
 
 # %% [markdown]
 # ## 5. Broadcasting in reverse
@@ -841,19 +1092,22 @@ if __name__ == "__main__":
 # *Hint:* `grad.sum(axis=0)` removes the first axis; `grad.sum(axis=k, keepdims=True)` sums axis `k` and keeps
 # it with size 1.
 
+
 # %% nbgrader={"grade": false, "grade_id": "unbroadcast", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def unbroadcast(grad, shape):
     """Sum `grad` down to `shape`: the gradient of an input that broadcasting copied to `grad`'s shape.
 
-        unbroadcast(g of shape (4, 3), (3,))    -> g.sum(axis=0)                  shape (3,)
-        unbroadcast(g of shape (4, 3), (4, 1))  -> g.sum(axis=1, keepdims=True)   shape (4, 1)
+    unbroadcast(g of shape (4, 3), (3,))    -> g.sum(axis=0)                  shape (3,)
+    unbroadcast(g of shape (4, 3), (4, 1))  -> g.sum(axis=1, keepdims=True)   shape (4, 1)
     """
     ### BEGIN SOLUTION
     grad = np.asarray(grad)
-    while grad.ndim > len(shape):              # axes that broadcasting added in front
+    while grad.ndim > len(shape):  # axes that broadcasting added in front
         grad = grad.sum(axis=0)
-    for axis, size in enumerate(shape):        # axes of size 1 that broadcasting stretched
+    for axis, size in enumerate(
+        shape
+    ):  # axes of size 1 that broadcasting stretched
         if size == 1 and grad.shape[axis] != 1:
             grad = grad.sum(axis=axis, keepdims=True)
     return grad
@@ -864,30 +1118,49 @@ def unbroadcast(grad, shape):
 def test_unit_unbroadcast():
     print("🔬 Unit Test: unbroadcast...")
     g = np.arange(12.0).reshape(4, 3)
-    assert np.array_equal(unbroadcast(g, (4, 3)), g), "same shape: nothing to sum"
-    assert np.array_equal(unbroadcast(g, (3,)), [18.0, 22.0, 26.0]), "a bias (3,) sums over the rows"
+    assert np.array_equal(unbroadcast(g, (4, 3)), g), (
+        "same shape: nothing to sum"
+    )
+    assert np.array_equal(unbroadcast(g, (3,)), [18.0, 22.0, 26.0]), (
+        "a bias (3,) sums over the rows"
+    )
     print("✅ Leading axes are summed away")
     result = unbroadcast(g, (4, 1))
-    assert result.shape == (4, 1), f"expected shape (4, 1), got {np.shape(result)}"
+    assert result.shape == (4, 1), (
+        f"expected shape (4, 1), got {np.shape(result)}"
+    )
     assert np.array_equal(result, [[3.0], [12.0], [21.0], [30.0]])
     print("✅ Stretched size-1 axes are summed and kept")
     ### BEGIN HIDDEN TESTS
-    assert np.shape(unbroadcast(g, ())) == () and float(unbroadcast(g, ())) == 66.0, "to a scalar: the total"
+    assert (
+        np.shape(unbroadcast(g, ())) == ()
+        and float(unbroadcast(g, ())) == 66.0
+    ), "to a scalar: the total"
     assert np.array_equal(unbroadcast(g, (1, 3)), [[18.0, 22.0, 26.0]])
     assert np.array_equal(unbroadcast(g, (1, 1)), [[66.0]])
     cube = np.arange(24.0).reshape(2, 3, 4)
-    assert np.array_equal(unbroadcast(cube, (3, 1)), cube.sum(axis=(0, 2))[:, None])
-    assert np.array_equal(unbroadcast(cube, (1, 3, 1)), cube.sum(axis=(0, 2), keepdims=True))
-    assert np.array_equal(unbroadcast(cube, (2, 1, 4)), cube.sum(axis=1, keepdims=True))
+    assert np.array_equal(
+        unbroadcast(cube, (3, 1)), cube.sum(axis=(0, 2))[:, None]
+    )
+    assert np.array_equal(
+        unbroadcast(cube, (1, 3, 1)), cube.sum(axis=(0, 2), keepdims=True)
+    )
+    assert np.array_equal(
+        unbroadcast(cube, (2, 1, 4)), cube.sum(axis=1, keepdims=True)
+    )
     rng = np.random.default_rng(8)
     for _ in range(50):
-        out_shape = tuple(int(s) for s in rng.integers(1, 4, size=rng.integers(1, 5)))
+        out_shape = tuple(
+            int(s) for s in rng.integers(1, 4, size=rng.integers(1, 5))
+        )
         drop = int(rng.integers(0, len(out_shape) + 1))
         shape = tuple(1 if rng.random() < 0.4 else s for s in out_shape[drop:])
         copies = np.prod(out_shape) // max(np.prod(shape), 1)
         result = unbroadcast(np.ones(out_shape), shape)
         assert np.shape(result) == shape, (out_shape, shape, np.shape(result))
-        assert np.allclose(result, copies), "each entry sums the gradients of all of its copies"
+        assert np.allclose(result, copies), (
+            "each entry sums the gradients of all of its copies"
+        )
     ### END HIDDEN TESTS
     print("📈 Progress: unbroadcast ✓")
 
@@ -901,15 +1174,28 @@ if __name__ == "__main__":
 
 # %%
 if __name__ == "__main__":
-    with after_exercise("topological_order", "the backward of *", "unbroadcast"):
+    with after_exercise(
+        "topological_order", "the backward of *", "unbroadcast"
+    ):
         batch = Variable(np.arange(12.0).reshape(4, 3))
         bias = Variable([0.1, 0.2, 0.3], requires_grad=True)
-        scale = Variable([[1.0], [2.0], [3.0], [4.0]], requires_grad=True)   # one factor per example
+        scale = Variable(
+            [[1.0], [2.0], [3.0], [4.0]], requires_grad=True
+        )  # one factor per example
         out = (batch + bias) * scale
         out.sum().backward()
         print("out.shape:", out.shape)
-        print("bias.grad: ", bias.grad.data, " = column sums of d(out)/d(bias) = 1+2+3+4 each")
-        print("scale.grad:", scale.grad.data.ravel(), " = row sums of batch + bias; shape", scale.grad.shape)
+        print(
+            "bias.grad: ",
+            bias.grad.data,
+            " = column sums of d(out)/d(bias) = 1+2+3+4 each",
+        )
+        print(
+            "scale.grad:",
+            scale.grad.data.ravel(),
+            " = row sums of batch + bias; shape",
+            scale.grad.shape,
+        )
 
 # %% [markdown]
 # ## 6. Gradients accumulate
@@ -929,14 +1215,18 @@ if __name__ == "__main__":
         x = Variable(3.0, requires_grad=True)
         for step in range(2):
             (x * x).backward()
-            print(f"after backward #{step + 1}: x.grad = {x.grad.data}  (2x = 6 each time, added up)")
+            print(
+                f"after backward #{step + 1}: x.grad = {x.grad.data}  (2x = 6 each time, added up)"
+            )
         x.zero_grad()
         print("after zero_grad():", x.grad)
 
-        h = x * 2.0                   # h is used twice below
-        y = h * h + h                 # dy/dh = 2h + 1 = 13, dh/dx = 2
+        h = x * 2.0  # h is used twice below
+        y = h * h + h  # dy/dh = 2h + 1 = 13, dh/dx = 2
         y.backward()
-        print(f"diamond: dy/dx = {x.grad.data} = (2h + 1)·2 = {(2 * 6.0 + 1) * 2}")
+        print(
+            f"diamond: dy/dx = {x.grad.data} = (2h + 1)·2 = {(2 * 6.0 + 1) * 2}"
+        )
 
 # %% [markdown]
 # ## 7. Switching the graph off: `no_grad`
@@ -951,6 +1241,7 @@ if __name__ == "__main__":
 #
 # `no_grad` is a *context manager*: it sets a module-level flag that `Variable._result` reads, and restores
 # it on the way out, even when an error occurs inside. It also works as a decorator, `@no_grad()`.
+
 
 # %%
 #| export
@@ -970,9 +1261,19 @@ if __name__ == "__main__":
     w = Variable([1.0, 2.0], requires_grad=True)
     with no_grad():
         y = (w + 1.0).exp()
-    print("inside no_grad:  requires_grad =", y.requires_grad, "| parents:", y._parents)
+    print(
+        "inside no_grad:  requires_grad =",
+        y.requires_grad,
+        "| parents:",
+        y._parents,
+    )
     y = (w + 1.0).exp()
-    print("outside no_grad: requires_grad =", y.requires_grad, "| parents:", len(y._parents))
+    print(
+        "outside no_grad: requires_grad =",
+        y.requires_grad,
+        "| parents:",
+        len(y._parents),
+    )
 
 # %% [markdown]
 # ## 8. Deep graphs
@@ -991,19 +1292,24 @@ if __name__ == "__main__":
         for _ in range(20_000):
             y = y * 0.9999 + 0.0001
         y.backward()
-        print(f"Python's recursion limit: {sys.getrecursionlimit()}; graph depth: 40,000 operations")
-        print(f"dy/dx by autograd: {x.grad.data:.12f}, closed form 0.9999^20000 = {0.9999 ** 20000:.12f}")
+        print(
+            f"Python's recursion limit: {sys.getrecursionlimit()}; graph depth: 40,000 operations"
+        )
+        print(
+            f"dy/dx by autograd: {x.grad.data:.12f}, closed form 0.9999^20000 = {0.9999**20000:.12f}"
+        )
 
 # %% [markdown]
 # ## Checks on the whole engine
 #
 # These run with the module's tests (`tito test --module autograd`) and need all three exercises.
 
+
 # %% nbgrader={"grade": false, "grade_id": "test-backward-engine", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def test_unit_backward_engine():
     print("🔬 Unit Test: the backward pass...")
     x = Variable(10.0, requires_grad=True)
-    (x ** 2).backward()
+    (x**2).backward()
     assert f"{x.data:.4f}" == "10.0000" and x.grad.data == 20.0
     x = Variable([2.0, -3.0], requires_grad=True)
     loss = (x[0] ** 2 + x[1] ** 2).sum()
@@ -1013,13 +1319,19 @@ def test_unit_backward_engine():
     a = Variable([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     bias = Variable([0.5, -0.5], requires_grad=True)
     ((a @ a + bias).tanh() * 2.0).mean().backward()
-    numeric = central_difference(lambda v: np.mean(np.tanh(v @ v + bias.data) * 2.0), a.data)
-    assert np.allclose(a.grad.data, numeric, atol=1e-7) and bias.grad.shape == (2,)
+    numeric = central_difference(
+        lambda v: np.mean(np.tanh(v @ v + bias.data) * 2.0), a.data
+    )
+    assert np.allclose(
+        a.grad.data, numeric, atol=1e-7
+    ) and bias.grad.shape == (2,)
     print("✅ A composite expression agrees with central differences")
     w = Variable(np.ones(3, dtype=np.float32), requires_grad=True)
     (w * 0.5).sum().backward()
     (w * 0.5).sum().backward()
-    assert w.grad.data.dtype == np.float32 and np.array_equal(w.grad.data, [1.0, 1.0, 1.0])
+    assert w.grad.data.dtype == np.float32 and np.array_equal(
+        w.grad.data, [1.0, 1.0, 1.0]
+    )
     print("✅ Gradients accumulate, in the leaf's dtype")
     with no_grad():
         assert not (w * 2.0).requires_grad
@@ -1028,7 +1340,9 @@ def test_unit_backward_engine():
     except ValueError:
         pass
     else:
-        raise AssertionError("backward() on a non-scalar without grad= must raise ValueError")
+        raise AssertionError(
+            "backward() on a non-scalar without grad= must raise ValueError"
+        )
     print("✅ no_grad records nothing; a non-scalar backward() needs grad=")
 
 

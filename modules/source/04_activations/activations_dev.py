@@ -56,6 +56,7 @@ from tinytorch.core.autograd import Variable, as_variable
 # trainable parameters, of which it has none. The small base class below gives every activation those three
 # things. It also accepts NumPy arrays and tensors, turning them into `Variable`s first.
 
+
 # %%
 #| export
 class Activation:
@@ -88,6 +89,7 @@ class Activation:
 # Its weakness: a unit whose input is negative for every example gets zero gradient and never recovers
 # (a "dead" unit).
 
+
 # %%
 #| export
 class ReLU(Activation):
@@ -113,13 +115,16 @@ class ReLU(Activation):
 # $1/(1+\infty) = 0$ is still right, and the backward pass uses $\sigma(1-\sigma)$, which is finite, so we
 # silence that one harmless warning.
 
+
 # %%
 #| export
 class Sigmoid(Activation):
     """1 / (1 + exp(-x)), elementwise: a number in (0, 1)."""
 
     def forward(self, x):
-        with np.errstate(over="ignore"):    # exp(-x) = inf for x << 0 gives the right answer, 0
+        with np.errstate(
+            over="ignore"
+        ):  # exp(-x) = inf for x << 0 gives the right answer, 0
             return x.sigmoid()
 
 
@@ -136,8 +141,12 @@ def test_unit_relu_sigmoid_tanh():
     x = Variable([-1000.0, -1.0, 0.0, 2.0], requires_grad=True)
     assert np.array_equal(ReLU()(x).data, [0.0, 0.0, 0.0, 2.0])
     s = Sigmoid()(x)
-    assert np.allclose(s.data, [0.0, 1 / (1 + np.e), 0.5, 1 / (1 + np.exp(-2.0))])
-    assert np.allclose(Tanh()(x).data, [-1.0, np.tanh(-1.0), 0.0, np.tanh(2.0)])
+    assert np.allclose(
+        s.data, [0.0, 1 / (1 + np.e), 0.5, 1 / (1 + np.exp(-2.0))]
+    )
+    assert np.allclose(
+        Tanh()(x).data, [-1.0, np.tanh(-1.0), 0.0, np.tanh(2.0)]
+    )
     print("✅ values, and no overflow for x = -1000")
     s.sum().backward()
     assert np.allclose(x.grad.data, s.data * (1 - s.data))
@@ -161,16 +170,23 @@ if __name__ == "__main__":
 # Write `forward` using the right-hand form: only `Variable` operations (`relu`, unary minus, `*`, `-`), so
 # autograd finds the derivative, $1$ for $x>0$ and $a$ for $x<0$, by itself.
 
+
 # %% nbgrader={"grade": false, "grade_id": "leaky-relu", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class LeakyReLU(Activation):
     """max(0, x) + negative_slope * min(0, x), elementwise."""
 
     def __init__(self, negative_slope=0.01):
-        if not isinstance(negative_slope, (int, float, np.integer, np.floating)) or isinstance(negative_slope, bool):
-            raise TypeError(f"negative_slope must be a number >= 0, got {negative_slope!r}")
+        if not isinstance(
+            negative_slope, (int, float, np.integer, np.floating)
+        ) or isinstance(negative_slope, bool):
+            raise TypeError(
+                f"negative_slope must be a number >= 0, got {negative_slope!r}"
+            )
         if not negative_slope >= 0:
-            raise ValueError(f"negative_slope must be a number >= 0, got {negative_slope!r}")
+            raise ValueError(
+                f"negative_slope must be a number >= 0, got {negative_slope!r}"
+            )
         self.negative_slope = negative_slope
 
     def forward(self, x):
@@ -187,14 +203,22 @@ def test_unit_leaky_relu():
     print("🔬 Unit Test: LeakyReLU...")
     x = Variable([-2.0, -0.5, 0.5, 3.0], requires_grad=True)
     y = LeakyReLU(0.1)(x)
-    assert np.allclose(y.data, [-0.2, -0.05, 0.5, 3.0]), f"LeakyReLU(0.1) values wrong: {y.data}"
+    assert np.allclose(y.data, [-0.2, -0.05, 0.5, 3.0]), (
+        f"LeakyReLU(0.1) values wrong: {y.data}"
+    )
     print("✅ values: x for x > 0, 0.1·x for x < 0")
     y.sum().backward()
-    assert np.allclose(x.grad.data, [0.1, 0.1, 1.0, 1.0]), f"gradient wrong: {x.grad.data}"
+    assert np.allclose(x.grad.data, [0.1, 0.1, 1.0, 1.0]), (
+        f"gradient wrong: {x.grad.data}"
+    )
     print("✅ autograd finds the derivative: 1 or the slope")
     ### BEGIN HIDDEN TESTS
-    assert np.allclose(LeakyReLU()(np.array([-100.0])).data, [-1.0])     # default slope 0.01, NumPy input
-    assert np.array_equal(LeakyReLU(0.0)(np.array([-3.0, 2.0])).data, [0.0, 2.0])
+    assert np.allclose(
+        LeakyReLU()(np.array([-100.0])).data, [-1.0]
+    )  # default slope 0.01, NumPy input
+    assert np.array_equal(
+        LeakyReLU(0.0)(np.array([-3.0, 2.0])).data, [0.0, 2.0]
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: LeakyReLU ✓")
 
@@ -214,6 +238,7 @@ if __name__ == "__main__":
 # Write `forward` with Variable operations (`*`, `+`, `**`, `tanh`). The constant $\sqrt{2/\pi}$ is
 # `np.sqrt(2 / np.pi)`.
 
+
 # %% nbgrader={"grade": false, "grade_id": "gelu", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class GELU(Activation):
@@ -221,7 +246,7 @@ class GELU(Activation):
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        inner = (x + x ** 3 * 0.044715) * np.sqrt(2 / np.pi)
+        inner = (x + x**3 * 0.044715) * np.sqrt(2 / np.pi)
         return x * 0.5 * (inner.tanh() + 1)
         ### END SOLUTION
 
@@ -231,16 +256,28 @@ def test_unit_gelu():
     print("🔬 Unit Test: GELU...")
     x = Variable([-3.0, -1.0, 0.0, 1.0, 3.0], requires_grad=True)
     y = GELU()(x)
-    expected = [-0.003637392, -0.158808009, 0.0, 0.841191991, 2.996362608]   # the formula, evaluated
-    assert np.allclose(y.data, expected, atol=1e-8), f"GELU values wrong: {y.data}"
+    expected = [
+        -0.003637392,
+        -0.158808009,
+        0.0,
+        0.841191991,
+        2.996362608,
+    ]  # the formula, evaluated
+    assert np.allclose(y.data, expected, atol=1e-8), (
+        f"GELU values wrong: {y.data}"
+    )
     print("✅ values match the tanh approximation")
     y.sum().backward()
     assert np.isclose(x.grad.data[2], 0.5), "GELU'(0) should be 1/2"
-    assert np.isclose(x.grad.data[3], 1.082964550, atol=1e-8), f"GELU'(1) wrong: {x.grad.data[3]}"
+    assert np.isclose(x.grad.data[3], 1.082964550, atol=1e-8), (
+        f"GELU'(1) wrong: {x.grad.data[3]}"
+    )
     print("✅ autograd derivative: GELU'(0) = 1/2, GELU'(1) ≈ 1.083")
     ### BEGIN HIDDEN TESTS
     big = GELU()(np.array([-30.0, 30.0])).data
-    assert np.allclose(big, [0.0, 30.0]), "GELU should be ~0 far left and ~x far right"
+    assert np.allclose(big, [0.0, 30.0]), (
+        "GELU should be ~0 far left and ~x far right"
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: GELU ✓")
 
@@ -290,6 +327,7 @@ if __name__ == "__main__":
 # 2. Subtract it from `x` and exponentiate (`Variable` operations).
 # 3. Divide by the sum along the same axis, with `keepdims=True` so the shapes broadcast.
 
+
 # %% nbgrader={"grade": false, "grade_id": "softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class Softmax(Activation):
@@ -302,7 +340,9 @@ class Softmax(Activation):
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        shift = x.data.max(axis=self.axis, keepdims=True)   # softmax(x - c) = softmax(x) for any constant c
+        shift = x.data.max(
+            axis=self.axis, keepdims=True
+        )  # softmax(x - c) = softmax(x) for any constant c
         exps = (x - shift).exp()
         return exps / exps.sum(axis=self.axis, keepdims=True)
         ### END SOLUTION
@@ -317,22 +357,34 @@ def test_unit_softmax():
     z = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
     p = Softmax()(z).data
     e = np.exp([1.0, 2.0, 3.0])
-    assert np.allclose(p[0], e / e.sum()) and np.allclose(p[1], 1 / 3), f"softmax values wrong: {p}"
+    assert np.allclose(p[0], e / e.sum()) and np.allclose(p[1], 1 / 3), (
+        f"softmax values wrong: {p}"
+    )
     assert np.allclose(p.sum(axis=-1), 1.0)
     print("✅ each row is a probability distribution")
     huge = Softmax()(np.array([1000.0, 999.0, 0.0])).data
-    assert np.all(np.isfinite(huge)), "softmax of large logits overflowed: subtract the max first"
-    assert np.allclose(huge, [1 / (1 + np.exp(-1)), np.exp(-1) / (1 + np.exp(-1)), 0.0])
+    assert np.all(np.isfinite(huge)), (
+        "softmax of large logits overflowed: subtract the max first"
+    )
+    assert np.allclose(
+        huge, [1 / (1 + np.exp(-1)), np.exp(-1) / (1 + np.exp(-1)), 0.0]
+    )
     print("✅ logits of 1000 give finite, correct probabilities")
     x = Variable([[0.5, -1.0, 2.0]], requires_grad=True)
     probs = Softmax()(x)
-    (probs * Variable([[1.0, 0.0, 0.0]])).sum().backward()      # d p_0 / d z_j = p_0 (delta_0j - p_j)
+    (
+        probs * Variable([[1.0, 0.0, 0.0]])
+    ).sum().backward()  # d p_0 / d z_j = p_0 (delta_0j - p_j)
     p0 = probs.data[0]
-    assert np.allclose(x.grad.data[0], p0[0] * (np.eye(3)[0] - p0)), f"gradient wrong: {x.grad.data}"
+    assert np.allclose(x.grad.data[0], p0[0] * (np.eye(3)[0] - p0)), (
+        f"gradient wrong: {x.grad.data}"
+    )
     print("✅ gradient p_i (δ_ij − p_j)")
     ### BEGIN HIDDEN TESTS
     columns = Softmax(axis=0)(np.array([[1.0, 5.0], [1.0, -5.0]])).data
-    assert np.allclose(columns.sum(axis=0), 1.0) and np.allclose(columns[:, 0], 0.5), "axis=0 ignored"
+    assert np.allclose(columns.sum(axis=0), 1.0) and np.allclose(
+        columns[:, 0], 0.5
+    ), "axis=0 ignored"
     assert np.allclose(Softmax()(np.array([-1000.0, -1000.0])).data, 0.5)
     ### END HIDDEN TESTS
     print("📈 Progress: Softmax ✓")
@@ -411,7 +463,9 @@ if __name__ == "__main__":
     logits = np.array([2.0, 1.0, 0.5, -1.0])
     temperatures = [0.25, 1.0, 4.0]
     with after_exercise("Softmax.forward"):
-        fig, axes = plt.subplots(1, len(temperatures), figsize=(10, 2.8), sharey=True)
+        fig, axes = plt.subplots(
+            1, len(temperatures), figsize=(10, 2.8), sharey=True
+        )
         for ax, temperature in zip(axes, temperatures):
             probs = Softmax()(logits / temperature).data
             ax.bar(range(len(logits)), probs, color="tab:blue")

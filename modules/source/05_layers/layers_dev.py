@@ -66,13 +66,16 @@ from tinytorch.core.autograd import Variable, as_variable
 # containers keeps it short. Keep a set of `id(...)`s of the parameters already found, so each one is added
 # once. Go through `vars(self).values()`: the attributes in assignment order.
 
+
 # %% nbgrader={"grade": false, "grade_id": "module-parameters", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class Module:
     """Base class of layers and models: finds their parameters, clears gradients, `module(x)` -> forward(x)."""
 
     def forward(self, *inputs):
-        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+        raise NotImplementedError(
+            f"{type(self).__name__} must define forward()"
+        )
 
     def __call__(self, *inputs, **kwargs):
         return self.forward(*inputs, **kwargs)
@@ -93,7 +96,9 @@ class Module:
             elif isinstance(value, dict):
                 for item in value.values():
                     collect(item)
-            elif not isinstance(value, type) and callable(getattr(value, "parameters", None)):
+            elif not isinstance(value, type) and callable(
+                getattr(value, "parameters", None)
+            ):
                 # a sub-Module or an activation (an instance, not a class such as ReLU)
                 for parameter in value.parameters():
                     collect(parameter)
@@ -123,30 +128,50 @@ def test_unit_module_parameters():
         def __init__(self):
             self.scale = Variable([2.0], requires_grad=True)
             self.offset = Variable([0.5], requires_grad=True)
-            self.constant = Variable([9.0])          # no gradient: not a parameter
+            self.constant = Variable([9.0])  # no gradient: not a parameter
 
     class Model(Module):
         def __init__(self):
             self.first = Affine()
             self.blocks = [Affine(), (Affine(),)]
-            self.tied = self.first.scale             # the same Variable again
+            self.tied = self.first.scale  # the same Variable again
 
     one = Affine()
-    assert [id(p) for p in one.parameters()] == [id(one.scale), id(one.offset)], "expected [scale, offset]"
-    print("✅ finds Variables with requires_grad, in attribute order, skips constants")
+    assert [id(p) for p in one.parameters()] == [
+        id(one.scale),
+        id(one.offset),
+    ], "expected [scale, offset]"
+    print(
+        "✅ finds Variables with requires_grad, in attribute order, skips constants"
+    )
     model = Model()
     ids = [id(p) for p in model.parameters()]
-    expected = [model.first.scale, model.first.offset, model.blocks[0].scale, model.blocks[0].offset,
-                model.blocks[1][0].scale, model.blocks[1][0].offset]
-    assert ids == [id(p) for p in expected], "expected 6 parameters: sub-modules, then lists and tuples, in order"
-    print("✅ recurses into sub-modules, lists and tuples; a shared parameter appears once")
+    expected = [
+        model.first.scale,
+        model.first.offset,
+        model.blocks[0].scale,
+        model.blocks[0].offset,
+        model.blocks[1][0].scale,
+        model.blocks[1][0].offset,
+    ]
+    assert ids == [id(p) for p in expected], (
+        "expected 6 parameters: sub-modules, then lists and tuples, in order"
+    )
+    print(
+        "✅ recurses into sub-modules, lists and tuples; a shared parameter appears once"
+    )
+
     ### BEGIN HIDDEN TESTS
     class WithDict(Module):
         def __init__(self):
             self.parts = {"a": Affine(), "b": None}
             self.note = "text"
+
     holder = WithDict()
-    assert [id(p) for p in holder.parameters()] == [id(holder.parts["a"].scale), id(holder.parts["a"].offset)]
+    assert [id(p) for p in holder.parameters()] == [
+        id(holder.parts["a"].scale),
+        id(holder.parts["a"].offset),
+    ]
     assert Module().parameters() == []
     ### END HIDDEN TESTS
     print("📈 Progress: Module.parameters ✓")
@@ -212,6 +237,7 @@ if __name__ == "__main__":
 # $\mathcal{U}(-a, a)$ with $a = \sqrt{6/\text{fan\_in}}$, using the NumPy generator `rng`
 # (`rng.uniform(low, high, size=...)`). `xavier_uniform` below shows the pattern.
 
+
 # %% nbgrader={"grade": false, "grade_id": "he-uniform", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def he_uniform(fan_in, fan_out, rng):
@@ -232,16 +258,26 @@ def xavier_uniform(fan_in, fan_out, rng):
 def test_unit_he_uniform():
     print("🔬 Unit Test: he_uniform...")
     weights = he_uniform(500, 400, np.random.default_rng(0))
-    assert weights.shape == (500, 400), f"shape should be (fan_in, fan_out), got {weights.shape}"
+    assert weights.shape == (500, 400), (
+        f"shape should be (fan_in, fan_out), got {weights.shape}"
+    )
     print("✅ shape (fan_in, fan_out)")
     bound = np.sqrt(6 / 500)
-    assert np.abs(weights).max() <= bound and np.abs(weights).max() > 0.99 * bound, "values should fill [-a, a]"
-    assert abs(weights.var() - 2 / 500) < 0.03 * (2 / 500), f"variance {weights.var():.5f}, expected 2/fan_in = 0.004"
+    assert (
+        np.abs(weights).max() <= bound and np.abs(weights).max() > 0.99 * bound
+    ), "values should fill [-a, a]"
+    assert abs(weights.var() - 2 / 500) < 0.03 * (2 / 500), (
+        f"variance {weights.var():.5f}, expected 2/fan_in = 0.004"
+    )
     assert abs(weights.mean()) < 0.002
-    print("✅ uniform on [-√(6/fan_in), √(6/fan_in)]: mean 0, variance 2/fan_in")
+    print(
+        "✅ uniform on [-√(6/fan_in), √(6/fan_in)]: mean 0, variance 2/fan_in"
+    )
     ### BEGIN HIDDEN TESTS
     again = he_uniform(500, 400, np.random.default_rng(0))
-    assert np.array_equal(weights, again), "use the generator you are given (reproducibility)"
+    assert np.array_equal(weights, again), (
+        "use the generator you are given (reproducibility)"
+    )
     assert he_uniform(3, 7, np.random.default_rng(1)).shape == (3, 7)
     ### END HIDDEN TESTS
     print("📈 Progress: he_uniform ✓")
@@ -283,7 +319,9 @@ def as_generator(rng):
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(rng)
-    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}")
+    raise TypeError(
+        f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}"
+    )
 
 
 def _positive_int(value, name):
@@ -303,6 +341,7 @@ def _positive_int(value, name):
 #
 # Write the rest of `forward`: $Y = XW + b$, adding the bias only when there is one.
 
+
 # %% nbgrader={"grade": false, "grade_id": "dense-forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class Dense(Module):
@@ -312,22 +351,44 @@ class Dense(Module):
     networks, the default) or "xavier" (for tanh/sigmoid). The bias starts at zero.
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=np.float64, rng=None, init="he"):
+    def __init__(
+        self,
+        in_features,
+        out_features,
+        bias=True,
+        dtype=np.float64,
+        rng=None,
+        init="he",
+    ):
         self.in_features = _positive_int(in_features, "in_features")
         self.out_features = _positive_int(out_features, "out_features")
         if not np.issubdtype(np.dtype(dtype), np.floating):
-            raise ValueError(f"dtype must be a floating-point type such as np.float64, got {dtype!r}")
+            raise ValueError(
+                f"dtype must be a floating-point type such as np.float64, got {dtype!r}"
+            )
         if init not in _INITIALISERS:
-            raise ValueError(f"init must be one of {sorted(_INITIALISERS)}, got {init!r}")
-        weights = _INITIALISERS[init](self.in_features, self.out_features, as_generator(rng))
+            raise ValueError(
+                f"init must be one of {sorted(_INITIALISERS)}, got {init!r}"
+            )
+        weights = _INITIALISERS[init](
+            self.in_features, self.out_features, as_generator(rng)
+        )
         self.weight = Variable(weights, requires_grad=True, dtype=dtype)
-        self.bias = Variable(np.zeros(self.out_features), requires_grad=True, dtype=dtype) if bias else None
+        self.bias = (
+            Variable(
+                np.zeros(self.out_features), requires_grad=True, dtype=dtype
+            )
+            if bias
+            else None
+        )
 
     def forward(self, x):
         x = as_variable(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Dense({self.in_features}, {self.out_features}) needs inputs whose last dimension "
-                             f"is {self.in_features}; got shape {x.shape}")
+            raise ValueError(
+                f"Dense({self.in_features}, {self.out_features}) needs inputs whose last dimension "
+                f"is {self.in_features}; got shape {x.shape}"
+            )
         ### BEGIN SOLUTION
         out = x @ self.weight
         if self.bias is not None:
@@ -342,23 +403,33 @@ class Dense(Module):
 # %% nbgrader={"grade": true, "grade_id": "test-dense-forward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_unit_dense_forward():
     print("🔬 Unit Test: Dense.forward...")
-    layer = Dense(3, 2, rng=0, init="xavier")        # the weights are replaced below
+    layer = Dense(3, 2, rng=0, init="xavier")  # the weights are replaced below
     layer.weight.data = np.array([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]])
     layer.bias.data = np.array([0.1, -0.2])
     x = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
     y = layer(x)
-    assert isinstance(y, Variable) and y.shape == (2, 2), "a batch of 2 gives a (2, 2) Variable"
-    assert np.allclose(y.data, [[2.1, 5.8], [0.1, -0.2]]), f"x @ W + b wrong: {y.data}"
+    assert isinstance(y, Variable) and y.shape == (2, 2), (
+        "a batch of 2 gives a (2, 2) Variable"
+    )
+    assert np.allclose(y.data, [[2.1, 5.8], [0.1, -0.2]]), (
+        f"x @ W + b wrong: {y.data}"
+    )
     print("✅ y = x @ W + b, for a batch")
     y.sum().backward()
-    assert np.allclose(layer.weight.grad.data, [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
-    assert np.allclose(layer.bias.grad.data, [2.0, 2.0]), "the bias gradient sums over the batch"
+    assert np.allclose(
+        layer.weight.grad.data, [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]
+    )
+    assert np.allclose(layer.bias.grad.data, [2.0, 2.0]), (
+        "the bias gradient sums over the batch"
+    )
     print("✅ gradients reach weight and bias")
     ### BEGIN HIDDEN TESTS
     no_bias = Dense(3, 2, bias=False, rng=0, init="xavier")
     no_bias.weight.data = layer.weight.data.copy()
     assert np.allclose(no_bias(x).data, [[2.0, 6.0], [0.0, 0.0]])
-    assert np.allclose(layer(np.array([1.0, 2.0, 3.0])).data, [2.1, 5.8]), "a single example of shape (3,)"
+    assert np.allclose(layer(np.array([1.0, 2.0, 3.0])).data, [2.1, 5.8]), (
+        "a single example of shape (3,)"
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: Dense.forward ✓")
 
@@ -375,11 +446,19 @@ def test_unit_dense_layer():
     manual_seed(0)
     second = Dense(784, 128)
     assert first.weight.shape == (784, 128) and first.bias.shape == (128,)
-    assert np.array_equal(first.weight.data, second.weight.data), "manual_seed makes layers reproducible"
+    assert np.array_equal(first.weight.data, second.weight.data), (
+        "manual_seed makes layers reproducible"
+    )
     assert np.array_equal(first.bias.data, np.zeros(128))
-    print("✅ shapes (in, out) and (out,); reproducible with manual_seed; zero bias")
+    print(
+        "✅ shapes (in, out) and (out,); reproducible with manual_seed; zero bias"
+    )
     params = first.parameters()
-    assert len(params) == 2 and params[0] is first.weight and params[1] is first.bias
+    assert (
+        len(params) == 2
+        and params[0] is first.weight
+        and params[1] is first.bias
+    )
     assert sum(p.size for p in params) == 784 * 128 + 128
     print("✅ parameters() = [weight, bias]: 100,480 numbers")
     first(np.ones((1, 784))).sum().backward()
@@ -416,9 +495,14 @@ if __name__ == "__main__":
     choices = {
         "He: Var(W) = 2/n": lambda layer: None,
         "Xavier: Var(W) = 2/(n_in + n_out)": lambda layer: setattr(
-            layer.weight, "data", xavier_uniform(width, width, rng)),
-        "N(0, 0.01²)": lambda layer: setattr(layer.weight, "data", rng.normal(0, 0.01, (width, width))),
-        "N(0, 1)": lambda layer: setattr(layer.weight, "data", rng.normal(0, 1.0, (width, width))),
+            layer.weight, "data", xavier_uniform(width, width, rng)
+        ),
+        "N(0, 0.01²)": lambda layer: setattr(
+            layer.weight, "data", rng.normal(0, 0.01, (width, width))
+        ),
+        "N(0, 1)": lambda layer: setattr(
+            layer.weight, "data", rng.normal(0, 1.0, (width, width))
+        ),
     }
     with after_exercise("he_uniform", "Dense.forward"):
         fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -428,9 +512,15 @@ if __name__ == "__main__":
                 layer = Dense(width, width, rng=rng)
                 reinitialise(layer)
                 pre_activation = layer(signal)
-                second_moments.append(np.mean(pre_activation.data ** 2))
+                second_moments.append(np.mean(pre_activation.data**2))
                 signal = ReLU()(pre_activation)
-            ax.semilogy(range(1, depth + 1), second_moments, marker="o", ms=3, label=label)
+            ax.semilogy(
+                range(1, depth + 1),
+                second_moments,
+                marker="o",
+                ms=3,
+                label=label,
+            )
         ax.set_xlabel("layer")
         ax.set_ylabel("mean square of pre-activations")
         ax.set_title("Signal through 20 ReLU layers of width 256")
@@ -467,7 +557,12 @@ if __name__ == "__main__":
     with after_exercise("Module.parameters", "Dense.forward"):
         net = TwoLayerNet()
         print(net(np.ones((2, 4))))
-        print([p.shape for p in net.parameters()], "->", sum(p.size for p in net.parameters()), "parameters")
+        print(
+            [p.shape for p in net.parameters()],
+            "->",
+            sum(p.size for p in net.parameters()),
+            "parameters",
+        )
 
 # %% [markdown]
 # ## What you built

@@ -65,6 +65,7 @@ from tinytorch.core.tensor import Tensor
 # The shapes are checked for you. Return the mean of the squared differences as a `Variable` (use
 # `Variable` operations, so `backward()` works).
 
+
 # %% nbgrader={"grade": false, "grade_id": "mse-loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class MSELoss(Module):
@@ -73,8 +74,10 @@ class MSELoss(Module):
     def forward(self, prediction, target):
         prediction, target = as_variable(prediction), as_variable(target)
         if prediction.shape != target.shape:
-            raise ValueError(f"target must have the prediction's shape {prediction.shape}, got {target.shape} "
-                             "(reshape one of them: broadcasting would compare every pair)")
+            raise ValueError(
+                f"target must have the prediction's shape {prediction.shape}, got {target.shape} "
+                "(reshape one of them: broadcasting would compare every pair)"
+            )
         ### BEGIN SOLUTION
         error = prediction - target
         return (error * error).mean()
@@ -87,11 +90,17 @@ def test_unit_mse_loss():
     prediction = Variable([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     target = np.array([[1.0, 0.0], [0.0, 4.0]])
     loss = MSELoss()(prediction, target)
-    assert isinstance(loss, Variable) and loss.shape == (), "the loss is a 0-d Variable"
-    assert np.isclose(loss.data, (0 + 4 + 9 + 0) / 4), f"expected 13/4, got {loss.data}"
+    assert isinstance(loss, Variable) and loss.shape == (), (
+        "the loss is a 0-d Variable"
+    )
+    assert np.isclose(loss.data, (0 + 4 + 9 + 0) / 4), (
+        f"expected 13/4, got {loss.data}"
+    )
     print("✅ value: mean of squared errors = 3.25")
     loss.backward()
-    assert np.allclose(prediction.grad.data, [[0.0, 1.0], [1.5, 0.0]]), f"gradient 2(ŷ−y)/n wrong: {prediction.grad.data}"
+    assert np.allclose(prediction.grad.data, [[0.0, 1.0], [1.5, 0.0]]), (
+        f"gradient 2(ŷ−y)/n wrong: {prediction.grad.data}"
+    )
     print("✅ gradient 2(ŷ − y)/n")
     ### BEGIN HIDDEN TESTS
     assert np.isclose(MSELoss()(np.array([3.0]), np.array([1.0])).data, 4.0)
@@ -147,13 +156,16 @@ if __name__ == "__main__":
 # 2. `shifted = logits - shift`, a `Variable`.
 # 3. Return `shifted` minus the log of the sum (along `axis`, `keepdims=True`) of `shifted.exp()`.
 
+
 # %% nbgrader={"grade": false, "grade_id": "log-softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def log_softmax(logits, axis=-1):
     """log(softmax(logits)) along `axis`, computed without overflow (the max is shifted out)."""
     logits = as_variable(logits)
     ### BEGIN SOLUTION
-    shift = logits.data.max(axis=axis, keepdims=True)      # exact for any constant: use the max
+    shift = logits.data.max(
+        axis=axis, keepdims=True
+    )  # exact for any constant: use the max
     shifted = logits - shift
     return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
     ### END SOLUTION
@@ -166,20 +178,28 @@ def test_unit_log_softmax():
     expected = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     out = log_softmax(Variable(z))
     assert isinstance(out, Variable) and out.shape == (2, 3)
-    assert np.allclose(out.data, expected), f"log_softmax values wrong: {out.data}"
+    assert np.allclose(out.data, expected), (
+        f"log_softmax values wrong: {out.data}"
+    )
     print("✅ matches z − log Σ exp(z)")
     extreme = log_softmax(np.array([[1000.0, 0.0, -1000.0]])).data
-    assert np.all(np.isfinite(extreme)), "overflow: shift by the max before exponentiating"
+    assert np.all(np.isfinite(extreme)), (
+        "overflow: shift by the max before exponentiating"
+    )
     assert np.allclose(extreme, [[0.0, -1000.0, -2000.0]])
     print("✅ logits of ±1000 stay finite")
     x = Variable([[0.2, -0.4, 1.0]], requires_grad=True)
-    log_softmax(x)[0, 2].backward()                     # d log p_2 / d z = onehot(2) - p
+    log_softmax(x)[0, 2].backward()  # d log p_2 / d z = onehot(2) - p
     p = np.exp(x.data) / np.exp(x.data).sum()
-    assert np.allclose(x.grad.data, np.eye(3)[2] - p), f"gradient wrong: {x.grad.data}"
+    assert np.allclose(x.grad.data, np.eye(3)[2] - p), (
+        f"gradient wrong: {x.grad.data}"
+    )
     print("✅ gradient of log p_y is onehot(y) − p")
     ### BEGIN HIDDEN TESTS
     cols = log_softmax(np.array([[0.0, 3.0], [0.0, -3.0]]), axis=0).data
-    assert np.allclose(np.exp(cols).sum(axis=0), 1.0) and np.allclose(cols[:, 0], np.log(0.5))
+    assert np.allclose(np.exp(cols).sum(axis=0), 1.0) and np.allclose(
+        cols[:, 0], np.log(0.5)
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: log_softmax ✓")
 
@@ -195,20 +215,27 @@ if __name__ == "__main__":
 # a float label `2.7` has no meaning, and a wrong shape usually means the arguments were swapped.
 # `as_labels` does those checks; `CrossEntropyLoss` calls it before any arithmetic.
 
+
 # %%
 #| export
 def as_labels(target, num_examples, num_classes):
     """`target` as a NumPy integer array of shape (num_examples,) with values in [0, num_classes)."""
     labels = np.asarray(target.data if isinstance(target, Tensor) else target)
     if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"target must hold integer class indices (shape (N,)), got dtype {labels.dtype}; "
-                         "for one-hot targets pass target.argmax(axis=1)")
+        raise ValueError(
+            f"target must hold integer class indices (shape (N,)), got dtype {labels.dtype}; "
+            "for one-hot targets pass target.argmax(axis=1)"
+        )
     if labels.shape != (num_examples,):
-        raise ValueError(f"target must have shape ({num_examples},): one class index per row of the logits, "
-                         f"got shape {labels.shape}")
+        raise ValueError(
+            f"target must have shape ({num_examples},): one class index per row of the logits, "
+            f"got shape {labels.shape}"
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"target values must be class indices in [0, {num_classes - 1}], "
-                         f"got values from {labels.min()} to {labels.max()}")
+        raise ValueError(
+            f"target values must be class indices in [0, {num_classes - 1}], "
+            f"got values from {labels.min()} to {labels.max()}"
+        )
     return labels
 
 
@@ -219,6 +246,7 @@ def as_labels(target, num_examples, num_classes):
 # each row's entry at its label with one index, `log_probs[np.arange(N), labels]`, and return the negative
 # mean.
 
+
 # %% nbgrader={"grade": false, "grade_id": "cross-entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class CrossEntropyLoss(Module):
@@ -227,7 +255,9 @@ class CrossEntropyLoss(Module):
     def forward(self, logits, target):
         logits = as_variable(logits)
         if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] == 0:
-            raise ValueError(f"logits must have shape (N, C) with N, C >= 1, got shape {logits.shape}")
+            raise ValueError(
+                f"logits must have shape (N, C) with N, C >= 1, got shape {logits.shape}"
+            )
         num_examples, num_classes = logits.shape
         labels = as_labels(target, num_examples, num_classes)
         ### BEGIN SOLUTION
@@ -242,20 +272,33 @@ def test_unit_cross_entropy():
     logits = Variable([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]], requires_grad=True)
     labels = np.array([0, 2])
     loss = CrossEntropyLoss()(logits, labels)
-    assert isinstance(loss, Variable) and loss.shape == (), "the loss is a 0-d Variable"
+    assert isinstance(loss, Variable) and loss.shape == (), (
+        "the loss is a 0-d Variable"
+    )
     first = -2.0 + np.log(np.exp(2.0) + 1 + np.exp(-1.0))
-    assert np.isclose(loss.data, (first + np.log(3)) / 2), f"loss value wrong: {loss.data}"
+    assert np.isclose(loss.data, (first + np.log(3)) / 2), (
+        f"loss value wrong: {loss.data}"
+    )
     print("✅ mean of −log p_y over the batch")
     loss.backward()
     p = np.exp(logits.data) / np.exp(logits.data).sum(axis=1, keepdims=True)
-    assert np.allclose(logits.grad.data, (p - np.eye(3)[labels]) / 2), "gradient should be (p − onehot)/N"
+    assert np.allclose(logits.grad.data, (p - np.eye(3)[labels]) / 2), (
+        "gradient should be (p − onehot)/N"
+    )
     print("✅ gradient (softmax − onehot) / N")
     huge = CrossEntropyLoss()(np.array([[1000.0, -1000.0]]), np.array([1]))
-    assert np.isclose(huge.data, 2000.0), f"expected 2000 for a hopeless prediction, got {huge.data}"
+    assert np.isclose(huge.data, 2000.0), (
+        f"expected 2000 for a hopeless prediction, got {huge.data}"
+    )
     print("✅ logits of ±1000 give a finite loss")
     ### BEGIN HIDDEN TESTS
-    assert np.isclose(CrossEntropyLoss()(np.array([[1000.0, -1000.0]]), np.array([0])).data, 0.0)
-    assert np.isclose(CrossEntropyLoss()(np.zeros((5, 4)), np.arange(5) % 4).data, np.log(4))
+    assert np.isclose(
+        CrossEntropyLoss()(np.array([[1000.0, -1000.0]]), np.array([0])).data,
+        0.0,
+    )
+    assert np.isclose(
+        CrossEntropyLoss()(np.zeros((5, 4)), np.arange(5) % 4).data, np.log(4)
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: CrossEntropyLoss ✓")
 
@@ -279,10 +322,14 @@ def test_unit_cross_entropy_errors():
         try:
             CrossEntropyLoss()(logits, target)
         except ValueError as error:
-            assert "target" in str(error), f"{case}: the message should name `target`"
+            assert "target" in str(error), (
+                f"{case}: the message should name `target`"
+            )
         else:
             raise AssertionError(f"{case} should raise ValueError")
-    print("✅ float, one-hot, wrong-shape and out-of-range targets raise ValueError naming `target`")
+    print(
+        "✅ float, one-hot, wrong-shape and out-of-range targets raise ValueError naming `target`"
+    )
 
 
 if __name__ == "__main__":
@@ -319,12 +366,16 @@ if __name__ == "__main__":
         ax_loss.plot(z_values, per_example, label="MSE on σ(z)")
         ax_grad.plot(z_values, n * z.grad.data, label="MSE on σ(z)")
     with after_exercise("log_softmax", "CrossEntropyLoss.forward"):
-        logits = Variable(np.stack([np.zeros(n), z_values], axis=1), requires_grad=True)
+        logits = Variable(
+            np.stack([np.zeros(n), z_values], axis=1), requires_grad=True
+        )
         cross_entropy = CrossEntropyLoss()(logits, np.ones(n, dtype=int))
         cross_entropy.backward()
         per_example = -log_softmax(logits.data)[:, 1].data
         ax_loss.plot(z_values, per_example, label="cross-entropy")
-        ax_grad.plot(z_values, n * logits.grad.data[:, 1], label="cross-entropy")
+        ax_grad.plot(
+            z_values, n * logits.grad.data[:, 1], label="cross-entropy"
+        )
     ax_loss.set_title("loss for a class-1 example")
     ax_grad.set_title("gradient with respect to the logit $z$")
     for ax in (ax_loss, ax_grad):

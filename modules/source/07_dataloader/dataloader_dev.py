@@ -62,6 +62,7 @@ from tinytorch.core.setup import after_exercise
 # When the whole dataset fits in memory as arrays, `TensorDataset` is enough: it keeps one array per field,
 # all with the same first dimension (the number of examples), and example `i` is row `i` of each.
 
+
 # %%
 #| export
 class Dataset:
@@ -71,25 +72,33 @@ class Dataset:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
     def __getitem__(self, index):
-        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+        raise NotImplementedError(
+            f"{type(self).__name__} must define __getitem__"
+        )
 
 
 class TensorDataset(Dataset):
     """Examples stored as arrays that share their first dimension: example i is row i of every array.
 
-        dataset = TensorDataset(images, labels)
-        image, label = dataset[0]
+    dataset = TensorDataset(images, labels)
+    image, label = dataset[0]
     """
 
     def __init__(self, *arrays):
         if not arrays:
-            raise ValueError("TensorDataset needs at least one array, e.g. TensorDataset(inputs, targets)")
-        self.arrays = tuple(_as_array(array, f"argument {k}") for k, array in enumerate(arrays))
+            raise ValueError(
+                "TensorDataset needs at least one array, e.g. TensorDataset(inputs, targets)"
+            )
+        self.arrays = tuple(
+            _as_array(array, f"argument {k}") for k, array in enumerate(arrays)
+        )
         count = len(self.arrays[0])
         for k, array in enumerate(self.arrays[1:], start=1):
             if len(array) != count:
-                raise ValueError(f"TensorDataset: argument {k} has {len(array)} examples (shape {array.shape}) "
-                                 f"but argument 0 has {count}; every array needs the same first dimension")
+                raise ValueError(
+                    f"TensorDataset: argument {k} has {len(array)} examples (shape {array.shape}) "
+                    f"but argument 0 has {count}; every array needs the same first dimension"
+                )
 
     def __len__(self):
         return len(self.arrays[0])
@@ -106,7 +115,9 @@ def _as_array(value, name):
     """A NumPy array of at least one dimension from an array, list or Tensor."""
     array = np.asarray(value.data if isinstance(value, Tensor) else value)
     if array.ndim == 0:
-        raise ValueError(f"TensorDataset: {name} is a single number; each field needs one entry per example")
+        raise ValueError(
+            f"TensorDataset: {name} is a single number; each field needs one entry per example"
+        )
     return array
 
 
@@ -161,12 +172,16 @@ def _as_array(value, name):
 # make_batches(np.arange(7), 3, drop_last=True)   ->  [array([0, 1, 2]), array([3, 4, 5])]
 # ```
 
+
 # %% nbgrader={"grade": false, "grade_id": "make-batches", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def make_batches(order, batch_size, drop_last=False):
     """Consecutive slices of `order`, `batch_size` indices each; a short last slice only if not `drop_last`."""
     ### BEGIN SOLUTION
-    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    batches = [
+        order[start : start + batch_size]
+        for start in range(0, len(order), batch_size)
+    ]
     if drop_last and batches and len(batches[-1]) < batch_size:
         batches.pop()
     return batches
@@ -177,25 +192,41 @@ def make_batches(order, batch_size, drop_last=False):
 def test_unit_make_batches():
     print("🔬 Unit Test: make_batches...")
     batches = make_batches(np.arange(7), 3, drop_last=False)
-    assert [b.tolist() for b in batches] == [[0, 1, 2], [3, 4, 5], [6]], batches
+    assert [b.tolist() for b in batches] == [[0, 1, 2], [3, 4, 5], [6]], (
+        batches
+    )
     print("✅ 7 indices in batches of 3: sizes 3, 3, 1")
     batches = make_batches(np.arange(7), 3, drop_last=True)
     assert [b.tolist() for b in batches] == [[0, 1, 2], [3, 4, 5]], batches
     print("✅ drop_last leaves out the short batch")
     order = np.array([4, 0, 3, 1, 2])
-    assert [b.tolist() for b in make_batches(order, 2)] == [[4, 0], [3, 1], [2]]
+    assert [b.tolist() for b in make_batches(order, 2)] == [
+        [4, 0],
+        [3, 1],
+        [2],
+    ]
     print("✅ batches follow the given order")
     ### BEGIN HIDDEN TESTS
-    assert [b.tolist() for b in make_batches(np.arange(6), 3, drop_last=True)] == [[0, 1, 2], [3, 4, 5]]
-    assert [b.tolist() for b in make_batches(np.arange(6), 10, drop_last=False)] == [[0, 1, 2, 3, 4, 5]]
+    assert [
+        b.tolist() for b in make_batches(np.arange(6), 3, drop_last=True)
+    ] == [[0, 1, 2], [3, 4, 5]]
+    assert [
+        b.tolist() for b in make_batches(np.arange(6), 10, drop_last=False)
+    ] == [[0, 1, 2, 3, 4, 5]]
     assert make_batches(np.arange(6), 10, drop_last=True) == []
     assert make_batches(np.arange(0), 4) == []
     for n in range(0, 30):
         for size in range(1, 9):
             for drop in (False, True):
-                joined = np.concatenate(make_batches(np.arange(n), size, drop) or [np.arange(0)])
+                joined = np.concatenate(
+                    make_batches(np.arange(n), size, drop) or [np.arange(0)]
+                )
                 expected = n - n % size if drop else n
-                assert joined.tolist() == list(range(expected)), (n, size, drop)
+                assert joined.tolist() == list(range(expected)), (
+                    n,
+                    size,
+                    drop,
+                )
     ### END HIDDEN TESTS
     print("📈 Progress: make_batches ✓")
 
@@ -218,10 +249,12 @@ if __name__ == "__main__":
 # `Batch` is a `NamedTuple`, so a batch unpacks like a pair, `inputs, targets = batch`, and also has named
 # fields, `batch.inputs` and `batch.targets`.
 
+
 # %%
 #| export
 class Batch(NamedTuple):
     """One mini-batch: `inputs, targets = batch`, or `batch.inputs` and `batch.targets` (both Tensors)."""
+
     inputs: Tensor
     targets: Tensor
 
@@ -245,19 +278,31 @@ def collate(examples):
 # %% nbgrader={"grade": true, "grade_id": "test-collate", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_unit_collate():
     print("🔬 Unit Test: collate...")
-    examples = [(np.array([1.0, 2.0]), 0), (np.array([3.0, 4.0]), 1), (np.array([5.0, 6.0]), 2)]
+    examples = [
+        (np.array([1.0, 2.0]), 0),
+        (np.array([3.0, 4.0]), 1),
+        (np.array([5.0, 6.0]), 2),
+    ]
     batch = collate(examples)
-    assert isinstance(batch, Batch), f"collate should return a Batch, got {type(batch).__name__}"
-    assert isinstance(batch.inputs, Tensor) and isinstance(batch.targets, Tensor)
+    assert isinstance(batch, Batch), (
+        f"collate should return a Batch, got {type(batch).__name__}"
+    )
+    assert isinstance(batch.inputs, Tensor) and isinstance(
+        batch.targets, Tensor
+    )
     assert batch.inputs.shape == (3, 2) and batch.targets.shape == (3,)
-    assert np.array_equal(batch.inputs.data, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert np.array_equal(
+        batch.inputs.data, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    )
     assert np.array_equal(batch.targets.data, [0, 1, 2])
     print("✅ three examples of shape (2,) stack to (3, 2); labels to (3,)")
     inputs, targets = batch
     assert inputs is batch.inputs and targets is batch.targets
     print("✅ a Batch unpacks as inputs, targets")
     ### BEGIN HIDDEN TESTS
-    images = [(Tensor(np.full((8, 8), k, dtype=float)), Tensor(k)) for k in range(4)]
+    images = [
+        (Tensor(np.full((8, 8), k, dtype=float)), Tensor(k)) for k in range(4)
+    ]
     batch = collate(images)
     assert batch.inputs.shape == (4, 8, 8) and batch.targets.shape == (4,)
     assert np.array_equal(batch.inputs.data[:, 0, 0], [0, 1, 2, 3])
@@ -286,35 +331,64 @@ if __name__ == "__main__":
 # A dataset whose examples have two fields yields `Batch(inputs, targets)`; any other number of fields gives
 # a plain tuple of Tensors, one per field.
 
+
 # %%
 #| export
 class DataLoader:
     """Iterate over a dataset in mini-batches of Tensors.
 
-        loader = DataLoader(train, batch_size=32, shuffle=True, seed=0)
-        for inputs, targets in loader:      # one epoch; each batch is also batch.inputs / batch.targets
-            ...
+    loader = DataLoader(train, batch_size=32, shuffle=True, seed=0)
+    for inputs, targets in loader:      # one epoch; each batch is also batch.inputs / batch.targets
+        ...
     """
 
-    def __init__(self, dataset, batch_size=32, shuffle=False, seed=None, drop_last=False):
-        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-            raise TypeError(f"dataset must have __len__ and __getitem__ (a Dataset), got {type(dataset).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
+    def __init__(
+        self, dataset, batch_size=32, shuffle=False, seed=None, drop_last=False
+    ):
+        if not (
+            hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")
+        ):
+            raise TypeError(
+                f"dataset must have __len__ and __getitem__ (a Dataset), got {type(dataset).__name__}"
+            )
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1
+        ):
+            raise ValueError(
+                f"batch_size must be a positive integer, got {batch_size!r}"
+            )
+        if seed is not None and (
+            isinstance(seed, bool)
+            or not isinstance(seed, (int, np.integer))
+            or seed < 0
+        ):
+            raise ValueError(
+                f"seed must be None or a non-negative integer, got {seed!r}"
+            )
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         # without a seed, pick one now: the loader is still reproducible within its own life
-        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy)
+        self.seed = (
+            int(seed)
+            if seed is not None
+            else int(np.random.SeedSequence().entropy)
+        )
         self.epoch = 0
 
     def set_epoch(self, epoch):
         """The next `for` loop over the loader is epoch `epoch` (its shuffled order depends on it)."""
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ValueError(f"epoch must be a non-negative integer, got {epoch!r}")
+        if (
+            isinstance(epoch, bool)
+            or not isinstance(epoch, (int, np.integer))
+            or epoch < 0
+        ):
+            raise ValueError(
+                f"epoch must be a non-negative integer, got {epoch!r}"
+            )
         self.epoch = int(epoch)
 
     def epoch_order(self, epoch):
@@ -326,7 +400,11 @@ class DataLoader:
 
     def __len__(self):
         count = len(self.dataset)
-        return count // self.batch_size if self.drop_last else -(-count // self.batch_size)
+        return (
+            count // self.batch_size
+            if self.drop_last
+            else -(-count // self.batch_size)
+        )
 
     def __iter__(self):
         order = self.epoch_order(self.epoch)
@@ -339,12 +417,16 @@ class DataLoader:
             if len(examples[0]) == 2:
                 yield collate(examples)
             else:
-                yield tuple(Tensor(np.stack([_field_data(ex[k]) for ex in examples]))
-                            for k in range(len(examples[0])))
+                yield tuple(
+                    Tensor(np.stack([_field_data(ex[k]) for ex in examples]))
+                    for k in range(len(examples[0]))
+                )
 
     def __repr__(self):
-        return (f"DataLoader({len(self.dataset)} examples, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last}: {len(self)} batches)")
+        return (
+            f"DataLoader({len(self.dataset)} examples, batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}: {len(self)} batches)"
+        )
 
 
 # %% nbgrader={"grade": false, "grade_id": "test-dataloader", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -356,15 +438,25 @@ def test_unit_dataloader():
     assert len(loader) == 3
     batches = list(loader)
     assert [b.inputs.shape for b in batches] == [(4, 2), (4, 2), (2, 2)]
-    assert np.array_equal(np.concatenate([b.targets.data for b in batches]), labels)
+    assert np.array_equal(
+        np.concatenate([b.targets.data for b in batches]), labels
+    )
     print("✅ 10 examples, batch_size 4: batches of 4, 4, 2 in order")
-    shuffled = DataLoader(TensorDataset(inputs, labels), batch_size=4, shuffle=True, seed=3)
+    shuffled = DataLoader(
+        TensorDataset(inputs, labels), batch_size=4, shuffle=True, seed=3
+    )
     epoch0 = np.concatenate([t.data for _, t in shuffled])
     epoch1 = np.concatenate([t.data for _, t in shuffled])
-    assert sorted(epoch0) == list(range(10)) and sorted(epoch1) == list(range(10))
+    assert sorted(epoch0) == list(range(10)) and sorted(epoch1) == list(
+        range(10)
+    )
     assert not np.array_equal(epoch0, epoch1)
-    assert np.array_equal(epoch0, np.random.default_rng([3, 0]).permutation(10))
-    print("✅ shuffled epochs visit every example once, in a new order each epoch")
+    assert np.array_equal(
+        epoch0, np.random.default_rng([3, 0]).permutation(10)
+    )
+    print(
+        "✅ shuffled epochs visit every example once, in a new order each epoch"
+    )
     print("📈 Progress: DataLoader ✓")
 
 
@@ -388,18 +480,23 @@ if __name__ == "__main__":
 #   (rounded to the nearest whole image) goes to the test set, so both sets have the same class balance.
 #   The same seed always gives the same split.
 
+
 # %%
 #| export
 def stratified_split(labels, test_fraction=0.2, seed=0):
     """(train_indices, test_indices): in each class a seeded random `test_fraction` of it goes to test."""
     if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}")
+        raise ValueError(
+            f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}"
+        )
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     test_parts = []
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
-        test_count = int(np.floor(test_fraction * len(members) + 0.5))   # round half up
+        test_count = int(
+            np.floor(test_fraction * len(members) + 0.5)
+        )  # round half up
         test_parts.append(members[:test_count])
     test = np.sort(np.concatenate(test_parts))
     train = np.setdiff1d(np.arange(len(labels)), test)
@@ -408,13 +505,17 @@ def stratified_split(labels, test_fraction=0.2, seed=0):
 
 def load_digits(test_fraction=0.2, seed=0):
     """scikit-learn's bundled 8x8 digits as (train, test) TensorDatasets of (N, 64) pixels in [0, 1] and labels."""
-    from sklearn.datasets import load_digits as sklearn_digits   # imported here: it takes a second
+    from sklearn.datasets import (
+        load_digits as sklearn_digits,
+    )  # imported here: it takes a second
 
     digits = sklearn_digits()
     inputs = digits.data.astype(np.float64) / 16.0
     labels = digits.target.astype(np.int64)
     train, test = stratified_split(labels, test_fraction, seed)
-    return TensorDataset(inputs[train], labels[train]), TensorDataset(inputs[test], labels[test])
+    return TensorDataset(inputs[train], labels[train]), TensorDataset(
+        inputs[test], labels[test]
+    )
 
 
 # %%
@@ -437,7 +538,9 @@ if __name__ == "__main__":
     for digit in range(10):
         for row, index in enumerate(np.flatnonzero(labels == digit)[:2]):
             ax = axes[row, digit]
-            ax.imshow(images[index].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+            ax.imshow(
+                images[index].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1
+            )
             ax.set_title(str(digit), fontsize=9)
             ax.axis("off")
     fig.suptitle("Digits from the training set (8×8 pixels, values in [0, 1])")
@@ -462,8 +565,10 @@ if __name__ == "__main__":
         logits = images @ weights
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
-        errors = probs - np.eye(10)[labels]                                     # softmax(z) - onehot(y)
-        per_example = (images[:, :, None] * errors[:, None, :]).reshape(len(images), -1)
+        errors = probs - np.eye(10)[labels]  # softmax(z) - onehot(y)
+        per_example = (images[:, :, None] * errors[:, None, :]).reshape(
+            len(images), -1
+        )
         full_gradient = per_example.mean(axis=0)
         sigma2 = ((per_example - full_gradient) ** 2).sum(axis=1).mean()
         # a dataset of per-example gradients: the mean of a batch of them is that batch's gradient
@@ -471,10 +576,19 @@ if __name__ == "__main__":
         batch_sizes = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
         measured = []
         for size in batch_sizes:
-            loader = DataLoader(gradients, batch_size=size, shuffle=True, seed=1, drop_last=True)
+            loader = DataLoader(
+                gradients,
+                batch_size=size,
+                shuffle=True,
+                seed=1,
+                drop_last=True,
+            )
             errors2 = []
-            while len(errors2) < 400:                        # several epochs for the large batches
-                errors2 += [((g.data.mean(axis=0) - full_gradient) ** 2).sum() for g, _ in loader]
+            while len(errors2) < 400:  # several epochs for the large batches
+                errors2 += [
+                    ((g.data.mean(axis=0) - full_gradient) ** 2).sum()
+                    for g, _ in loader
+                ]
             measured.append(np.mean(errors2))
         count = len(images)
         theory = [sigma2 / b * (count - b) / (count - 1) for b in batch_sizes]
@@ -485,8 +599,19 @@ if __name__ == "__main__":
 
         fig, ax = plt.subplots(figsize=(6, 4))
         ax.loglog(batch_sizes, measured, "o", label="measured on digits")
-        ax.loglog(batch_sizes, theory, "-", label=r"$\frac{\sigma^2}{B}\,\frac{N-B}{N-1}$")
-        ax.loglog(batch_sizes, [sigma2 / b for b in batch_sizes], ":", color="gray", label=r"$\sigma^2/B$")
+        ax.loglog(
+            batch_sizes,
+            theory,
+            "-",
+            label=r"$\frac{\sigma^2}{B}\,\frac{N-B}{N-1}$",
+        )
+        ax.loglog(
+            batch_sizes,
+            [sigma2 / b for b in batch_sizes],
+            ":",
+            color="gray",
+            label=r"$\sigma^2/B$",
+        )
         ax.set_xlabel("batch size $B$")
         ax.set_ylabel(r"$E\,\|\hat g_B - \nabla L\|^2$")
         ax.set_title("Mini-batch gradient noise falls like 1/B")
@@ -539,12 +664,12 @@ if __name__ == "__main__":
 # %%
 #| export
 IDX_DTYPES = {
-    0x08: np.dtype(">u1"),   # unsigned byte
-    0x09: np.dtype(">i1"),   # signed byte
-    0x0B: np.dtype(">i2"),   # short
-    0x0C: np.dtype(">i4"),   # int
-    0x0D: np.dtype(">f4"),   # float
-    0x0E: np.dtype(">f8"),   # double
+    0x08: np.dtype(">u1"),  # unsigned byte
+    0x09: np.dtype(">i1"),  # signed byte
+    0x0B: np.dtype(">i2"),  # short
+    0x0C: np.dtype(">i4"),  # int
+    0x0D: np.dtype(">f4"),  # float
+    0x0E: np.dtype(">f8"),  # double
 }
 
 
@@ -554,21 +679,32 @@ def parse_idx(raw):
     """The array stored in the bytes of an IDX file; ValueError when the bytes are not a valid IDX file."""
     ### BEGIN SOLUTION
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"bad magic number {raw[:4].hex() or '(empty)'}: an IDX file starts with two zero bytes")
+        raise ValueError(
+            f"bad magic number {raw[:4].hex() or '(empty)'}: an IDX file starts with two zero bytes"
+        )
     code, ndim = raw[2], raw[3]
     if code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
-        raise ValueError(f"unknown IDX data type code 0x{code:02X}; known codes: {known}")
+        raise ValueError(
+            f"unknown IDX data type code 0x{code:02X}; known codes: {known}"
+        )
     header_size = 4 + 4 * ndim
     if len(raw) < header_size:
-        raise ValueError(f"IDX header truncated: {ndim} dimensions need {header_size} bytes, file has {len(raw)}")
-    shape = tuple(int(size) for size in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+        raise ValueError(
+            f"IDX header truncated: {ndim} dimensions need {header_size} bytes, file has {len(raw)}"
+        )
+    shape = tuple(
+        int(size)
+        for size in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4)
+    )
     dtype = IDX_DTYPES[code]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     found = len(raw) - header_size
     if found != expected:
-        raise ValueError(f"IDX size mismatch: shape {shape} of {dtype.name} needs {expected} data bytes, "
-                         f"the file has {found}")
+        raise ValueError(
+            f"IDX size mismatch: shape {shape} of {dtype.name} needs {expected} data bytes, "
+            f"the file has {found}"
+        )
     values = np.frombuffer(raw, dtype=dtype, offset=header_size)
     return values.reshape(shape).astype(dtype.newbyteorder("="))
     ### END SOLUTION
@@ -579,7 +715,7 @@ def parse_idx(raw):
 def read_idx(path):
     """The array in an IDX file (plain or gzip-compressed); ValueError when the file is not valid IDX."""
     raw = Path(path).read_bytes()
-    if raw[:2] == b"\x1f\x8b":                 # the gzip signature: decompress first
+    if raw[:2] == b"\x1f\x8b":  # the gzip signature: decompress first
         raw = gzip.decompress(raw)
     try:
         return parse_idx(raw)
@@ -611,17 +747,24 @@ def load_mnist(folder, dtype=np.float32):
     take 376 MB); labels are int64. Nothing is downloaded.
     """
     folder = Path(folder)
-    paths = {key: _find_mnist_file(folder, stem) for key, stem in MNIST_FILES.items()}
+    paths = {
+        key: _find_mnist_file(folder, stem)
+        for key, stem in MNIST_FILES.items()
+    }
     missing = [MNIST_FILES[key] for key, path in paths.items() if path is None]
     if missing:
-        raise FileNotFoundError(f"{folder} is missing the MNIST file(s) {', '.join(missing)} "
-                                "(plain or .gz); this function does not download them")
+        raise FileNotFoundError(
+            f"{folder} is missing the MNIST file(s) {', '.join(missing)} "
+            "(plain or .gz); this function does not download them"
+        )
     datasets = []
     for part in ("train", "test"):
         images = read_idx(paths[f"{part}_images"])
         labels = read_idx(paths[f"{part}_labels"])
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise ValueError(f"MNIST {part} files do not match: images {images.shape}, labels {labels.shape}")
+            raise ValueError(
+                f"MNIST {part} files do not match: images {images.shape}, labels {labels.shape}"
+            )
         inputs = images.reshape(len(images), -1).astype(dtype) / dtype(255)
         datasets.append(TensorDataset(inputs, labels.astype(np.int64)))
     return tuple(datasets)
@@ -631,29 +774,54 @@ def load_mnist(folder, dtype=np.float32):
 def test_unit_parse_idx():
     print("🔬 Unit Test: parse_idx...")
     images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
-    raw = bytes([0, 0, 0x08, 3]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big") + (4).to_bytes(4, "big")
+    raw = (
+        bytes([0, 0, 0x08, 3])
+        + (2).to_bytes(4, "big")
+        + (3).to_bytes(4, "big")
+        + (4).to_bytes(4, "big")
+    )
     parsed = parse_idx(raw + images.tobytes())
-    assert parsed.dtype == np.uint8 and parsed.shape == (2, 3, 4), (parsed.dtype, parsed.shape)
+    assert parsed.dtype == np.uint8 and parsed.shape == (2, 3, 4), (
+        parsed.dtype,
+        parsed.shape,
+    )
     assert np.array_equal(parsed, images)
     print("✅ uint8 images of shape (2, 3, 4)")
     values = np.array([1.5, -2.0, 3.25], dtype=">f4")
-    parsed = parse_idx(bytes([0, 0, 0x0D, 1]) + (3).to_bytes(4, "big") + values.tobytes())
+    parsed = parse_idx(
+        bytes([0, 0, 0x0D, 1]) + (3).to_bytes(4, "big") + values.tobytes()
+    )
     assert parsed.dtype == np.float32 and parsed.tolist() == [1.5, -2.0, 3.25]
     print("✅ big-endian float32 values")
-    for bad in (b"\x01\x00\x08\x01" + bytes(4), b"\x00\x00\x08\x01" + (5).to_bytes(4, "big") + bytes(3)):
+    for bad in (
+        b"\x01\x00\x08\x01" + bytes(4),
+        b"\x00\x00\x08\x01" + (5).to_bytes(4, "big") + bytes(3),
+    ):
         try:
             parse_idx(bad)
         except ValueError as error:
             print(f"✅ rejected: {error}")
         else:
-            raise AssertionError("parse_idx should raise ValueError for a bad magic number or a short file")
+            raise AssertionError(
+                "parse_idx should raise ValueError for a bad magic number or a short file"
+            )
     ### BEGIN HIDDEN TESTS
     ints = np.array([[-1, 2], [300000, -4]], dtype=">i4")
-    parsed = parse_idx(bytes([0, 0, 0x0C, 2]) + (2).to_bytes(4, "big") * 2 + ints.tobytes())
-    assert parsed.dtype == np.int32 and parsed.tolist() == [[-1, 2], [300000, -4]]
+    parsed = parse_idx(
+        bytes([0, 0, 0x0C, 2]) + (2).to_bytes(4, "big") * 2 + ints.tobytes()
+    )
+    assert parsed.dtype == np.int32 and parsed.tolist() == [
+        [-1, 2],
+        [300000, -4],
+    ]
     assert parsed.dtype.byteorder in ("=", "|") or parsed.dtype.isnative
-    for bad in (b"", b"\x00\x00", bytes([0, 0, 0x07, 1]) + bytes(5), bytes([0, 0, 0x08, 2]) + bytes(4),
-                bytes([0, 0, 0x08, 1]) + (2).to_bytes(4, "big") + bytes(3)):
+    for bad in (
+        b"",
+        b"\x00\x00",
+        bytes([0, 0, 0x07, 1]) + bytes(5),
+        bytes([0, 0, 0x08, 2]) + bytes(4),
+        bytes([0, 0, 0x08, 1]) + (2).to_bytes(4, "big") + bytes(3),
+    ):
         try:
             parse_idx(bad)
         except ValueError:

@@ -69,6 +69,7 @@ from tinytorch.core.layers import Dense, Module, as_generator
 # constructor (given) accepts a list, `Sequential([a, b, c])`, or the layers as arguments, `Sequential(a, b, c)`,
 # and checks that each one can be called.
 
+
 # %% nbgrader={"grade": false, "grade_id": "sequential-forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class Sequential(Module):
@@ -79,11 +80,15 @@ class Sequential(Module):
             layers = layers[0]
         for position, layer in enumerate(layers):
             if isinstance(layer, type):
-                raise TypeError(f"layers must be layer objects; item {position} is the class {layer.__name__}: "
-                                f"write {layer.__name__}(...) to make one")
+                raise TypeError(
+                    f"layers must be layer objects; item {position} is the class {layer.__name__}: "
+                    f"write {layer.__name__}(...) to make one"
+                )
             if not callable(layer):
-                raise TypeError(f"layers must be callables such as Dense(...) or ReLU(); "
-                                f"item {position} is {type(layer).__name__}")
+                raise TypeError(
+                    f"layers must be callables such as Dense(...) or ReLU(); "
+                    f"item {position} is {type(layer).__name__}"
+                )
         self.layers = list(layers)
 
     def forward(self, x):
@@ -106,8 +111,15 @@ class Sequential(Module):
         return iter(self.layers)
 
     def __repr__(self):
-        lines = [f"  ({position}): {layer!r}" for position, layer in enumerate(self.layers)]
-        return "\n".join([f"{type(self).__name__}(", *lines, ")"]) if lines else f"{type(self).__name__}()"
+        lines = [
+            f"  ({position}): {layer!r}"
+            for position, layer in enumerate(self.layers)
+        ]
+        return (
+            "\n".join([f"{type(self).__name__}(", *lines, ")"])
+            if lines
+            else f"{type(self).__name__}()"
+        )
 
 
 # %% nbgrader={"grade": true, "grade_id": "test-sequential-forward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -116,16 +128,24 @@ def test_unit_sequential_forward():
     first, second = Dense(3, 4, rng=0), Dense(4, 2, rng=1)
     model = Sequential([first, ReLU(), second])
     x = np.array([[1.0, -2.0, 0.5], [0.0, 1.0, 1.0]])
-    expected = np.maximum(x @ first.weight.data + first.bias.data, 0) @ second.weight.data + second.bias.data
+    expected = (
+        np.maximum(x @ first.weight.data + first.bias.data, 0)
+        @ second.weight.data
+        + second.bias.data
+    )
     out = model(x)
-    assert out.shape == (2, 2) and np.allclose(out.data, expected), f"expected Dense→ReLU→Dense, got {out.data}"
+    assert out.shape == (2, 2) and np.allclose(out.data, expected), (
+        f"expected Dense→ReLU→Dense, got {out.data}"
+    )
     print("✅ layers run in order: Dense → ReLU → Dense")
     out.sum().backward()
     assert first.weight.grad is not None and second.bias.grad is not None
     print("✅ gradients reach every layer")
     ### BEGIN HIDDEN TESTS
     doubled = Sequential(lambda v: v * 2, lambda v: v + 1)(np.array([3.0]))
-    assert np.allclose(np.asarray(getattr(doubled, "data", doubled)), [7.0]), "apply layers first to last"
+    assert np.allclose(np.asarray(getattr(doubled, "data", doubled)), [7.0]), (
+        "apply layers first to last"
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: Sequential ✓")
 
@@ -139,10 +159,16 @@ def test_unit_sequential_container():
     print("🔬 Unit Test: Sequential as a container...")
     model = Sequential([Dense(784, 128), ReLU(), Dense(128, 10)])
     shapes = [p.shape for p in model.parameters()]
-    assert shapes == [(784, 128), (128,), (128, 10), (10,)], f"parameters in layer order, got {shapes}"
+    assert shapes == [(784, 128), (128,), (128, 10), (10,)], (
+        f"parameters in layer order, got {shapes}"
+    )
     assert sum(p.size for p in model.parameters()) == 101_770
     print("✅ parameters(): [W1, b1, W2, b2], 101,770 numbers")
-    assert len(model) == 3 and isinstance(model[1], ReLU) and model[0].out_features == 128
+    assert (
+        len(model) == 3
+        and isinstance(model[1], ReLU)
+        and model[0].out_features == 128
+    )
     assert len(model[:2]) == 2 and model[:2][0] is model[0]
     print("✅ len(), indexing and slicing")
     assert "(1): ReLU()" in repr(model)
@@ -171,6 +197,7 @@ if __name__ == "__main__":
 # passing `rng=rng, init=init` to every `Dense`, with no activation after the last one.
 # `zip(sizes[:-1], sizes[1:])` gives the pairs of neighbouring widths.
 
+
 # %% nbgrader={"grade": false, "grade_id": "mlp-layers", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def mlp_layers(sizes, make_activation, init, rng):
@@ -178,8 +205,11 @@ def mlp_layers(sizes, make_activation, init, rng):
     ### BEGIN SOLUTION
     layers = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        layers += [Dense(fan_in, fan_out, rng=rng, init=init), make_activation()]
-    return layers[:-1]                 # the output layer stays linear
+        layers += [
+            Dense(fan_in, fan_out, rng=rng, init=init),
+            make_activation(),
+        ]
+    return layers[:-1]  # the output layer stays linear
     ### END SOLUTION
 
 
@@ -192,14 +222,28 @@ class MLP(Sequential):
 
     def __init__(self, sizes, activation=ReLU, rng=None, init=None):
         sizes = list(sizes)
-        if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
-                                     for n in sizes):
-            raise ValueError(f"sizes must list at least two positive ints (input and output widths), got {sizes!r}")
-        make_activation = activation if isinstance(activation, type) else (lambda: activation)
+        if len(sizes) < 2 or not all(
+            isinstance(n, (int, np.integer))
+            and not isinstance(n, bool)
+            and n >= 1
+            for n in sizes
+        ):
+            raise ValueError(
+                f"sizes must list at least two positive ints (input and output widths), got {sizes!r}"
+            )
+        make_activation = (
+            activation
+            if isinstance(activation, type)
+            else (lambda: activation)
+        )
         if init is None:
-            smooth = activation in (Tanh, Sigmoid) or isinstance(activation, (Tanh, Sigmoid))
+            smooth = activation in (Tanh, Sigmoid) or isinstance(
+                activation, (Tanh, Sigmoid)
+            )
             init = "xavier" if smooth else "he"
-        super().__init__(mlp_layers(sizes, make_activation, init, as_generator(rng)))
+        super().__init__(
+            mlp_layers(sizes, make_activation, init, as_generator(rng))
+        )
         self.sizes = sizes
 
 
@@ -209,15 +253,31 @@ def test_unit_mlp_layers():
     layers = mlp_layers([2, 5, 4, 3], ReLU, "he", np.random.default_rng(0))
     kinds = [type(layer).__name__ for layer in layers]
     assert kinds == ["Dense", "ReLU", "Dense", "ReLU", "Dense"], f"got {kinds}"
-    assert [(l.in_features, l.out_features) for l in layers[::2]] == [(2, 5), (5, 4), (4, 3)]
-    print("✅ Dense between neighbouring widths, activation between, linear output")
+    assert [(d.in_features, d.out_features) for d in layers[::2]] == [
+        (2, 5),
+        (5, 4),
+        (4, 3),
+    ]
+    print(
+        "✅ Dense between neighbouring widths, activation between, linear output"
+    )
     model = MLP([2, 5, 4, 3], rng=0)
-    assert len(model.parameters()) == 6 and model(np.zeros((7, 2))).shape == (7, 3)
+    assert len(model.parameters()) == 6 and model(np.zeros((7, 2))).shape == (
+        7,
+        3,
+    )
     print("✅ MLP([2, 5, 4, 3]) maps (7, 2) to (7, 3) with 6 parameter arrays")
     ### BEGIN HIDDEN TESTS
     single = mlp_layers([3, 1], Tanh, "xavier", np.random.default_rng(1))
-    assert len(single) == 1 and single[0].in_features == 3 and single[0].out_features == 1
-    assert np.array_equal(MLP([2, 3, 1], rng=5)[0].weight.data, MLP([2, 3, 1], rng=5)[0].weight.data)
+    assert (
+        len(single) == 1
+        and single[0].in_features == 3
+        and single[0].out_features == 1
+    )
+    assert np.array_equal(
+        MLP([2, 3, 1], rng=5)[0].weight.data,
+        MLP([2, 3, 1], rng=5)[0].weight.data,
+    )
     assert isinstance(MLP([2, 3, 1], activation=Tanh)[1], Tanh)
     ### END HIDDEN TESTS
     print("📈 Progress: MLP ✓")
@@ -234,6 +294,7 @@ if __name__ == "__main__":
 # noise. A linear classifier (a single `Dense(2, 3)`) can only cut the plane into three wedges; the arms wind
 # through all of them.
 
+
 # %%
 def make_spiral(points_per_class=100, classes=3, noise=0.2, seed=0):
     """(inputs, labels): `classes` spiral arms in 2-D, points_per_class points each."""
@@ -241,8 +302,12 @@ def make_spiral(points_per_class=100, classes=3, noise=0.2, seed=0):
     inputs, labels = [], []
     for label in range(classes):
         radius = np.linspace(0.0, 1.0, points_per_class)
-        angle = np.linspace(4.0 * label, 4.0 * (label + 1), points_per_class) + noise * rng.standard_normal(points_per_class)
-        inputs.append(np.stack([radius * np.sin(angle), radius * np.cos(angle)], axis=1))
+        angle = np.linspace(
+            4.0 * label, 4.0 * (label + 1), points_per_class
+        ) + noise * rng.standard_normal(points_per_class)
+        inputs.append(
+            np.stack([radius * np.sin(angle), radius * np.cos(angle)], axis=1)
+        )
         labels.append(np.full(points_per_class, label))
     return np.concatenate(inputs), np.concatenate(labels)
 
@@ -252,7 +317,13 @@ if __name__ == "__main__":
 
     spiral_inputs, spiral_labels = make_spiral()
     fig, ax = plt.subplots(figsize=(4, 4))
-    ax.scatter(spiral_inputs[:, 0], spiral_inputs[:, 1], c=spiral_labels, cmap="brg", s=12)
+    ax.scatter(
+        spiral_inputs[:, 0],
+        spiral_inputs[:, 1],
+        c=spiral_labels,
+        cmap="brg",
+        s=12,
+    )
     ax.set_aspect("equal")
     ax.set_title("Three spiral arms, 300 points")
     plt.show()
@@ -281,6 +352,7 @@ if __name__ == "__main__":
 # Write `train_step(model, loss_fn, inputs, targets, learning_rate)`: the four parts above. Return the loss
 # as a Python `float` (`float(loss.data)`), the value *before* the update.
 
+
 # %% nbgrader={"grade": false, "grade_id": "train-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train_step(model, loss_fn, inputs, targets, learning_rate):
     """One step of full-batch gradient descent on `model`; returns the loss before the update."""
@@ -301,21 +373,30 @@ def test_unit_train_step():
 
     model = Sequential([Dense(1, 1, rng=0)])
     model[0].weight.data = np.array([[0.0]])
-    x, y = np.array([[1.0], [2.0]]), np.array([[2.0], [4.0]])      # y = 2x
+    x, y = np.array([[1.0], [2.0]]), np.array([[2.0], [4.0]])  # y = 2x
     # loss(w, b) = mean((w x + b - y)^2); at w = b = 0: dL/dw = -2 mean(x y) = -10, dL/db = -2 mean(y) = -6
     loss = train_step(model, MSELoss(), x, y, learning_rate=0.1)
-    assert isinstance(loss, float) and np.isclose(loss, 10.0), f"loss before the update should be 10, got {loss}"
-    assert np.allclose(model[0].weight.data, [[1.0]]) and np.allclose(model[0].bias.data, [0.6]), \
+    assert isinstance(loss, float) and np.isclose(loss, 10.0), (
+        f"loss before the update should be 10, got {loss}"
+    )
+    assert np.allclose(model[0].weight.data, [[1.0]]) and np.allclose(
+        model[0].bias.data, [0.6]
+    ), (
         f"after one step expected w = 1.0, b = 0.6; got {model[0].weight.data}, {model[0].bias.data}"
+    )
     print("✅ one step: θ ← θ − η ∇L, loss reported before the update")
     second = train_step(model, MSELoss(), x, y, learning_rate=0.1)
     # at w = 1, b = 0.6: errors (-0.4, -1.4): loss = (0.16 + 1.96) / 2
-    assert np.isclose(second, 1.06), f"second loss should be 1.06 (gradients cleared between steps), got {second}"
+    assert np.isclose(second, 1.06), (
+        f"second loss should be 1.06 (gradients cleared between steps), got {second}"
+    )
     print("✅ gradients are cleared between steps")
     ### BEGIN HIDDEN TESTS
     for _ in range(300):
         last = train_step(model, MSELoss(), x, y, learning_rate=0.1)
-    assert last < 1e-4 and np.allclose(model[0].weight.data, [[2.0]], atol=0.05)
+    assert last < 1e-4 and np.allclose(
+        model[0].weight.data, [[2.0]], atol=0.05
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: train_step ✓")
 
@@ -331,10 +412,12 @@ if __name__ == "__main__":
 # found by trying a few values (at $0.5$ the loss starts to jump up and down late in training; at $0.05$ it
 # ends almost three times higher). As a baseline, a linear model `Sequential([Dense(2, 3)])` gets the same treatment.
 
+
 # %%
 def accuracy(model, inputs, labels):
     """The fraction of examples whose largest logit is the true class."""
     from tinytorch.core.autograd import no_grad
+
     with no_grad():
         return float(np.mean(model(inputs).data.argmax(axis=1) == labels))
 
@@ -346,11 +429,24 @@ if __name__ == "__main__":
     spiral_inputs, spiral_labels = make_spiral()
     models, histories = {}, {}
     with after_exercise("Sequential.forward", "mlp_layers", "train_step"):
-        models = {"linear": Sequential([Dense(2, 3, rng=0)]), "MLP [2, 64, 64, 3]": MLP([2, 64, 64, 3], rng=0)}
+        models = {
+            "linear": Sequential([Dense(2, 3, rng=0)]),
+            "MLP [2, 64, 64, 3]": MLP([2, 64, 64, 3], rng=0),
+        }
         for name, model in models.items():
-            histories[name] = [train_step(model, CrossEntropyLoss(), spiral_inputs, spiral_labels, learning_rate=0.3)
-                               for _ in range(2000)]
-            print(f"{name:<20} loss {histories[name][-1]:.3f}   accuracy {accuracy(model, spiral_inputs, spiral_labels):.1%}")
+            histories[name] = [
+                train_step(
+                    model,
+                    CrossEntropyLoss(),
+                    spiral_inputs,
+                    spiral_labels,
+                    learning_rate=0.3,
+                )
+                for _ in range(2000)
+            ]
+            print(
+                f"{name:<20} loss {histories[name][-1]:.3f}   accuracy {accuracy(model, spiral_inputs, spiral_labels):.1%}"
+            )
 
 # %% [markdown]
 # ## What the network learned
@@ -365,7 +461,9 @@ if __name__ == "__main__":
     from tinytorch.core.autograd import no_grad
 
     if histories and len(histories) == len(models):
-        grid_x, grid_y = np.meshgrid(np.linspace(-1.2, 1.2, 200), np.linspace(-1.2, 1.2, 200))
+        grid_x, grid_y = np.meshgrid(
+            np.linspace(-1.2, 1.2, 200), np.linspace(-1.2, 1.2, 200)
+        )
         grid = np.stack([grid_x.ravel(), grid_y.ravel()], axis=1)
         fig, axes = plt.subplots(1, 3, figsize=(13, 4))
         for name, history in histories.items():
@@ -376,14 +474,31 @@ if __name__ == "__main__":
         for ax, (name, model) in zip(axes[1:], models.items()):
             with no_grad():
                 regions = model(grid).data.argmax(axis=1).reshape(grid_x.shape)
-            ax.contourf(grid_x, grid_y, regions, levels=[-0.5, 0.5, 1.5, 2.5], cmap="brg", alpha=0.25)
-            ax.scatter(spiral_inputs[:, 0], spiral_inputs[:, 1], c=spiral_labels, cmap="brg", s=10)
-            ax.set_title(f"{name}: {accuracy(model, spiral_inputs, spiral_labels):.0%} correct")
+            ax.contourf(
+                grid_x,
+                grid_y,
+                regions,
+                levels=[-0.5, 0.5, 1.5, 2.5],
+                cmap="brg",
+                alpha=0.25,
+            )
+            ax.scatter(
+                spiral_inputs[:, 0],
+                spiral_inputs[:, 1],
+                c=spiral_labels,
+                cmap="brg",
+                s=10,
+            )
+            ax.set_title(
+                f"{name}: {accuracy(model, spiral_inputs, spiral_labels):.0%} correct"
+            )
             ax.set_aspect("equal")
         plt.tight_layout()
         plt.show()
     else:
-        print("⏳ The figure needs the trained models: finish the exercises above, then run the training cell.")
+        print(
+            "⏳ The figure needs the trained models: finish the exercises above, then run the training cell."
+        )
 
 # %% [markdown]
 # ## What you built

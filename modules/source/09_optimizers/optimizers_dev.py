@@ -109,7 +109,9 @@ from tinytorch.core.tensor import Tensor
 
 def make_parameter(values, grad=None):
     """A float64 parameter for the examples and tests, with a gradient set by hand (or none)."""
-    parameter = Variable(np.array(values, dtype=np.float64), requires_grad=True)
+    parameter = Variable(
+        np.array(values, dtype=np.float64), requires_grad=True
+    )
     if grad is not None:
         parameter.grad = Tensor(np.array(grad, dtype=np.float64))
     return parameter
@@ -160,7 +162,13 @@ if __name__ == "__main__":
     steps = np.arange(16)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     for alpha_lambda in (0.2, 0.6, 1.0, 1.5, 1.9, 2.1):
-        left.plot(steps, (1 - alpha_lambda) ** steps, marker="o", markersize=3, label=rf"$\alpha\lambda={alpha_lambda}$")
+        left.plot(
+            steps,
+            (1 - alpha_lambda) ** steps,
+            marker="o",
+            markersize=3,
+            label=rf"$\alpha\lambda={alpha_lambda}$",
+        )
     left.set_ylim(-2.2, 2.2)
     left.axhline(0, color="gray", linewidth=0.8)
     left.set_xlabel("step $t$")
@@ -170,8 +178,15 @@ if __name__ == "__main__":
 
     alpha_lambda = np.linspace(0, 2.5, 500)
     right.plot(alpha_lambda, np.abs(1 - alpha_lambda), color="black")
-    right.axhspan(0, 1, color="tab:green", alpha=0.12, label="converges ($|r|<1$)")
-    right.axvline(2, color="tab:red", linestyle="--", label=r"stability edge $\alpha\lambda = 2$")
+    right.axhspan(
+        0, 1, color="tab:green", alpha=0.12, label="converges ($|r|<1$)"
+    )
+    right.axvline(
+        2,
+        color="tab:red",
+        linestyle="--",
+        label=r"stability edge $\alpha\lambda = 2$",
+    )
     right.set_xlabel(r"$\alpha\lambda$")
     right.set_ylabel(r"contraction per step $|1-\alpha\lambda|$")
     right.set_title("Too small is slow, too large diverges")
@@ -196,6 +211,7 @@ if __name__ == "__main__":
 # the weights) would silently keep the old values. In-place updates also keep the array's dtype: a
 # `float32` model stays `float32`.
 
+
 # %% nbgrader={"grade": false, "grade_id": "gradient-descent-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def gradient_descent_step(parameter, learning_rate):
@@ -213,8 +229,12 @@ def test_unit_gradient_descent_step():
     p = make_parameter([1.0, -2.0, 3.0], grad=[0.5, -1.0, 2.0])
     data_before = p.data
     gradient_descent_step(p, learning_rate=0.1)
-    assert np.allclose(p.data, [0.95, -1.9, 2.8], rtol=0, atol=1e-15), f"got {p.data}"
-    assert p.data is data_before, "update p.data in place (p.data -= ...), do not replace the array"
+    assert np.allclose(p.data, [0.95, -1.9, 2.8], rtol=0, atol=1e-15), (
+        f"got {p.data}"
+    )
+    assert p.data is data_before, (
+        "update p.data in place (p.data -= ...), do not replace the array"
+    )
     print("✅ θ ← θ − α·g computed correctly")
 
     # three steps on L = θ²/2 (gradient θ): θ_t = (1 − α)^t θ_0 = 0.9³ · 4 = 2.916
@@ -222,7 +242,9 @@ def test_unit_gradient_descent_step():
     for _ in range(3):
         p.grad = Tensor(p.data.copy())
         gradient_descent_step(p, learning_rate=0.1)
-    assert abs(p.data - 2.916) < 1e-12, f"expected 2.916 after three steps, got {p.data}"
+    assert abs(p.data - 2.916) < 1e-12, (
+        f"expected 2.916 after three steps, got {p.data}"
+    )
     print("✅ Three steps on θ²/2 give (1 − α)³ θ₀")
 
     p = make_parameter([1.0, 2.0])
@@ -233,12 +255,16 @@ def test_unit_gradient_descent_step():
     p32 = Variable(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
     p32.grad = Tensor(np.array([1.0, 1.0], dtype=np.float32))
     gradient_descent_step(p32, 0.5)
-    assert p32.data.dtype == np.float32 and np.array_equal(p32.data, np.array([0.5, 1.5], dtype=np.float32))
+    assert p32.data.dtype == np.float32 and np.array_equal(
+        p32.data, np.array([0.5, 1.5], dtype=np.float32)
+    )
     p = make_parameter(1.0, grad=2.0)
     gradient_descent_step(p, 0.0)
     assert p.data == 1.0
     p = make_parameter(1.0, grad=1.0)
-    gradient_descent_step(p, 3.0)        # a learning rate above 2/λ overshoots: no clipping, no magic
+    gradient_descent_step(
+        p, 3.0
+    )  # a learning rate above 2/λ overshoots: no clipping, no magic
     assert p.data == -2.0
     ### END HIDDEN TESTS
     print("📈 Progress: Gradient Descent Step ✓")
@@ -285,11 +311,14 @@ if __name__ == "__main__":
 # parameter list, the same parameter twice, something that is not a parameter, or a checkpoint from a
 # different model.
 
+
 # %%
 #| export
 def _is_parameter(obj):
     """Duck typing: anything with a NumPy `.data` and a `.grad` attribute can be optimized."""
-    return isinstance(getattr(obj, "data", None), np.ndarray) and hasattr(obj, "grad")
+    return isinstance(getattr(obj, "data", None), np.ndarray) and hasattr(
+        obj, "grad"
+    )
 
 
 def _grad_array(parameter):
@@ -297,31 +326,45 @@ def _grad_array(parameter):
     grad = parameter.grad
     if grad is None:
         return None
-    return grad.data if isinstance(getattr(grad, "data", None), np.ndarray) else np.asarray(grad)
+    return (
+        grad.data
+        if isinstance(getattr(grad, "data", None), np.ndarray)
+        else np.asarray(grad)
+    )
 
 
 def _as_list(params, name):
     """A list of parameters (or of group dicts), with a clear message for the usual mistakes."""
     if _is_parameter(params):
-        raise TypeError(f"{name} must be a list of parameters such as [w, b], not a single parameter: "
-                        f"wrap it in a list")
+        raise TypeError(
+            f"{name} must be a list of parameters such as [w, b], not a single parameter: "
+            f"wrap it in a list"
+        )
     if isinstance(params, (set, frozenset)):
-        raise TypeError(f"{name} must be an ordered collection (a list), not a set: the order decides "
-                        f"which saved state belongs to which parameter in a checkpoint")
+        raise TypeError(
+            f"{name} must be an ordered collection (a list), not a set: the order decides "
+            f"which saved state belongs to which parameter in a checkpoint"
+        )
     try:
         return list(params)
     except TypeError:
-        raise TypeError(f"{name} must be a list of parameters or of parameter groups (dicts), "
-                        f"got {type(params).__name__}") from None
+        raise TypeError(
+            f"{name} must be a list of parameters or of parameter groups (dicts), "
+            f"got {type(params).__name__}"
+        ) from None
 
 
 def _check_parameter(p, name):
     if not _is_parameter(p):
-        raise TypeError(f"{name} holds a {type(p).__name__}, which is not a parameter: a parameter has a NumPy "
-                        f"array `.data` and a `.grad`, e.g. Variable(..., requires_grad=True)")
+        raise TypeError(
+            f"{name} holds a {type(p).__name__}, which is not a parameter: a parameter has a NumPy "
+            f"array `.data` and a `.grad`, e.g. Variable(..., requires_grad=True)"
+        )
     if not np.issubdtype(p.data.dtype, np.floating):
-        raise TypeError(f"{name} holds a parameter of dtype {p.data.dtype}: parameters must hold floating-point "
-                        f"numbers (create it with requires_grad=True or dtype=float)")
+        raise TypeError(
+            f"{name} holds a parameter of dtype {p.data.dtype}: parameters must hold floating-point "
+            f"numbers (create it with requires_grad=True or dtype=float)"
+        )
 
 
 def _check_number(name, value):
@@ -347,13 +390,17 @@ def _renamed(name, value, default, torch_name, torch_value):
     if torch_value is None:
         return value
     if value is not default and value != default:
-        raise TypeError(f"got both {name}={value!r} and {torch_name}={torch_value!r}: pass only one of them")
+        raise TypeError(
+            f"got both {name}={value!r} and {torch_name}={torch_value!r}: pass only one of them"
+        )
     return torch_value
 
 
 def _copy_value(value):
     """A deep copy, so a checkpoint never shares arrays with the live optimizer."""
-    return value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value)
+    return (
+        value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value)
+    )
 
 
 class ParameterState(MutableMapping):
@@ -364,16 +411,21 @@ class ParameterState(MutableMapping):
     """
 
     def __init__(self):
-        self._entries = {}            # id(parameter) -> (parameter, its state dict)
+        self._entries = {}  # id(parameter) -> (parameter, its state dict)
 
     def __getitem__(self, parameter):
         try:
             return self._entries[id(parameter)][1]
         except KeyError:
-            raise KeyError("this parameter has no optimizer state yet") from None
+            raise KeyError(
+                "this parameter has no optimizer state yet"
+            ) from None
 
     def __setitem__(self, parameter, state):
-        self._entries[id(parameter)] = (parameter, state)   # keeping the parameter keeps its id unique
+        self._entries[id(parameter)] = (
+            parameter,
+            state,
+        )  # keeping the parameter keeps its id unique
 
     def __delitem__(self, parameter):
         del self._entries[id(parameter)]
@@ -400,15 +452,21 @@ class Optimizer:
 
     def __init__(self, params, defaults):
         if params is None:
-            raise TypeError(f"{type(self).__name__} needs the parameters to optimize, "
-                            f"e.g. {type(self).__name__}(model.parameters(), ...)")
+            raise TypeError(
+                f"{type(self).__name__} needs the parameters to optimize, "
+                f"e.g. {type(self).__name__}(model.parameters(), ...)"
+            )
         self.defaults = dict(defaults)
         self.state = ParameterState()
         self.param_groups = []
-        self._steps_taken = 0                 # schedulers warn if they step before the optimizer has
+        self._steps_taken = (
+            0  # schedulers warn if they step before the optimizer has
+        )
         groups = _as_list(params, "parameters")
         if not groups:
-            raise ValueError("parameters is an empty list: an optimizer needs at least one parameter to update")
+            raise ValueError(
+                "parameters is an empty list: an optimizer needs at least one parameter to update"
+            )
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
@@ -417,22 +475,38 @@ class Optimizer:
     def add_param_group(self, param_group):
         """Add a group of parameters with its own hyperparameters (missing ones come from `defaults`)."""
         if not isinstance(param_group, dict):
-            raise TypeError(f"a parameter group must be a dict like {{'params': [...], 'lr': 0.1}}, "
-                            f"got {type(param_group).__name__}")
+            raise TypeError(
+                f"a parameter group must be a dict like {{'params': [...], 'lr': 0.1}}, "
+                f"got {type(param_group).__name__}"
+            )
         if "params" not in param_group:
-            raise ValueError("a parameter group needs a 'params' entry with its parameters")
-        for own_name, torch_name in (("learning_rate", "lr"), ("beta1", "betas"), ("beta2", "betas")):
+            raise ValueError(
+                "a parameter group needs a 'params' entry with its parameters"
+            )
+        for own_name, torch_name in (
+            ("learning_rate", "lr"),
+            ("beta1", "betas"),
+            ("beta2", "betas"),
+        ):
             if own_name in param_group:
-                raise ValueError(f"parameter groups use PyTorch's key names: write {torch_name!r}, not {own_name!r}")
+                raise ValueError(
+                    f"parameter groups use PyTorch's key names: write {torch_name!r}, not {own_name!r}"
+                )
         group_params = param_group["params"]
-        params = [group_params] if _is_parameter(group_params) else _as_list(group_params, "params")
+        params = (
+            [group_params]
+            if _is_parameter(group_params)
+            else _as_list(group_params, "params")
+        )
         for p in params:
             _check_parameter(p, "parameters")
         known = {id(p) for group in self.param_groups for p in group["params"]}
         ids = [id(p) for p in params]
         if len(set(ids)) != len(ids) or known.intersection(ids):
-            raise ValueError("the same parameter appears twice (in one group or in two groups): "
-                             "each parameter can be optimized only once")
+            raise ValueError(
+                "the same parameter appears twice (in one group or in two groups): "
+                "each parameter can be optimized only once"
+            )
         group = {**param_group, "params": params}
         for name, default in self.defaults.items():
             group.setdefault(name, default)
@@ -453,12 +527,14 @@ class Optimizer:
                     p.grad = None
                 elif grad.flags.writeable:
                     grad[...] = 0
-                else:                                    # a read-only view: replace it by fresh zeros
+                else:  # a read-only view: replace it by fresh zeros
                     _set_grad_array(p, np.zeros_like(grad))
 
     def step(self, closure=None):
         """Apply the update rule once; each optimizer defines it."""
-        raise NotImplementedError(f"{type(self).__name__} does not define step()")
+        raise NotImplementedError(
+            f"{type(self).__name__} does not define step()"
+        )
 
     # --- what every step shares --------------------------------------------------------------------
     def _begin_step(self, closure):
@@ -471,10 +547,14 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 grad = _grad_array(p)
-                if grad is None:            # not used by this loss: leave it and its state alone
+                if (
+                    grad is None
+                ):  # not used by this loss: leave it and its state alone
                     continue
                 if grad.shape != p.data.shape:
-                    raise ValueError(f"a gradient of shape {grad.shape} belongs to a parameter of shape {p.data.shape}")
+                    raise ValueError(
+                        f"a gradient of shape {grad.shape} belongs to a parameter of shape {p.data.shape}"
+                    )
                 yield p, grad, self.state.setdefault(p, {}), group
 
     # --- checkpoints -------------------------------------------------------------------------------
@@ -484,47 +564,89 @@ class Optimizer:
     def state_dict(self):
         """Hyperparameters and state as plain Python and NumPy values; parameters appear as positions."""
         index = {id(p): i for i, p in enumerate(self._all_parameters())}
-        groups = [{**{key: _copy_value(value) for key, value in group.items() if key != "params"},
-                   "params": [index[id(p)] for p in group["params"]]}
-                  for group in self.param_groups]
-        state = {index[id(p)]: {key: _copy_value(value) for key, value in buffers.items()}
-                 for p, buffers in self.state.items() if id(p) in index}
+        groups = [
+            {
+                **{
+                    key: _copy_value(value)
+                    for key, value in group.items()
+                    if key != "params"
+                },
+                "params": [index[id(p)] for p in group["params"]],
+            }
+            for group in self.param_groups
+        ]
+        state = {
+            index[id(p)]: {
+                key: _copy_value(value) for key, value in buffers.items()
+            }
+            for p, buffers in self.state.items()
+            if id(p) in index
+        }
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
         """Restore a checkpoint made by `state_dict()` of an optimizer over the same parameter shapes."""
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"the state dict has {len(saved_groups)} parameter groups, this optimizer has "
-                             f"{len(self.param_groups)}")
+            raise ValueError(
+                f"the state dict has {len(saved_groups)} parameter groups, this optimizer has "
+                f"{len(self.param_groups)}"
+            )
         by_position = {}
-        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+        for i, (saved, group) in enumerate(
+            zip(saved_groups, self.param_groups)
+        ):
             if len(saved["params"]) != len(group["params"]):
-                raise ValueError(f"parameter group {i} has {len(saved['params'])} parameters in the state dict "
-                                 f"and {len(group['params'])} in this optimizer")
+                raise ValueError(
+                    f"parameter group {i} has {len(saved['params'])} parameters in the state dict "
+                    f"and {len(group['params'])} in this optimizer"
+                )
             by_position.update(zip(saved["params"], group["params"]))
         state = ParameterState()
         for position, buffers in state_dict["state"].items():
             if position not in by_position:
-                raise ValueError(f"the state dict has state for parameter {position}, which no group contains")
+                raise ValueError(
+                    f"the state dict has state for parameter {position}, which no group contains"
+                )
             p = by_position[position]
             for key, value in buffers.items():
-                if isinstance(value, np.ndarray) and value.shape != p.data.shape:
-                    raise ValueError(f"state {key!r} of parameter {position} has shape {value.shape}, but the "
-                                     f"parameter has shape {p.data.shape}: is this a checkpoint of another model?")
-            state[p] = {key: value.astype(p.data.dtype) if isinstance(value, np.ndarray) else copy.deepcopy(value)
-                        for key, value in buffers.items()}
+                if (
+                    isinstance(value, np.ndarray)
+                    and value.shape != p.data.shape
+                ):
+                    raise ValueError(
+                        f"state {key!r} of parameter {position} has shape {value.shape}, but the "
+                        f"parameter has shape {p.data.shape}: is this a checkpoint of another model?"
+                    )
+            state[p] = {
+                key: value.astype(p.data.dtype)
+                if isinstance(value, np.ndarray)
+                else copy.deepcopy(value)
+                for key, value in buffers.items()
+            }
         # every check passed: only now replace anything
         self.state = state
-        self.param_groups = [{**{key: _copy_value(value) for key, value in saved.items() if key != "params"},
-                              "params": group["params"]}
-                             for saved, group in zip(saved_groups, self.param_groups)]
+        self.param_groups = [
+            {
+                **{
+                    key: _copy_value(value)
+                    for key, value in saved.items()
+                    if key != "params"
+                },
+                "params": group["params"],
+            }
+            for saved, group in zip(saved_groups, self.param_groups)
+        ]
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
-            lines += [f"    {key}: {value}" for key, value in sorted(group.items()) if key != "params"]
+            lines += [
+                f"    {key}: {value}"
+                for key, value in sorted(group.items())
+                if key != "params"
+            ]
         return "\n".join(lines + [")"])
 
 
@@ -540,6 +662,7 @@ def _set_grad_array(parameter, array):
 # A complete optimizer is now a few lines. Here is plain gradient descent as a subclass (the same formula
 # as your `gradient_descent_step`, written against the group's `"lr"`), used on two parameter groups with
 # different learning rates:
+
 
 # %%
 class PlainGD(Optimizer):
@@ -559,7 +682,10 @@ class PlainGD(Optimizer):
 
 
 if __name__ == "__main__":
-    w, b = make_parameter([1.0, 1.0], grad=[1.0, 1.0]), make_parameter(1.0, grad=1.0)
+    w, b = (
+        make_parameter([1.0, 1.0], grad=[1.0, 1.0]),
+        make_parameter(1.0, grad=1.0),
+    )
     optimizer = PlainGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1)
     optimizer.step()
     print(optimizer)
@@ -567,29 +693,47 @@ if __name__ == "__main__":
     optimizer.zero_grad()
     print("after zero_grad, w.grad is", w.grad)
 
+
 # %% nbgrader={"grade": false, "grade_id": "test-optimizer-base", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def test_unit_optimizer_base():
     print("🔬 Unit Test: Optimizer base class...")
-    w, b, unused = make_parameter([1.0, 2.0], grad=[1.0, 1.0]), make_parameter(0.0, grad=2.0), make_parameter(5.0)
+    w, b, unused = (
+        make_parameter([1.0, 2.0], grad=[1.0, 1.0]),
+        make_parameter(0.0, grad=2.0),
+        make_parameter(5.0),
+    )
     opt = PlainGD([{"params": [w, unused]}, {"params": b, "lr": 0.5}], lr=0.1)
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
     loss = opt.step(closure=lambda: 42.0)
     assert loss == 42.0
-    assert np.allclose(w.data, [0.9, 1.9]) and b.data == -1.0 and unused.data == 5.0
-    assert unused not in opt.state, "a parameter without gradient gets no state"
+    assert (
+        np.allclose(w.data, [0.9, 1.9])
+        and b.data == -1.0
+        and unused.data == 5.0
+    )
+    assert unused not in opt.state, (
+        "a parameter without gradient gets no state"
+    )
     print("✅ Parameter groups, defaults, closure and skipped parameters work")
     opt.zero_grad(set_to_none=False)
     assert np.array_equal(w.grad.data, [0.0, 0.0])
     opt.zero_grad()
     assert w.grad is None and b.grad is None
     print("✅ zero_grad in both modes")
-    for bad, error in (([], ValueError), ([w, w], ValueError), ([1.0], TypeError), (w, TypeError)):
+    for bad, error in (
+        ([], ValueError),
+        ([w, w], ValueError),
+        ([1.0], TypeError),
+        (w, TypeError),
+    ):
         try:
             PlainGD(bad)
         except error:
             pass
         else:
-            raise AssertionError(f"PlainGD({bad!r}) should raise {error.__name__}")
+            raise AssertionError(
+                f"PlainGD({bad!r}) should raise {error.__name__}"
+            )
     print("✅ Bad parameter lists are refused")
 
 
@@ -653,7 +797,9 @@ if __name__ == "__main__":
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     steps = np.arange(1, 61)
     for beta in (0.0, 0.5, 0.9, 0.95):
-        left.plot(steps, (1 - beta ** steps) / (1 - beta), label=rf"$\beta = {beta}$")   # v_t for g = 1
+        left.plot(
+            steps, (1 - beta**steps) / (1 - beta), label=rf"$\beta = {beta}$"
+        )  # v_t for g = 1
     left.set_xlabel("step $t$")
     left.set_ylabel("velocity $v_t$ for a constant gradient $g = 1$")
     left.set_title(r"Velocity approaches $g/(1-\beta)$")
@@ -674,11 +820,18 @@ if __name__ == "__main__":
         errors_gd.append(np.linalg.norm(theta_gd))
         errors_hb.append(np.linalg.norm(theta_hb))
     t = np.arange(1, 81)
-    rate_gd, rate_hb = (kappa - 1) / (kappa + 1), (np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)
+    rate_gd, rate_hb = (
+        (kappa - 1) / (kappa + 1),
+        (np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1),
+    )
     right.semilogy(t, errors_gd, label="gradient descent")
     right.semilogy(t, errors_hb, label="heavy ball")
-    right.semilogy(t, rate_gd ** t, "k--", linewidth=0.8, label=rf"$({rate_gd:.3f})^t$")
-    right.semilogy(t, rate_hb ** t, "k:", linewidth=0.8, label=rf"$({rate_hb:.3f})^t$")
+    right.semilogy(
+        t, rate_gd**t, "k--", linewidth=0.8, label=rf"$({rate_gd:.3f})^t$"
+    )
+    right.semilogy(
+        t, rate_hb**t, "k:", linewidth=0.8, label=rf"$({rate_hb:.3f})^t$"
+    )
     right.set_xlabel("step $t$")
     right.set_ylabel(r"$\|\theta_t - \theta^*\|$")
     right.set_title(r"Quadratic with $\kappa = 20$, best hyperparameters")
@@ -710,21 +863,41 @@ if __name__ == "__main__":
 # changing it in place; and the buffer must be a *copy* of the first gradient, not the same array.
 # Update `p.data` in place, as in Exercise 1.
 
+
 # %% nbgrader={"grade": false, "grade_id": "sgd-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum, Nesterov momentum and weight decay (as torch.optim.SGD).
 
-        sgd = SGD(parameters=[w1, w2, bias], learning_rate=0.01, momentum=0.9)
-        sgd = SGD(model.parameters(), lr=0.01, momentum=0.9)      # PyTorch's names work too
+    sgd = SGD(parameters=[w1, w2, bias], learning_rate=0.01, momentum=0.9)
+    sgd = SGD(model.parameters(), lr=0.01, momentum=0.9)      # PyTorch's names work too
     """
 
-    def __init__(self, parameters=None, learning_rate=0.01, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False, *, lr=None, params=None):
+    def __init__(
+        self,
+        parameters=None,
+        learning_rate=0.01,
+        momentum=0.0,
+        dampening=0.0,
+        weight_decay=0.0,
+        nesterov=False,
+        maximize=False,
+        *,
+        lr=None,
+        params=None,
+    ):
         parameters = _renamed("parameters", parameters, None, "params", params)
-        learning_rate = _renamed("learning_rate", learning_rate, 0.01, "lr", lr)
-        defaults = {"lr": learning_rate, "momentum": momentum, "dampening": dampening,
-                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
+        learning_rate = _renamed(
+            "learning_rate", learning_rate, 0.01, "lr", lr
+        )
+        defaults = {
+            "lr": learning_rate,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
         super().__init__(parameters, defaults)
 
     def _validate(self, group):
@@ -732,16 +905,25 @@ class SGD(Optimizer):
         _check_at_least("momentum", group["momentum"])
         _check_at_least("weight_decay", group["weight_decay"])
         _check_number("dampening", group["dampening"])
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"nesterov=True needs momentum > 0 and dampening = 0, got momentum="
-                             f"{group['momentum']!r} and dampening={group['dampening']!r}")
+        if group["nesterov"] and (
+            group["momentum"] <= 0 or group["dampening"] != 0
+        ):
+            raise ValueError(
+                f"nesterov=True needs momentum > 0 and dampening = 0, got momentum="
+                f"{group['momentum']!r} and dampening={group['dampening']!r}"
+            )
 
     def step(self, closure=None):
         """One SGD update of every parameter that has a gradient; returns the closure's loss (or None)."""
         loss = self._begin_step(closure)
         for p, g, state, group in self._each_parameter():
             ### BEGIN SOLUTION
-            lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+            lr, mu, tau, wd = (
+                group["lr"],
+                group["momentum"],
+                group["dampening"],
+                group["weight_decay"],
+            )
             if group["maximize"]:
                 g = -g
             if wd != 0:
@@ -750,7 +932,9 @@ class SGD(Optimizer):
                 if "momentum_buffer" not in state:
                     state["momentum_buffer"] = g.copy()
                 else:
-                    state["momentum_buffer"] = mu * state["momentum_buffer"] + (1 - tau) * g
+                    state["momentum_buffer"] = (
+                        mu * state["momentum_buffer"] + (1 - tau) * g
+                    )
                 b = state["momentum_buffer"]
                 g = g + mu * b if group["nesterov"] else b
             p.data -= lr * g
@@ -767,10 +951,16 @@ def test_unit_sgd_momentum():
     #   t=3: v = 0.9·1.8  + 0.72 = 2.34  θ = 0.72 − 0.1·2.34 = 0.486
     p = make_parameter(1.0)
     sgd = SGD([p], learning_rate=0.1, momentum=0.9)
-    for expected_theta, expected_velocity in ((0.9, 1.0), (0.72, 1.8), (0.486, 2.34)):
+    for expected_theta, expected_velocity in (
+        (0.9, 1.0),
+        (0.72, 1.8),
+        (0.486, 2.34),
+    ):
         p.grad = Tensor(p.data.copy())
         sgd.step()
-        assert abs(p.data - expected_theta) < 1e-12, f"expected θ = {expected_theta}, got {p.data}"
+        assert abs(p.data - expected_theta) < 1e-12, (
+            f"expected θ = {expected_theta}, got {p.data}"
+        )
         assert abs(sgd.state[p]["momentum_buffer"] - expected_velocity) < 1e-12
     print("✅ Parameter updates follow momentum equations")
 
@@ -780,10 +970,16 @@ def test_unit_sgd_momentum():
     for _ in range(10):
         p.grad = Tensor(np.array([1.0, -2.0]))
         sgd.step()
-    velocity = (1 - 0.9 ** 10) / (1 - 0.9)                          # 6.5132155990
-    moved = 0.1 * (10 - 0.9 * (1 - 0.9 ** 10) / (1 - 0.9)) / (1 - 0.9)  # α Σ_{t=1}^{10} v_t
-    assert np.allclose(sgd.state[p]["momentum_buffer"], [velocity, -2 * velocity], rtol=1e-12)
-    assert np.allclose(p.data, [-moved, 2 * moved], rtol=1e-12), f"got {p.data}"
+    velocity = (1 - 0.9**10) / (1 - 0.9)  # 6.5132155990
+    moved = (
+        0.1 * (10 - 0.9 * (1 - 0.9**10) / (1 - 0.9)) / (1 - 0.9)
+    )  # α Σ_{t=1}^{10} v_t
+    assert np.allclose(
+        sgd.state[p]["momentum_buffer"], [velocity, -2 * velocity], rtol=1e-12
+    )
+    assert np.allclose(p.data, [-moved, 2 * moved], rtol=1e-12), (
+        f"got {p.data}"
+    )
     print("✅ Velocity accumulation works correctly")
 
     # the page's example: minimize x² from x = 10; the error shrinks like √β^t = 0.9487^t
@@ -791,7 +987,7 @@ def test_unit_sgd_momentum():
     sgd = SGD([x], learning_rate=0.1, momentum=0.9)
     for _ in range(300):
         sgd.zero_grad()
-        loss = x ** 2
+        loss = x**2
         loss.backward()
         sgd.step()
     assert abs(x.data) < 1e-5, f"x should approach 0, got {x.data}"
@@ -818,7 +1014,10 @@ def test_unit_sgd_momentum():
     p.grad = Tensor(g.copy())
     sgd = SGD([p], learning_rate=0.1, momentum=0.9)
     sgd.step()
-    assert np.array_equal(p.grad.data, g) and sgd.state[p]["momentum_buffer"] is not p.grad.data
+    assert (
+        np.array_equal(p.grad.data, g)
+        and sgd.state[p]["momentum_buffer"] is not p.grad.data
+    )
     # momentum 0 keeps no buffer
     p = make_parameter(1.0, grad=1.0)
     sgd = SGD([p], learning_rate=0.5)
@@ -831,6 +1030,7 @@ def test_unit_sgd_momentum():
 if __name__ == "__main__":
     test_unit_sgd_momentum()
 
+
 # %% nbgrader={"grade": true, "grade_id": "test-sgd-options", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_unit_sgd_options():
     print("🔬 Unit Test: SGD options (weight decay, Nesterov, maximize)...")
@@ -839,7 +1039,9 @@ def test_unit_sgd_options():
     sgd = SGD([p], learning_rate=0.1, weight_decay=0.1)
     for _ in range(3):
         sgd.step()
-    assert np.allclose(p.data, np.array([2.0, -4.0]) * 0.99 ** 3, rtol=1e-12), p.data
+    assert np.allclose(p.data, np.array([2.0, -4.0]) * 0.99**3, rtol=1e-12), (
+        p.data
+    )
     print("✅ Weight decay adds λθ to the gradient")
 
     # Nesterov, constant g = 1, μ = 0.9, α = 1: b = 1, 1.9, 2.71; steps g + μb = 1.9, 2.71, 3.439
@@ -848,7 +1050,9 @@ def test_unit_sgd_options():
     for expected in (-1.9, -4.61, -8.049):
         p.grad = Tensor(np.array(1.0))
         sgd.step()
-        assert abs(p.data - expected) < 1e-12, f"expected {expected}, got {p.data}"
+        assert abs(p.data - expected) < 1e-12, (
+            f"expected {expected}, got {p.data}"
+        )
     print("✅ Nesterov steps along g + μ·b")
 
     p = make_parameter(1.0, grad=3.0)
@@ -861,17 +1065,29 @@ def test_unit_sgd_options():
     # t=1: g = −2 + 0.5·1 = −1.5; b = −1.5; θ = 1 + 0.15 = 1.15
     # t=2: g = −2 + 0.575 = −1.425; b = 0.5·(−1.5) + 0.75·(−1.425) = −1.81875; θ = 1.15 + 0.181875
     p = make_parameter(1.0)
-    sgd = SGD([p], learning_rate=0.1, momentum=0.5, dampening=0.25, weight_decay=0.5, maximize=True)
+    sgd = SGD(
+        [p],
+        learning_rate=0.1,
+        momentum=0.5,
+        dampening=0.25,
+        weight_decay=0.5,
+        maximize=True,
+    )
     for _ in range(2):
         p.grad = Tensor(np.array(2.0))
         sgd.step()
     assert abs(p.data - 1.331875) < 1e-12, p.data
     # Nesterov with weight decay, two parameter groups with different learning rates
     a, b = make_parameter(1.0), make_parameter(1.0)
-    sgd = SGD([{"params": [a]}, {"params": [b], "lr": 0.2}], learning_rate=0.1, momentum=0.5, nesterov=True,
-              weight_decay=1.0)
+    sgd = SGD(
+        [{"params": [a]}, {"params": [b], "lr": 0.2}],
+        learning_rate=0.1,
+        momentum=0.5,
+        nesterov=True,
+        weight_decay=1.0,
+    )
     a.grad, b.grad = Tensor(np.array(0.0)), Tensor(np.array(0.0))
-    sgd.step()       # g = θ = 1, b = 1, step g + 0.5 b = 1.5
+    sgd.step()  # g = θ = 1, b = 1, step g + 0.5 b = 1.5
     assert abs(a.data - 0.85) < 1e-12 and abs(b.data - 0.7) < 1e-12
     ### END HIDDEN TESTS
     print("📈 Progress: SGD options ✓")
@@ -908,21 +1124,44 @@ if __name__ == "__main__":
 #
 # In both, weight decay first adds $\lambda\theta$ to $g$, as in SGD.
 
+
 # %%
 #| export
 class Adagrad(Optimizer):
     """Adagrad: each parameter's step is divided by the root of its summed squared gradients (torch.optim.Adagrad)."""
 
-    def __init__(self, parameters=None, learning_rate=0.01, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, lr=None, params=None):
+    def __init__(
+        self,
+        parameters=None,
+        learning_rate=0.01,
+        lr_decay=0.0,
+        weight_decay=0.0,
+        initial_accumulator_value=0.0,
+        eps=1e-10,
+        *,
+        lr=None,
+        params=None,
+    ):
         parameters = _renamed("parameters", parameters, None, "params", params)
-        learning_rate = _renamed("learning_rate", learning_rate, 0.01, "lr", lr)
-        defaults = {"lr": learning_rate, "lr_decay": lr_decay, "weight_decay": weight_decay,
-                    "initial_accumulator_value": initial_accumulator_value, "eps": eps}
+        learning_rate = _renamed(
+            "learning_rate", learning_rate, 0.01, "lr", lr
+        )
+        defaults = {
+            "lr": learning_rate,
+            "lr_decay": lr_decay,
+            "weight_decay": weight_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+            "eps": eps,
+        }
         super().__init__(parameters, defaults)
 
     def _validate(self, group):
-        for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+        for name in (
+            "lr_decay",
+            "weight_decay",
+            "initial_accumulator_value",
+            "eps",
+        ):
             _check_at_least(name, group[name])
         _check_at_least("learning_rate (lr)", group["lr"])
 
@@ -931,12 +1170,14 @@ class Adagrad(Optimizer):
         for p, g, state, group in self._each_parameter():
             if not state:
                 state["step"] = 0
-                state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+                state["sum"] = np.full_like(
+                    p.data, group["initial_accumulator_value"]
+                )
             state["step"] += 1
             if group["weight_decay"] != 0:
                 g = g + group["weight_decay"] * p.data
             lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-            state["sum"] = state["sum"] + g * g                                   # s ← s + g²
+            state["sum"] = state["sum"] + g * g  # s ← s + g²
             p.data -= lr * g / (np.sqrt(state["sum"]) + group["eps"])
         return loss
 
@@ -944,12 +1185,31 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """RMSprop: steps divided by a moving root-mean-square of the gradient (torch.optim.RMSprop)."""
 
-    def __init__(self, parameters=None, learning_rate=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0,
-                 momentum=0.0, centered=False, *, lr=None, params=None):
+    def __init__(
+        self,
+        parameters=None,
+        learning_rate=0.01,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum=0.0,
+        centered=False,
+        *,
+        lr=None,
+        params=None,
+    ):
         parameters = _renamed("parameters", parameters, None, "params", params)
-        learning_rate = _renamed("learning_rate", learning_rate, 0.01, "lr", lr)
-        defaults = {"lr": learning_rate, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
-                    "momentum": momentum, "centered": centered}
+        learning_rate = _renamed(
+            "learning_rate", learning_rate, 0.01, "lr", lr
+        )
+        defaults = {
+            "lr": learning_rate,
+            "alpha": alpha,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "momentum": momentum,
+            "centered": centered,
+        }
         super().__init__(parameters, defaults)
 
     def _validate(self, group):
@@ -967,16 +1227,23 @@ class RMSprop(Optimizer):
             state["step"] += 1
             if group["weight_decay"] != 0:
                 g = g + group["weight_decay"] * p.data
-            state["square_avg"] = rho * state["square_avg"] + (1 - rho) * g * g          # v ← ρv + (1−ρ)g²
+            state["square_avg"] = (
+                rho * state["square_avg"] + (1 - rho) * g * g
+            )  # v ← ρv + (1−ρ)g²
             if group["centered"]:
                 grad_avg = state.get("grad_avg", np.zeros_like(p.data))
-                state["grad_avg"] = rho * grad_avg + (1 - rho) * g                     # ḡ ← ρḡ + (1−ρ)g
-                d = np.sqrt(state["square_avg"] - state["grad_avg"] ** 2) + group["eps"]
+                state["grad_avg"] = (
+                    rho * grad_avg + (1 - rho) * g
+                )  # ḡ ← ρḡ + (1−ρ)g
+                d = (
+                    np.sqrt(state["square_avg"] - state["grad_avg"] ** 2)
+                    + group["eps"]
+                )
             else:
                 d = np.sqrt(state["square_avg"]) + group["eps"]
             if mu > 0:
                 buffer = state.get("momentum_buffer", np.zeros_like(p.data))
-                state["momentum_buffer"] = mu * buffer + g / d                         # b ← μb + g/d
+                state["momentum_buffer"] = mu * buffer + g / d  # b ← μb + g/d
                 p.data -= group["lr"] * state["momentum_buffer"]
             else:
                 p.data -= group["lr"] * g / d
@@ -1022,7 +1289,7 @@ if __name__ == "__main__":
     import matplotlib.pyplot as plt
 
     rng = np.random.default_rng(0)
-    gradients = 1.0 + 0.5 * rng.standard_normal(300)         # E[g] = 1, E[g²] = 1.25
+    gradients = 1.0 + 0.5 * rng.standard_normal(300)  # E[g] = 1, E[g²] = 1.25
     beta1, beta2 = 0.9, 0.999
     m = v = 0.0
     raw_m, corrected_m, raw_v, corrected_v = [], [], [], []
@@ -1030,24 +1297,46 @@ if __name__ == "__main__":
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g * g
         raw_m.append(m)
-        corrected_m.append(m / (1 - beta1 ** t))
+        corrected_m.append(m / (1 - beta1**t))
         raw_v.append(np.sqrt(v))
-        corrected_v.append(np.sqrt(v / (1 - beta2 ** t)))
+        corrected_v.append(np.sqrt(v / (1 - beta2**t)))
     t = np.arange(1, len(gradients) + 1)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
-    left.plot(t[:60], gradients[:60], ".", color="lightgray", label="gradients $g_t$")
+    left.plot(
+        t[:60], gradients[:60], ".", color="lightgray", label="gradients $g_t$"
+    )
     left.plot(t[:60], raw_m[:60], label="raw $m_t$")
     left.plot(t[:60], corrected_m[:60], label=r"corrected $\hat m_t$")
-    left.axhline(1.0, color="black", linestyle="--", linewidth=0.8, label=r"$\mathbb{E}[g] = 1$")
-    left.plot(t[:60], 1 - beta1 ** t[:60], ":", color="tab:blue", label=r"$(1-\beta_1^t)\,\mathbb{E}[g]$")
+    left.axhline(
+        1.0,
+        color="black",
+        linestyle="--",
+        linewidth=0.8,
+        label=r"$\mathbb{E}[g] = 1$",
+    )
+    left.plot(
+        t[:60],
+        1 - beta1 ** t[:60],
+        ":",
+        color="tab:blue",
+        label=r"$(1-\beta_1^t)\,\mathbb{E}[g]$",
+    )
     left.set_xlabel("step $t$")
     left.set_title(r"First moment, $\beta_1 = 0.9$")
     left.legend(fontsize=8)
     right.plot(t, raw_v, label=r"raw $\sqrt{v_t}$")
     right.plot(t, corrected_v, label=r"corrected $\sqrt{\hat v_t}$")
-    right.axhline(np.sqrt(1.25), color="black", linestyle="--", linewidth=0.8, label=r"$\sqrt{\mathbb{E}[g^2]}$")
+    right.axhline(
+        np.sqrt(1.25),
+        color="black",
+        linestyle="--",
+        linewidth=0.8,
+        label=r"$\sqrt{\mathbb{E}[g^2]}$",
+    )
     right.set_xlabel("step $t$")
-    right.set_title(r"Second moment, $\beta_2 = 0.999$: biased for hundreds of steps")
+    right.set_title(
+        r"Second moment, $\beta_2 = 0.999$: biased for hundreds of steps"
+    )
     right.legend(fontsize=8)
     plt.tight_layout()
     plt.show()
@@ -1078,25 +1367,55 @@ if __name__ == "__main__":
 # proof: the effective step $\alpha/\sqrt{v}$ can grow again when large gradients leave the average; the running
 # maximum forbids that.
 
+
 # %% nbgrader={"grade": false, "grade_id": "adam-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class Adam(Optimizer):
     """Adam: momentum plus per-parameter adaptive step sizes, with bias correction (as torch.optim.Adam).
 
-        adam = Adam(parameters=[w1, w2, bias], learning_rate=0.001, beta1=0.9, beta2=0.999)
-        adam = Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999))   # PyTorch's names work too
+    adam = Adam(parameters=[w1, w2, bias], learning_rate=0.001, beta1=0.9, beta2=0.999)
+    adam = Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999))   # PyTorch's names work too
     """
 
-    def __init__(self, parameters=None, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, lr=None, betas=None, params=None, decoupled_weight_decay=False):
+    def __init__(
+        self,
+        parameters=None,
+        learning_rate=0.001,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        weight_decay=0.0,
+        amsgrad=False,
+        *,
+        lr=None,
+        betas=None,
+        params=None,
+        decoupled_weight_decay=False,
+    ):
         parameters = _renamed("parameters", parameters, None, "params", params)
-        learning_rate = _renamed("learning_rate", learning_rate, 0.001, "lr", lr)
+        learning_rate = _renamed(
+            "learning_rate", learning_rate, 0.001, "lr", lr
+        )
         if betas is not None:
             if len(betas) != 2:
-                raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-            beta1, beta2 = _renamed("(beta1, beta2)", (beta1, beta2), (0.9, 0.999), "betas", tuple(betas))
-        defaults = {"lr": learning_rate, "betas": (beta1, beta2), "eps": eps, "weight_decay": weight_decay,
-                    "amsgrad": amsgrad, "decoupled_weight_decay": decoupled_weight_decay}
+                raise ValueError(
+                    f"betas must be a pair (beta1, beta2), got {betas!r}"
+                )
+            beta1, beta2 = _renamed(
+                "(beta1, beta2)",
+                (beta1, beta2),
+                (0.9, 0.999),
+                "betas",
+                tuple(betas),
+            )
+        defaults = {
+            "lr": learning_rate,
+            "betas": (beta1, beta2),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
         super().__init__(parameters, defaults)
 
     def _validate(self, group):
@@ -1105,9 +1424,15 @@ class Adam(Optimizer):
         _check_at_least("weight_decay", group["weight_decay"])
         betas = group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        if isinstance(betas[0], (tuple, list)):      # Adam(params, lr, (0.9, 0.999)): PyTorch's positional pair
-            raise TypeError(f"beta1 must be a number, got {betas[0]!r}: pass PyTorch's pair as betas={betas[0]!r}")
+            raise ValueError(
+                f"betas must be a pair (beta1, beta2), got {betas!r}"
+            )
+        if isinstance(
+            betas[0], (tuple, list)
+        ):  # Adam(params, lr, (0.9, 0.999)): PyTorch's positional pair
+            raise TypeError(
+                f"beta1 must be a number, got {betas[0]!r}: pass PyTorch's pair as betas={betas[0]!r}"
+            )
         _check_beta("beta1", betas[0])
         _check_beta("beta2", betas[1])
 
@@ -1117,7 +1442,9 @@ class Adam(Optimizer):
         for p, g, state, group in self._each_parameter():
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             l2 = group["weight_decay"]
-            if group["decoupled_weight_decay"]:       # AdamW: θ ← θ(1 − α λ), and no L2 term in g
+            if group[
+                "decoupled_weight_decay"
+            ]:  # AdamW: θ ← θ(1 − α λ), and no L2 term in g
                 p.data *= 1 - lr * group["weight_decay"]
                 l2 = 0.0
             ### BEGIN SOLUTION
@@ -1132,10 +1459,19 @@ class Adam(Optimizer):
             if l2 != 0:
                 g = g + l2 * p.data
             m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
-            v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
+            v = state["exp_avg_sq"] = (
+                beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
+            )
             if group["amsgrad"]:
-                v = state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], v)
-            p.data -= lr / (1 - beta1 ** t) * m / (np.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps)
+                v = state["max_exp_avg_sq"] = np.maximum(
+                    state["max_exp_avg_sq"], v
+                )
+            p.data -= (
+                lr
+                / (1 - beta1**t)
+                * m
+                / (np.sqrt(v) / math.sqrt(1 - beta2**t) + eps)
+            )
             ### END SOLUTION
         return loss
 
@@ -1150,13 +1486,21 @@ def test_unit_adam():
         p.grad = Tensor(np.array(2.0))
         adam.step()
         state = adam.state[p]
-        assert state["step"] == t, f"state['step'] should count steps: expected {t}, got {state['step']}"
-        assert abs(state["exp_avg"] - (1 - 0.9 ** t) * 2.0) < 1e-14, f"m_{t} = {state['exp_avg']}"
+        assert state["step"] == t, (
+            f"state['step'] should count steps: expected {t}, got {state['step']}"
+        )
+        assert abs(state["exp_avg"] - (1 - 0.9**t) * 2.0) < 1e-14, (
+            f"m_{t} = {state['exp_avg']}"
+        )
     print("✅ First moment estimation (m_t) computed correctly")
-    assert abs(state["exp_avg_sq"] - (1 - 0.999 ** 5) * 4.0) < 1e-14, f"v_5 = {state['exp_avg_sq']}"
+    assert abs(state["exp_avg_sq"] - (1 - 0.999**5) * 4.0) < 1e-14, (
+        f"v_5 = {state['exp_avg_sq']}"
+    )
     print("✅ Second moment estimation (v_t) computed correctly")
     # corrected: m̂ = 2, v̂ = 4, every step is α·2/(2 + ε); uncorrected the first step alone would be 0.316
-    assert abs(p.data - (1.0 - 5 * 0.1 * 2.0 / (2.0 + 1e-8))) < 1e-12, f"θ_5 = {p.data}"
+    assert abs(p.data - (1.0 - 5 * 0.1 * 2.0 / (2.0 + 1e-8))) < 1e-12, (
+        f"θ_5 = {p.data}"
+    )
     print("✅ Bias correction applied properly")
 
     # gradients 1000 and 0.001: the step depends on the sign, not the size
@@ -1165,7 +1509,9 @@ def test_unit_adam():
     for _ in range(3):
         p.grad = Tensor(np.array([1000.0, -0.001]))
         adam.step()
-    assert np.allclose(p.data, [-0.03, 0.03], rtol=1e-4), f"both coordinates should move by 3α, got {p.data}"
+    assert np.allclose(p.data, [-0.03, 0.03], rtol=1e-4), (
+        f"both coordinates should move by 3α, got {p.data}"
+    )
     print("✅ Adaptive learning rates working")
     ### BEGIN HIDDEN TESTS
     # two steps with different gradients, by hand: g = 1 then g = 3, α = 1, β1 = 0.5, β2 = 0.75, ε = 0
@@ -1186,7 +1532,9 @@ def test_unit_adam():
     p32 = Variable(np.array([1.0, -1.0], dtype=np.float32), requires_grad=True)
     p32.grad = Tensor(np.array([0.5, 0.5], dtype=np.float32))
     Adam([p32], lr=0.1).step()
-    assert p32.data.dtype == np.float32 and np.array_equal(p32.grad.data, np.array([0.5, 0.5], np.float32))
+    assert p32.data.dtype == np.float32 and np.array_equal(
+        p32.grad.data, np.array([0.5, 0.5], np.float32)
+    )
     assert np.allclose(p32.data, [0.9, -1.1], rtol=1e-6)
     ### END HIDDEN TESTS
     print("📈 Progress: Adam Optimizer ✓")
@@ -1194,6 +1542,7 @@ def test_unit_adam():
 
 if __name__ == "__main__":
     test_unit_adam()
+
 
 # %% nbgrader={"grade": true, "grade_id": "test-adam-options", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_unit_adam_options():
@@ -1210,9 +1559,16 @@ def test_unit_adam_options():
     for g in (3.0, 0.0):
         p.grad = Tensor(np.array(g))
         adam.step()
-    assert abs(adam.state[p]["max_exp_avg_sq"] - 0.009) < 1e-15, adam.state[p]["max_exp_avg_sq"]
+    assert abs(adam.state[p]["max_exp_avg_sq"] - 0.009) < 1e-15, adam.state[p][
+        "max_exp_avg_sq"
+    ]
     m2 = 0.9 * 0.3
-    step2 = 0.1 / (1 - 0.9 ** 2) * m2 / (np.sqrt(0.009) / np.sqrt(1 - 0.999 ** 2) + 1e-8)
+    step2 = (
+        0.1
+        / (1 - 0.9**2)
+        * m2
+        / (np.sqrt(0.009) / np.sqrt(1 - 0.999**2) + 1e-8)
+    )
     step1 = 0.1 * 3.0 / (3.0 + 1e-8)
     assert abs(p.data - (-step1 - step2)) < 1e-12, (p.data, -step1 - step2)
     print("✅ AMSGrad uses the running maximum of v")
@@ -1224,13 +1580,32 @@ def test_unit_adam_options():
         p.grad = Tensor(np.array(g))
         adam.step()
     v2 = 0.999 * 0.009
-    step2 = 0.1 / (1 - 0.9 ** 2) * m2 / (np.sqrt(v2) / np.sqrt(1 - 0.999 ** 2) + 1e-8)
-    assert "max_exp_avg_sq" not in adam.state[p] and abs(p.data - (-step1 - step2)) < 1e-12
+    step2 = (
+        0.1 / (1 - 0.9**2) * m2 / (np.sqrt(v2) / np.sqrt(1 - 0.999**2) + 1e-8)
+    )
+    assert (
+        "max_exp_avg_sq" not in adam.state[p]
+        and abs(p.data - (-step1 - step2)) < 1e-12
+    )
     # weight decay and amsgrad in two groups; a parameter without gradient keeps no state
-    a, b, c = make_parameter(2.0, grad=0.0), make_parameter(-2.0, grad=0.0), make_parameter(1.0)
-    adam = Adam([{"params": [a, c]}, {"params": [b], "lr": 0.2}], learning_rate=0.1, weight_decay=0.5, amsgrad=True)
+    a, b, c = (
+        make_parameter(2.0, grad=0.0),
+        make_parameter(-2.0, grad=0.0),
+        make_parameter(1.0),
+    )
+    adam = Adam(
+        [{"params": [a, c]}, {"params": [b], "lr": 0.2}],
+        learning_rate=0.1,
+        weight_decay=0.5,
+        amsgrad=True,
+    )
     adam.step()
-    assert abs(a.data - 1.9) < 1e-8 and abs(b.data - (-1.8)) < 1e-8 and c.data == 1.0 and c not in adam.state
+    assert (
+        abs(a.data - 1.9) < 1e-8
+        and abs(b.data - (-1.8)) < 1e-8
+        and c.data == 1.0
+        and c not in adam.state
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: Adam options ✓")
 
@@ -1257,15 +1632,39 @@ if __name__ == "__main__":
 # `decoupled_weight_decay=True` (the two lines you got for free at the top of the loop) and a default
 # $\lambda = 0.01$. The demonstration below compares the two on weights that differ only in their gradient scale.
 
+
 # %%
 #| export
 class AdamW(Adam):
     """Adam with decoupled weight decay: θ ← θ(1 − lr·λ), then Adam on the gradient (as torch.optim.AdamW)."""
 
-    def __init__(self, parameters=None, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01,
-                 amsgrad=False, *, lr=None, betas=None, params=None):
-        super().__init__(parameters, learning_rate, beta1, beta2, eps, weight_decay, amsgrad,
-                         lr=lr, betas=betas, params=params, decoupled_weight_decay=True)
+    def __init__(
+        self,
+        parameters=None,
+        learning_rate=0.001,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        weight_decay=0.01,
+        amsgrad=False,
+        *,
+        lr=None,
+        betas=None,
+        params=None,
+    ):
+        super().__init__(
+            parameters,
+            learning_rate,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+            amsgrad,
+            lr=lr,
+            betas=betas,
+            params=params,
+            decoupled_weight_decay=True,
+        )
 
 
 # %%
@@ -1274,12 +1673,16 @@ if __name__ == "__main__":
         # weights 1, 1, 1 with weight decay λ = 0.1 and α = 0.01, no loss gradient
         for name, optimizer_class in (("Adam + L2", Adam), ("AdamW", AdamW)):
             w = make_parameter([1.0, 1.0, 1.0])
-            optimizer = optimizer_class([w], learning_rate=0.01, weight_decay=0.1)
+            optimizer = optimizer_class(
+                [w], learning_rate=0.01, weight_decay=0.1
+            )
             for _ in range(100):
-                w.grad = Tensor(np.zeros(3))          # no loss gradient at all: only the decay acts
+                w.grad = Tensor(
+                    np.zeros(3)
+                )  # no loss gradient at all: only the decay acts
                 optimizer.step()
             print(f"{name:>10}: weights after 100 steps {np.round(w.data, 4)}")
-        print(f"AdamW: every weight shrank by (1 − αλ)^100 = {0.999 ** 100:.4f}")
+        print(f"AdamW: every weight shrank by (1 − αλ)^100 = {0.999**100:.4f}")
 
 # %% [markdown]
 # With no loss gradient at all, Adam + L2 turns the decay term into a normalised step of size about
@@ -1321,17 +1724,26 @@ if __name__ == "__main__":
 # scheduler per optimizer it gives the same numbers as the closed forms in the table, and the closed form is
 # what we write. (To combine schedules, use `SequentialLR` or a `LambdaLR`.)
 
+
 # %%
 #| export
 def _check_optimizer(optimizer):
     groups = getattr(optimizer, "param_groups", None)
-    if not isinstance(groups, list) or not all(isinstance(group, dict) and "lr" in group for group in groups):
-        raise TypeError(f"optimizer must be an optimizer such as SGD or Adam (with param_groups), "
-                        f"got {type(optimizer).__name__}")
+    if not isinstance(groups, list) or not all(
+        isinstance(group, dict) and "lr" in group for group in groups
+    ):
+        raise TypeError(
+            f"optimizer must be an optimizer such as SGD or Adam (with param_groups), "
+            f"got {type(optimizer).__name__}"
+        )
 
 
 def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value <= 0
+    ):
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
@@ -1353,23 +1765,36 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise ValueError(f"last_epoch={last_epoch} resumes a schedule, but param_groups[{i}] has no "
-                                     f"'initial_lr': load the optimizer's state_dict first, or use last_epoch=-1")
-        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+                    raise ValueError(
+                        f"last_epoch={last_epoch} resumes a schedule, but param_groups[{i}] has no "
+                        f"'initial_lr': load the optimizer's state_dict first, or use last_epoch=-1"
+                    )
+        self.base_lrs = [
+            group["initial_lr"] for group in optimizer.param_groups
+        ]
         self.last_epoch = last_epoch
         self._step_count = 0
-        self.step()                          # the first step: last_epoch becomes 0
+        self.step()  # the first step: last_epoch becomes 0
 
     def get_lr(self):
         """The learning rate of every parameter group at epoch `self.last_epoch`."""
-        raise NotImplementedError(f"{type(self).__name__} does not define get_lr()")
+        raise NotImplementedError(
+            f"{type(self).__name__} does not define get_lr()"
+        )
 
     def step(self):
         """Advance one epoch and set every group's learning rate."""
-        if self._step_count == 1 and getattr(self.optimizer, "_steps_taken", 1) == 0:
-            warnings.warn("scheduler.step() was called before optimizer.step(): call optimizer.step() first "
-                          "(the training loop steps the optimizer, then the scheduler), otherwise the first "
-                          "learning rate of the schedule is skipped", UserWarning, stacklevel=2)
+        if (
+            self._step_count == 1
+            and getattr(self.optimizer, "_steps_taken", 1) == 0
+        ):
+            warnings.warn(
+                "scheduler.step() was called before optimizer.step(): call optimizer.step() first "
+                "(the training loop steps the optimizer, then the scheduler), otherwise the first "
+                "learning rate of the schedule is skipped",
+                UserWarning,
+                stacklevel=2,
+            )
         self._step_count += 1
         self.last_epoch += 1
         self._set_lrs(self.get_lr())
@@ -1377,7 +1802,9 @@ class LRScheduler:
     def _set_lrs(self, lrs):
         groups = self.optimizer.param_groups
         if len(lrs) != len(groups):
-            raise ValueError(f"{len(lrs)} learning rates for {len(groups)} parameter groups")
+            raise ValueError(
+                f"{len(lrs)} learning rates for {len(groups)} parameter groups"
+            )
         for group, lr in zip(groups, lrs):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in groups]
@@ -1388,11 +1815,19 @@ class LRScheduler:
 
     def state_dict(self):
         """The schedule's position and settings (everything but the optimizer), as plain values."""
-        return {key: _copy_value(value) for key, value in self.__dict__.items() if key != "optimizer"}
+        return {
+            key: _copy_value(value)
+            for key, value in self.__dict__.items()
+            if key != "optimizer"
+        }
 
     def load_state_dict(self, state_dict):
-        self.__dict__.update({key: _copy_value(value) for key, value in state_dict.items()})
-        self._set_lrs(self._last_lr)          # the groups get the rates of the restored epoch
+        self.__dict__.update(
+            {key: _copy_value(value) for key, value in state_dict.items()}
+        )
+        self._set_lrs(
+            self._last_lr
+        )  # the groups get the rates of the restored epoch
 
     def __repr__(self):
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
@@ -1408,12 +1843,13 @@ class LRScheduler:
 # Return a list with the rate of every parameter group at epoch `self.last_epoch`: one entry per base rate
 # in `self.base_lrs`, using `self.gamma` and `self.step_size`. (`//` is integer division.)
 
+
 # %% nbgrader={"grade": false, "grade_id": "step-lr", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class StepLR(LRScheduler):
     """Decay every group's rate by `gamma` every `step_size` epochs (as torch.optim.lr_scheduler.StepLR).
 
-        scheduler = StepLR(optimizer, step_size=10, gamma=0.1)
+    scheduler = StepLR(optimizer, step_size=10, gamma=0.1)
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
@@ -1426,7 +1862,10 @@ class StepLR(LRScheduler):
     def get_lr(self):
         """α_e = α_0 · γ^⌊e / step_size⌋ for every group."""
         ### BEGIN SOLUTION
-        return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
+        return [
+            base_lr * self.gamma ** (self.last_epoch // self.step_size)
+            for base_lr in self.base_lrs
+        ]
         ### END SOLUTION
 
 
@@ -1436,18 +1875,33 @@ def test_unit_step_lr():
     p = make_parameter(1.0, grad=0.0)
     optimizer = SGD([p], learning_rate=0.1)
     scheduler = StepLR(optimizer, step_size=3, gamma=0.5)
-    assert scheduler.get_last_lr() == [0.1] and optimizer.param_groups[0]["lr"] == 0.1
+    assert (
+        scheduler.get_last_lr() == [0.1]
+        and optimizer.param_groups[0]["lr"] == 0.1
+    )
     seen = []
     for epoch in range(9):
         optimizer.step()
         scheduler.step()
         seen.append(scheduler.get_last_lr()[0])
-    expected = [0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.0125]   # epochs 1..9
+    expected = [
+        0.1,
+        0.1,
+        0.05,
+        0.05,
+        0.05,
+        0.025,
+        0.025,
+        0.025,
+        0.0125,
+    ]  # epochs 1..9
     assert np.allclose(seen, expected, rtol=1e-15, atol=0), f"got {seen}"
     assert optimizer.param_groups[0]["lr"] == seen[-1]
     print("✅ The rate is multiplied by gamma every step_size epochs")
     a, b = make_parameter(1.0), make_parameter(1.0)
-    optimizer = SGD([{"params": [a]}, {"params": [b], "lr": 1.0}], learning_rate=0.1)
+    optimizer = SGD(
+        [{"params": [a]}, {"params": [b], "lr": 1.0}], learning_rate=0.1
+    )
     scheduler = StepLR(optimizer, step_size=2, gamma=0.1)
     for _ in range(4):
         optimizer.step()
@@ -1461,11 +1915,13 @@ def test_unit_step_lr():
     for epoch in range(1, 20):
         optimizer.step()
         scheduler.step()
-        assert scheduler.get_last_lr() == [2.0 * 0.5 ** epoch]
-    optimizer.param_groups[0]["lr"] = 123.0        # the closed form does not depend on the current lr
+        assert scheduler.get_last_lr() == [2.0 * 0.5**epoch]
+    optimizer.param_groups[0]["lr"] = (
+        123.0  # the closed form does not depend on the current lr
+    )
     optimizer.step()
     scheduler.step()
-    assert scheduler.get_last_lr() == [2.0 * 0.5 ** 20]
+    assert scheduler.get_last_lr() == [2.0 * 0.5**20]
     ### END HIDDEN TESTS
     print("📈 Progress: Learning Rate Scheduling ✓")
 
@@ -1481,6 +1937,7 @@ if __name__ == "__main__":
 # (`scheduler.step(validation_loss)`), so it has no formula in the epoch, and `SequentialLR` hands the
 # optimizer from one schedule to the next at the milestones, restarting each at its epoch 0.
 
+
 # %%
 #| export
 class MultiStepLR(LRScheduler):
@@ -1489,16 +1946,24 @@ class MultiStepLR(LRScheduler):
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         milestones = list(milestones)
         for milestone in milestones:
-            if isinstance(milestone, bool) or not isinstance(milestone, numbers.Integral) or milestone < 0:
-                raise ValueError(f"milestones must be non-negative integers (epochs), got {milestones!r}")
+            if (
+                isinstance(milestone, bool)
+                or not isinstance(milestone, numbers.Integral)
+                or milestone < 0
+            ):
+                raise ValueError(
+                    f"milestones must be non-negative integers (epochs), got {milestones!r}"
+                )
         _check_positive("gamma", gamma)
         self.milestones = sorted(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        passed = bisect.bisect_right(self.milestones, self.last_epoch)     # milestones ≤ epoch
-        return [base_lr * self.gamma ** passed for base_lr in self.base_lrs]
+        passed = bisect.bisect_right(
+            self.milestones, self.last_epoch
+        )  # milestones ≤ epoch
+        return [base_lr * self.gamma**passed for base_lr in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):
@@ -1510,7 +1975,9 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
+        return [
+            base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs
+        ]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -1525,19 +1992,33 @@ class CosineAnnealingLR(LRScheduler):
 
     def get_lr(self):
         cosine = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-        return [self.eta_min + (base_lr - self.eta_min) * cosine for base_lr in self.base_lrs]
+        return [
+            self.eta_min + (base_lr - self.eta_min) * cosine
+            for base_lr in self.base_lrs
+        ]
 
 
 class LinearLR(LRScheduler):
     """Warm-up: the factor on α_0 goes linearly from `start_factor` to `end_factor` over `total_iters` epochs."""
 
-    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+    def __init__(
+        self,
+        optimizer,
+        start_factor=1.0 / 3,
+        end_factor=1.0,
+        total_iters=5,
+        last_epoch=-1,
+    ):
         _check_number("start_factor", start_factor)
         _check_number("end_factor", end_factor)
         if not 0 < start_factor <= 1:
-            raise ValueError(f"start_factor must be in (0, 1], got {start_factor!r}")
+            raise ValueError(
+                f"start_factor must be in (0, 1], got {start_factor!r}"
+            )
         if not 0 <= end_factor <= 1:
-            raise ValueError(f"end_factor must be in [0, 1], got {end_factor!r}")
+            raise ValueError(
+                f"end_factor must be in [0, 1], got {end_factor!r}"
+            )
         _check_positive_int("total_iters", total_iters)
         self.start_factor = start_factor
         self.end_factor = end_factor
@@ -1546,7 +2027,10 @@ class LinearLR(LRScheduler):
 
     def get_lr(self):
         progress = min(self.total_iters, self.last_epoch) / self.total_iters
-        factor = self.start_factor + (self.end_factor - self.start_factor) * progress
+        factor = (
+            self.start_factor
+            + (self.end_factor - self.start_factor) * progress
+        )
         return [base_lr * factor for base_lr in self.base_lrs]
 
 
@@ -1556,22 +2040,42 @@ class LambdaLR(LRScheduler):
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         _check_optimizer(optimizer)
         count = len(optimizer.param_groups)
-        lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * count
+        lambdas = (
+            list(lr_lambda)
+            if isinstance(lr_lambda, (list, tuple))
+            else [lr_lambda] * count
+        )
         if len(lambdas) != count:
-            raise ValueError(f"lr_lambda: expected {count} functions (one per parameter group), got {len(lambdas)}")
+            raise ValueError(
+                f"lr_lambda: expected {count} functions (one per parameter group), got {len(lambdas)}"
+            )
         if not all(callable(fn) for fn in lambdas):
-            raise TypeError("lr_lambda must be a function of the epoch (or a list of them)")
+            raise TypeError(
+                "lr_lambda must be a function of the epoch (or a list of them)"
+            )
         self.lr_lambdas = lambdas
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+        return [
+            base_lr * fn(self.last_epoch)
+            for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)
+        ]
 
     def state_dict(self):
         # functions are not data: save only the attributes of callable objects, as PyTorch does
-        state = {key: _copy_value(value) for key, value in self.__dict__.items() if key not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) or not hasattr(fn, "__dict__")
-                               else copy.deepcopy(fn.__dict__) for fn in self.lr_lambdas]
+        state = {
+            key: _copy_value(value)
+            for key, value in self.__dict__.items()
+            if key not in ("optimizer", "lr_lambdas")
+        }
+        state["lr_lambdas"] = [
+            None
+            if isinstance(fn, types.FunctionType)
+            or not hasattr(fn, "__dict__")
+            else copy.deepcopy(fn.__dict__)
+            for fn in self.lr_lambdas
+        ]
         return state
 
     def load_state_dict(self, state_dict):
@@ -1590,9 +2094,23 @@ class OneCycleLR(LRScheduler):
     beta1) moves the opposite way, between `max_momentum` and `base_momentum`.
     """
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
-                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
-                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+    def __init__(
+        self,
+        optimizer,
+        max_lr,
+        total_steps=None,
+        epochs=None,
+        steps_per_epoch=None,
+        pct_start=0.3,
+        anneal_strategy="cos",
+        cycle_momentum=True,
+        base_momentum=0.85,
+        max_momentum=0.95,
+        div_factor=25.0,
+        final_div_factor=1e4,
+        three_phase=False,
+        last_epoch=-1,
+    ):
         _check_optimizer(optimizer)
         if total_steps is not None:
             _check_positive_int("total_steps", total_steps)
@@ -1601,27 +2119,69 @@ class OneCycleLR(LRScheduler):
             _check_positive_int("steps_per_epoch", steps_per_epoch)
             total_steps = epochs * steps_per_epoch
         else:
-            raise ValueError("OneCycleLR needs total_steps, or both epochs and steps_per_epoch")
+            raise ValueError(
+                "OneCycleLR needs total_steps, or both epochs and steps_per_epoch"
+            )
         _check_number("pct_start", pct_start)
         if not 0 <= pct_start <= 1:
             raise ValueError(f"pct_start must be in [0, 1], got {pct_start!r}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+            raise ValueError(
+                f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
+            )
         _check_positive("div_factor", div_factor)
         _check_positive("final_div_factor", final_div_factor)
         self.total_steps = total_steps
         self.anneal_strategy = anneal_strategy
         warm_end = float(pct_start * total_steps) - 1
-        if three_phase:   # up, back down to the start, then the long final decay
-            self._phases = [(warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
-                            (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        if (
+            three_phase
+        ):  # up, back down to the start, then the long final decay
+            self._phases = [
+                (
+                    warm_end,
+                    "initial_lr",
+                    "max_lr",
+                    "max_momentum",
+                    "base_momentum",
+                ),
+                (
+                    float(2 * pct_start * total_steps) - 2,
+                    "max_lr",
+                    "initial_lr",
+                    "base_momentum",
+                    "max_momentum",
+                ),
+                (
+                    total_steps - 1,
+                    "initial_lr",
+                    "min_lr",
+                    "max_momentum",
+                    "max_momentum",
+                ),
+            ]
         else:
-            self._phases = [(warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+            self._phases = [
+                (
+                    warm_end,
+                    "initial_lr",
+                    "max_lr",
+                    "max_momentum",
+                    "base_momentum",
+                ),
+                (
+                    total_steps - 1,
+                    "max_lr",
+                    "min_lr",
+                    "base_momentum",
+                    "max_momentum",
+                ),
+            ]
         groups = optimizer.param_groups
         if last_epoch == -1:
-            for group, peak in zip(groups, _per_group("max_lr", max_lr, groups)):
+            for group, peak in zip(
+                groups, _per_group("max_lr", max_lr, groups)
+            ):
                 group["initial_lr"] = peak / div_factor
                 group["max_lr"] = peak
                 group["min_lr"] = group["initial_lr"] / final_div_factor
@@ -1629,12 +2189,17 @@ class OneCycleLR(LRScheduler):
         if cycle_momentum:
             defaults = getattr(optimizer, "defaults", {})
             if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError("cycle_momentum=True needs an optimizer with momentum or betas "
-                                 "(SGD, RMSprop, Adam, AdamW); pass cycle_momentum=False")
+                raise ValueError(
+                    "cycle_momentum=True needs an optimizer with momentum or betas "
+                    "(SGD, RMSprop, Adam, AdamW); pass cycle_momentum=False"
+                )
             self.use_beta1 = "betas" in defaults
             if last_epoch == -1:
-                for group, top, bottom in zip(groups, _per_group("max_momentum", max_momentum, groups),
-                                              _per_group("base_momentum", base_momentum, groups)):
+                for group, top, bottom in zip(
+                    groups,
+                    _per_group("max_momentum", max_momentum, groups),
+                    _per_group("base_momentum", base_momentum, groups),
+                ):
                     self._set_momentum(group, top)
                     group["max_momentum"] = top
                     group["base_momentum"] = bottom
@@ -1648,22 +2213,41 @@ class OneCycleLR(LRScheduler):
 
     def _anneal(self, start, end, fraction):
         if self.anneal_strategy == "cos":
-            return end + (start - end) / 2.0 * (math.cos(math.pi * fraction) + 1)
+            return end + (start - end) / 2.0 * (
+                math.cos(math.pi * fraction) + 1
+            )
         return (end - start) * fraction + start
 
     def get_lr(self):
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"OneCycleLR was stepped {step} times, but total_steps is {self.total_steps}")
+            raise ValueError(
+                f"OneCycleLR was stepped {step} times, but total_steps is {self.total_steps}"
+            )
         lrs = []
         for group in self.optimizer.param_groups:
             phase_start = 0.0
-            for i, (phase_end, lr_from, lr_to, momentum_from, momentum_to) in enumerate(self._phases):
+            for i, (
+                phase_end,
+                lr_from,
+                lr_to,
+                momentum_from,
+                momentum_to,
+            ) in enumerate(self._phases):
                 if step <= phase_end or i == len(self._phases) - 1:
                     fraction = (step - phase_start) / (phase_end - phase_start)
-                    lrs.append(self._anneal(group[lr_from], group[lr_to], fraction))
+                    lrs.append(
+                        self._anneal(group[lr_from], group[lr_to], fraction)
+                    )
                     if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(group[momentum_from], group[momentum_to], fraction))
+                        self._set_momentum(
+                            group,
+                            self._anneal(
+                                group[momentum_from],
+                                group[momentum_to],
+                                fraction,
+                            ),
+                        )
                     break
                 phase_start = phase_end
         return lrs
@@ -1673,7 +2257,9 @@ def _per_group(name, value, groups):
     """One value per parameter group: a list of them, or one value for all."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(groups):
-            raise ValueError(f"{name}: expected {len(groups)} values (one per parameter group), got {len(value)}")
+            raise ValueError(
+                f"{name}: expected {len(groups)} values (one per parameter group), got {len(value)}"
+            )
         return list(value)
     return [value] * len(groups)
 
@@ -1685,21 +2271,31 @@ class SequentialLR(LRScheduler):
         _check_optimizer(optimizer)
         schedulers, milestones = list(schedulers), list(milestones)
         if not schedulers:
-            raise ValueError("schedulers is empty: SequentialLR needs at least one scheduler")
+            raise ValueError(
+                "schedulers is empty: SequentialLR needs at least one scheduler"
+            )
         for i, scheduler in enumerate(schedulers):
             if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(f"schedulers[{i}] is a ReduceLROnPlateau, which steps on a metric: it cannot "
-                                 f"be part of a SequentialLR")
+                raise ValueError(
+                    f"schedulers[{i}] is a ReduceLROnPlateau, which steps on a metric: it cannot "
+                    f"be part of a SequentialLR"
+                )
             if getattr(scheduler, "optimizer", None) is not optimizer:
-                raise ValueError(f"schedulers[{i}] belongs to another optimizer: all must share this one")
+                raise ValueError(
+                    f"schedulers[{i}] belongs to another optimizer: all must share this one"
+                )
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"milestones: expected {len(schedulers) - 1} (one fewer than schedulers), "
-                             f"got {len(milestones)}")
+            raise ValueError(
+                f"milestones: expected {len(schedulers) - 1} (one fewer than schedulers), "
+                f"got {len(milestones)}"
+            )
         self.optimizer = optimizer
         self._schedulers = schedulers
         self._milestones = milestones
         self.last_epoch = last_epoch + 1
-        for group in optimizer.param_groups:         # undo what the schedulers' first steps did
+        for group in (
+            optimizer.param_groups
+        ):  # undo what the schedulers' first steps did
             group["lr"] = group["initial_lr"]
         for scheduler in schedulers:
             _undo_first_step(scheduler)
@@ -1713,21 +2309,30 @@ class SequentialLR(LRScheduler):
         index = bisect.bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[index]
         if index > 0 and self._milestones[index - 1] == self.last_epoch:
-            scheduler.last_epoch = 0                  # the next schedule starts at its own epoch 0
+            scheduler.last_epoch = (
+                0  # the next schedule starts at its own epoch 0
+            )
             scheduler._set_lrs(scheduler.get_lr())
         else:
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
 
     def state_dict(self):
-        state = {key: _copy_value(value) for key, value in self.__dict__.items()
-                 if key not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
+        state = {
+            key: _copy_value(value)
+            for key, value in self.__dict__.items()
+            if key not in ("optimizer", "_schedulers")
+        }
+        state["_schedulers"] = [
+            scheduler.state_dict() for scheduler in self._schedulers
+        ]
         return state
 
     def load_state_dict(self, state_dict):
         state = dict(state_dict)
-        for scheduler, saved in zip(self._schedulers, state.pop("_schedulers")):
+        for scheduler, saved in zip(
+            self._schedulers, state.pop("_schedulers")
+        ):
             scheduler.load_state_dict(saved)
         super().load_state_dict(state)
 
@@ -1743,22 +2348,40 @@ def _undo_first_step(scheduler):
 class ReduceLROnPlateau(LRScheduler):
     """Multiply the rate by `factor` when a metric has not improved for more than `patience` epochs.
 
-        scheduler.step(validation_loss)      # once per epoch, with the metric (mode="min": lower is better)
+    scheduler.step(validation_loss)      # once per epoch, with the metric (mode="min": lower is better)
     """
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
-                 cooldown=0, min_lr=0.0, eps=1e-8):
+    def __init__(
+        self,
+        optimizer,
+        mode="min",
+        factor=0.1,
+        patience=10,
+        threshold=1e-4,
+        threshold_mode="rel",
+        cooldown=0,
+        min_lr=0.0,
+        eps=1e-8,
+    ):
         _check_optimizer(optimizer)
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+            raise ValueError(
+                f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
+            )
         _check_number("factor", factor)
         if not 0 <= factor < 1:
             raise ValueError(f"factor must be in [0, 1), got {factor!r}")
         for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Integral)
+                or value < 0
+            ):
+                raise ValueError(
+                    f"{name} must be a non-negative integer, got {value!r}"
+                )
         _check_at_least("threshold", threshold)
         _check_at_least("eps", eps)
         self.optimizer = optimizer
@@ -1774,8 +2397,16 @@ class ReduceLROnPlateau(LRScheduler):
 
     def _is_better(self, value):
         if self.mode == "min":
-            return value < (self.best * (1 - self.threshold) if self.threshold_mode == "rel" else self.best - self.threshold)
-        return value > (self.best * (1 + self.threshold) if self.threshold_mode == "rel" else self.best + self.threshold)
+            return value < (
+                self.best * (1 - self.threshold)
+                if self.threshold_mode == "rel"
+                else self.best - self.threshold
+            )
+        return value > (
+            self.best * (1 + self.threshold)
+            if self.threshold_mode == "rel"
+            else self.best + self.threshold
+        )
 
     def step(self, metrics):
         """Record this epoch's metric; reduce the rates after more than `patience` epochs without progress."""
@@ -1786,13 +2417,19 @@ class ReduceLROnPlateau(LRScheduler):
             self.num_bad_epochs = 0
         else:
             self.num_bad_epochs += 1
-        if self.cooldown_counter > 0:                 # just reduced: ignore bad epochs for a while
+        if (
+            self.cooldown_counter > 0
+        ):  # just reduced: ignore bad epochs for a while
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+            for group, min_lr in zip(
+                self.optimizer.param_groups, self.min_lrs
+            ):
                 new_lr = max(group["lr"] * self.factor, min_lr)
-                if group["lr"] - new_lr > self.eps:   # changes smaller than eps are not worth making
+                if (
+                    group["lr"] - new_lr > self.eps
+                ):  # changes smaller than eps are not worth making
                     group["lr"] = new_lr
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
@@ -1801,6 +2438,7 @@ class ReduceLROnPlateau(LRScheduler):
 
 # %% [markdown]
 # Here are the schedules side by side, for a base rate of 0.1 over 100 epochs (OneCycle over 100 steps).
+
 
 # %%
 def schedule_curve(make_scheduler, epochs=100, lr=0.1):
@@ -1819,16 +2457,31 @@ if __name__ == "__main__":
     import matplotlib.pyplot as plt
 
     schedules = {
-        "MultiStepLR([30, 80], 0.1)": lambda opt: MultiStepLR(opt, milestones=[30, 80], gamma=0.1),
+        "MultiStepLR([30, 80], 0.1)": lambda opt: MultiStepLR(
+            opt, milestones=[30, 80], gamma=0.1
+        ),
         "ExponentialLR(0.96)": lambda opt: ExponentialLR(opt, gamma=0.96),
-        "CosineAnnealingLR(100)": lambda opt: CosineAnnealingLR(opt, T_max=100),
+        "CosineAnnealingLR(100)": lambda opt: CosineAnnealingLR(
+            opt, T_max=100
+        ),
         "LinearLR warm-up, then cosine": lambda opt: SequentialLR(
-            opt, [LinearLR(opt, start_factor=0.1, total_iters=10), CosineAnnealingLR(opt, T_max=90)], milestones=[10]),
-        "OneCycleLR(max_lr=0.1)": lambda opt: OneCycleLR(opt, max_lr=0.1, total_steps=100),
+            opt,
+            [
+                LinearLR(opt, start_factor=0.1, total_iters=10),
+                CosineAnnealingLR(opt, T_max=90),
+            ],
+            milestones=[10],
+        ),
+        "OneCycleLR(max_lr=0.1)": lambda opt: OneCycleLR(
+            opt, max_lr=0.1, total_steps=100
+        ),
     }
     fig, ax = plt.subplots(figsize=(9, 4))
     with after_exercise("StepLR.get_lr"):
-        ax.plot(schedule_curve(lambda opt: StepLR(opt, step_size=30, gamma=0.5)), label="StepLR(30, 0.5)")
+        ax.plot(
+            schedule_curve(lambda opt: StepLR(opt, step_size=30, gamma=0.5)),
+            label="StepLR(30, 0.5)",
+        )
     for name, make in schedules.items():
         ax.plot(schedule_curve(make), label=name)
     ax.set_xlabel("epoch")
@@ -1837,21 +2490,34 @@ if __name__ == "__main__":
     ax.legend(fontsize=8)
     plt.show()
 
+
 # %% nbgrader={"grade": false, "grade_id": "test-schedulers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def test_unit_schedulers():
     print("🔬 Unit Test: the schedule family...")
-    curve = schedule_curve(lambda opt: CosineAnnealingLR(opt, T_max=10, eta_min=0.01), epochs=11)
-    assert np.allclose(curve, 0.01 + 0.09 * (1 + np.cos(np.pi * np.arange(11) / 10)) / 2, rtol=1e-14)
-    curve = schedule_curve(lambda opt: LinearLR(opt, start_factor=0.25, total_iters=3), epochs=6)
+    curve = schedule_curve(
+        lambda opt: CosineAnnealingLR(opt, T_max=10, eta_min=0.01), epochs=11
+    )
+    assert np.allclose(
+        curve,
+        0.01 + 0.09 * (1 + np.cos(np.pi * np.arange(11) / 10)) / 2,
+        rtol=1e-14,
+    )
+    curve = schedule_curve(
+        lambda opt: LinearLR(opt, start_factor=0.25, total_iters=3), epochs=6
+    )
     assert np.allclose(curve, [0.025, 0.05, 0.075, 0.1, 0.1, 0.1], rtol=1e-14)
-    curve = schedule_curve(lambda opt: MultiStepLR(opt, milestones=[2, 4], gamma=0.1), epochs=6)
+    curve = schedule_curve(
+        lambda opt: MultiStepLR(opt, milestones=[2, 4], gamma=0.1), epochs=6
+    )
     assert np.allclose(curve, [0.1, 0.1, 0.01, 0.01, 0.001, 0.001], rtol=1e-14)
     print("✅ Closed forms of cosine, linear warm-up and multi-step")
     optimizer = SGD([make_parameter(0.0)], learning_rate=1.0)
     plateau = ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
     for loss in (1.0, 0.9, 0.9, 0.9, 0.9, 0.9):
         plateau.step(loss)
-    assert plateau.get_last_lr() == [0.25]      # reduced after epochs 4 and 6 (two bad epochs each)
+    assert plateau.get_last_lr() == [
+        0.25
+    ]  # reduced after epochs 4 and 6 (two bad epochs each)
     print("✅ ReduceLROnPlateau waits `patience` bad epochs before it reduces")
 
 
@@ -1875,25 +2541,34 @@ if __name__ == "__main__":
 # Both work in place on the `.grad` arrays, between `loss.backward()` and `optimizer.step()`; the trailing
 # underscore is PyTorch's mark for "changes its argument".
 
+
 # %%
 #| export
 def _gradients(parameters):
     """The gradient arrays of a parameter or a list of parameters, writable, skipping missing ones."""
-    parameters = [parameters] if _is_parameter(parameters) else _as_list(parameters, "parameters")
+    parameters = (
+        [parameters]
+        if _is_parameter(parameters)
+        else _as_list(parameters, "parameters")
+    )
     grads = []
     for p in parameters:
         _check_parameter(p, "parameters")
         grad = _grad_array(p)
         if grad is None:
             continue
-        if not grad.flags.writeable:           # e.g. a broadcast view: give the parameter its own copy
+        if (
+            not grad.flags.writeable
+        ):  # e.g. a broadcast view: give the parameter its own copy
             grad = grad.copy()
             _set_grad_array(p, grad)
         grads.append(grad)
     return grads
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(
+    parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
+):
     """Scale all gradients together so that their total norm is at most `max_norm`; return the norm before.
 
     total = ‖(‖g_1‖, ‖g_2‖, ...)‖ with the chosen norm; every g is multiplied by min(1, max_norm/(total + 1e-6)).
@@ -1903,12 +2578,21 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     grads = _gradients(parameters)
     if not grads:
         return 0.0
-    norms = np.array([np.linalg.norm(g.ravel(), norm_type) if g.size else 0.0 for g in grads])
+    norms = np.array(
+        [
+            np.linalg.norm(g.ravel(), norm_type) if g.size else 0.0
+            for g in grads
+        ]
+    )
     total = float(np.linalg.norm(norms, norm_type))
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"the total gradient norm is {total}, not finite: a loss or gradient is NaN or infinite "
-                           f"(clip_grad_norm_ was called with error_if_nonfinite=True)")
-    scale = np.minimum(max_norm / (total + 1e-6), 1.0)      # NaN stays NaN, as in PyTorch
+        raise RuntimeError(
+            f"the total gradient norm is {total}, not finite: a loss or gradient is NaN or infinite "
+            f"(clip_grad_norm_ was called with error_if_nonfinite=True)"
+        )
+    scale = np.minimum(
+        max_norm / (total + 1e-6), 1.0
+    )  # NaN stays NaN, as in PyTorch
     for g in grads:
         g *= scale
     return total
@@ -1924,12 +2608,20 @@ def clip_grad_value_(parameters, clip_value):
 # %% nbgrader={"grade": false, "grade_id": "test-clipping", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def test_unit_gradient_clipping():
     print("🔬 Unit Test: gradient clipping...")
-    a, b = make_parameter([0.0, 0.0], grad=[3.0, 0.0]), make_parameter(0.0, grad=4.0)
+    a, b = (
+        make_parameter([0.0, 0.0], grad=[3.0, 0.0]),
+        make_parameter(0.0, grad=4.0),
+    )
     total = clip_grad_norm_([a, b], max_norm=1.0)
     assert total == 5.0
     scale = 1.0 / (5.0 + 1e-6)
-    assert np.allclose(a.grad.data, [3 * scale, 0.0], rtol=1e-15) and abs(b.grad.data - 4 * scale) < 1e-15
-    print("✅ clip_grad_norm_ scales by max_norm / (total + 1e-6) and returns the norm before clipping")
+    assert (
+        np.allclose(a.grad.data, [3 * scale, 0.0], rtol=1e-15)
+        and abs(b.grad.data - 4 * scale) < 1e-15
+    )
+    print(
+        "✅ clip_grad_norm_ scales by max_norm / (total + 1e-6) and returns the norm before clipping"
+    )
     c = make_parameter([1.0, -1.0], grad=[0.1, -0.2])
     assert abs(clip_grad_norm_(c, max_norm=10.0) - np.sqrt(0.05)) < 1e-15
     assert np.array_equal(c.grad.data, [0.1, -0.2])
@@ -1950,6 +2642,7 @@ if __name__ == "__main__":
 # least-squares problem with Adam and a cosine schedule for 40 steps in one go, and again as 20 steps, a
 # checkpoint, fresh objects, and 20 more. The two results must be *identical*, not just close.
 
+
 # %%
 def least_squares_run(steps, checkpoint=None, seed=0):
     """Adam + CosineAnnealingLR on ‖Xw − y‖²/n; returns (weights, checkpoint after `steps`)."""
@@ -1966,7 +2659,11 @@ def least_squares_run(steps, checkpoint=None, seed=0):
         w.grad = Tensor(2 * X.T @ (X @ w.data - y) / len(y))
         optimizer.step()
         scheduler.step()
-    return w.data.copy(), {"w": w.data.copy(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
+    return w.data.copy(), {
+        "w": w.data.copy(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+    }
 
 
 if __name__ == "__main__":
@@ -1977,7 +2674,13 @@ if __name__ == "__main__":
         print("straight run:", straight)
         print("resumed run: ", resumed)
         print("bit for bit identical:", np.array_equal(straight, resumed))
-        print("what the optimizer saved:", {key: sorted(value) for key, value in checkpoint["optimizer"]["state"].items()})
+        print(
+            "what the optimizer saved:",
+            {
+                key: sorted(value)
+                for key, value in checkpoint["optimizer"]["state"].items()
+            },
+        )
 
 # %% [markdown]
 # ## End of Part 1 — Build
@@ -2034,7 +2737,7 @@ if __name__ == "__main__":
         adam = Adam([x], learning_rate=0.01)
         for step in range(50):
             adam.zero_grad()
-            loss = (x[0]**2 + x[1]**2).sum()  # Minimize ||x||²
+            loss = (x[0] ** 2 + x[1] ** 2).sum()  # Minimize ||x||²
             loss.backward()
             adam.step()
             if step % 10 == 0:
@@ -2100,7 +2803,9 @@ from tinytorch.core.dataloader import DataLoader, load_digits
 def build_digits_classifier(seed=0, dtype=np.float64):
     """The 64 -> 128 -> 10 network; `seed` fixes the initial weights, so every optimizer starts equal."""
     manual_seed(seed)
-    return Sequential([Dense(64, 128, dtype=dtype), ReLU(), Dense(128, 10, dtype=dtype)])
+    return Sequential(
+        [Dense(64, 128, dtype=dtype), ReLU(), Dense(128, 10, dtype=dtype)]
+    )
 
 
 def digits_accuracy(model, dataset):
@@ -2113,8 +2818,17 @@ def digits_accuracy(model, dataset):
     return correct / len(dataset)
 
 
-def train_digits_classifier(optimizer_class, optimizer_settings, train_set, test_set, make_scheduler=None,
-                            num_epochs=15, batch_size=32, seed=0, verbose=True):
+def train_digits_classifier(
+    optimizer_class,
+    optimizer_settings,
+    train_set,
+    test_set,
+    make_scheduler=None,
+    num_epochs=15,
+    batch_size=32,
+    seed=0,
+    verbose=True,
+):
     """Train a fresh classifier with `optimizer_class(model.parameters(), **optimizer_settings)`.
 
     The schedule is `make_scheduler(optimizer)`, by default StepLR(optimizer, step_size=5, gamma=0.5).
@@ -2127,40 +2841,57 @@ def train_digits_classifier(optimizer_class, optimizer_settings, train_set, test
     else:
         scheduler = make_scheduler(optimizer)
     criterion = CrossEntropyLoss()
-    dataloader = DataLoader(train_set, batch_size=batch_size, shuffle=True, seed=seed)
-    history = {"batch_loss": [], "epoch_loss": [], "test_accuracy": [], "learning_rate": []}
+    dataloader = DataLoader(
+        train_set, batch_size=batch_size, shuffle=True, seed=seed
+    )
+    history = {
+        "batch_loss": [],
+        "epoch_loss": [],
+        "test_accuracy": [],
+        "learning_rate": [],
+    }
 
     for epoch in range(num_epochs):
-        history["learning_rate"].append(scheduler.get_last_lr()[0])   # the rate this epoch trains with
+        history["learning_rate"].append(
+            scheduler.get_last_lr()[0]
+        )  # the rate this epoch trains with
         epoch_losses = []
         for batch_inputs, batch_targets in dataloader:
             # Forward pass
             predictions = model(batch_inputs)
             loss = criterion(predictions, batch_targets)
             if not np.isfinite(loss.data):
-                raise FloatingPointError(f"the loss became {float(loss.data)} in epoch {epoch}: the learning "
-                                         "rate is too large for this model; lower it and train again")
+                raise FloatingPointError(
+                    f"the loss became {float(loss.data)} in epoch {epoch}: the learning "
+                    "rate is too large for this model; lower it and train again"
+                )
             # Optimization step
-            optimizer.zero_grad()   # Clear gradients
-            loss.backward()         # Compute gradients
-            optimizer.step()        # Update parameters
+            optimizer.zero_grad()  # Clear gradients
+            loss.backward()  # Compute gradients
+            optimizer.step()  # Update parameters
             epoch_losses.append(float(loss.data))
-        scheduler.step()            # Adjust learning rate
+        scheduler.step()  # Adjust learning rate
         history["batch_loss"].extend(epoch_losses)
         history["epoch_loss"].append(float(np.mean(epoch_losses)))
         history["test_accuracy"].append(digits_accuracy(model, test_set))
         if verbose:
-            print(f"Epoch {epoch}, LR: {scheduler.get_last_lr()}, "
-                  f"loss {history['epoch_loss'][-1]:.4f}, test accuracy {history['test_accuracy'][-1]:.1%}")
+            print(
+                f"Epoch {epoch}, LR: {scheduler.get_last_lr()}, "
+                f"loss {history['epoch_loss'][-1]:.4f}, test accuracy {history['test_accuracy'][-1]:.1%}"
+            )
     return history
 
 
 # %%
 if __name__ == "__main__":
     digits_train, digits_test = load_digits()
-    digits_runs = {            # name: (optimizer class, its settings, the exercise it needs)
+    digits_runs = {  # name: (optimizer class, its settings, the exercise it needs)
         "SGD": (SGD, dict(learning_rate=0.1), "SGD.step"),
-        "SGD + momentum": (SGD, dict(learning_rate=0.01, momentum=0.9), "SGD.step"),
+        "SGD + momentum": (
+            SGD,
+            dict(learning_rate=0.01, momentum=0.9),
+            "SGD.step",
+        ),
         "Adam": (Adam, dict(learning_rate=0.005), "Adam.step"),
     }
     digits_histories = {}
@@ -2168,7 +2899,9 @@ if __name__ == "__main__":
         print(f"--- {run_name} {settings}")
         started = time.perf_counter()
         with after_exercise(exercise, "StepLR.get_lr"):
-            digits_histories[run_name] = train_digits_classifier(optimizer_class, settings, digits_train, digits_test)
+            digits_histories[run_name] = train_digits_classifier(
+                optimizer_class, settings, digits_train, digits_test
+            )
             print(f"    {time.perf_counter() - started:.1f} s")
 
 # %% [markdown]
@@ -2181,24 +2914,49 @@ if __name__ == "__main__":
     import matplotlib.pyplot as plt
 
     if digits_histories:
-        colors = {"SGD": "tab:blue", "SGD + momentum": "tab:orange", "Adam": "tab:green"}
+        colors = {
+            "SGD": "tab:blue",
+            "SGD + momentum": "tab:orange",
+            "Adam": "tab:green",
+        }
         fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
         for ax, (run_name, history) in zip(axes, digits_histories.items()):
-            batches_per_epoch = len(history["batch_loss"]) // len(history["epoch_loss"])
-            ax.plot(np.arange(len(history["batch_loss"])) / batches_per_epoch, history["batch_loss"],
-                    color=colors[run_name], alpha=0.25, lw=0.8)
-            ax.plot(np.arange(len(history["epoch_loss"])) + 0.5, history["epoch_loss"], "o-",
-                    color=colors[run_name], ms=3, label="epoch mean")
+            batches_per_epoch = len(history["batch_loss"]) // len(
+                history["epoch_loss"]
+            )
+            ax.plot(
+                np.arange(len(history["batch_loss"])) / batches_per_epoch,
+                history["batch_loss"],
+                color=colors[run_name],
+                alpha=0.25,
+                lw=0.8,
+            )
+            ax.plot(
+                np.arange(len(history["epoch_loss"])) + 0.5,
+                history["epoch_loss"],
+                "o-",
+                color=colors[run_name],
+                ms=3,
+                label="epoch mean",
+            )
             for drop in range(5, len(history["epoch_loss"]), 5):
                 ax.axvline(drop, color="grey", ls=":", lw=1)
             ax.set_yscale("log")
             ax.set_ylim(3e-3, 4)
             ax.set_xlabel("epoch")
-            ax.set_title(f"{run_name}: test accuracy {history['test_accuracy'][-1]:.1%}")
+            ax.set_title(
+                f"{run_name}: test accuracy {history['test_accuracy'][-1]:.1%}"
+            )
         axes[0].set_ylabel("training loss (cross-entropy)")
         for run_name, history in digits_histories.items():
-            axes[3].plot(np.arange(1, len(history["test_accuracy"]) + 1), history["test_accuracy"], "o-",
-                         ms=3, color=colors[run_name], label=run_name)
+            axes[3].plot(
+                np.arange(1, len(history["test_accuracy"]) + 1),
+                history["test_accuracy"],
+                "o-",
+                ms=3,
+                color=colors[run_name],
+                label=run_name,
+            )
         axes[3].set_ylim(0.85, 1.0)
         axes[3].set_xlabel("epoch")
         axes[3].set_title("test accuracy")
@@ -2206,8 +2964,10 @@ if __name__ == "__main__":
         fig.tight_layout()
         plt.show()
         for run_name, history in digits_histories.items():
-            print(f"{run_name:15s} final training loss {history['epoch_loss'][-1]:.4f}   "
-                  f"test accuracy {history['test_accuracy'][-1]:.1%}")
+            print(
+                f"{run_name:15s} final training loss {history['epoch_loss'][-1]:.4f}   "
+                f"test accuracy {history['test_accuracy'][-1]:.1%}"
+            )
 
 # %% [markdown]
 # What the numbers say:
@@ -2247,6 +3007,7 @@ if __name__ == "__main__":
 # parameters are one `Variable` holding $(x, y)$; each step computes the loss with Variable operations,
 # calls `backward()`, and lets *your* optimizer move the point.
 
+
 # %%
 def ill_conditioned_quadratic(x, y, kappa=20.0):
     """f = (u² + κ v²) / 2 in coordinates (u, v) rotated 30° from (x, y): eigenvalues 1 and κ, minimum 0."""
@@ -2263,18 +3024,37 @@ def rosenbrock(x, y):
 
 def beale(x, y):
     """Beale's function: minimum 0 at (3, 0.5)."""
-    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y * y) ** 2 + (2.625 - x + x * y * y * y) ** 2
+    return (
+        (1.5 - x + x * y) ** 2
+        + (2.25 - x + x * y * y) ** 2
+        + (2.625 - x + x * y * y * y) ** 2
+    )
 
 
 def landscape_catalogue():
     """The 2-D test functions: formula, starting point, minimum and the box (x range, y range) we draw."""
     return {
-        "quadratic": dict(function=ill_conditioned_quadratic, start=(-4.5, -1.5), minimum=(0.0, 0.0),
-                          box=((-5.0, 5.0), (-5.0, 5.0)), title="ill-conditioned quadratic (κ = 20)"),
-        "rosenbrock": dict(function=rosenbrock, start=(-1.2, 1.0), minimum=(1.0, 1.0),
-                           box=((-2.0, 2.0), (-1.0, 3.0)), title="Rosenbrock"),
-        "beale": dict(function=beale, start=(1.0, 1.5), minimum=(3.0, 0.5),
-                      box=((-0.5, 4.0), (-1.5, 2.5)), title="Beale"),
+        "quadratic": dict(
+            function=ill_conditioned_quadratic,
+            start=(-4.5, -1.5),
+            minimum=(0.0, 0.0),
+            box=((-5.0, 5.0), (-5.0, 5.0)),
+            title="ill-conditioned quadratic (κ = 20)",
+        ),
+        "rosenbrock": dict(
+            function=rosenbrock,
+            start=(-1.2, 1.0),
+            minimum=(1.0, 1.0),
+            box=((-2.0, 2.0), (-1.0, 3.0)),
+            title="Rosenbrock",
+        ),
+        "beale": dict(
+            function=beale,
+            start=(1.0, 1.5),
+            minimum=(3.0, 0.5),
+            box=((-0.5, 4.0), (-1.5, 2.5)),
+            title="Beale",
+        ),
     }
 
 
@@ -2318,10 +3098,22 @@ def draw_landscape(ax, name, num_levels=18):
 
     spec = landscape_catalogue()[name]
     (x_low, x_high), (y_low, y_high) = spec["box"]
-    grid_x, grid_y = np.meshgrid(np.linspace(x_low, x_high, 300), np.linspace(y_low, y_high, 300))
-    heights = spec["function"](grid_x, grid_y) + 1e-3      # + 1e-3: the log scale needs heights > 0
+    grid_x, grid_y = np.meshgrid(
+        np.linspace(x_low, x_high, 300), np.linspace(y_low, y_high, 300)
+    )
+    heights = (
+        spec["function"](grid_x, grid_y) + 1e-3
+    )  # + 1e-3: the log scale needs heights > 0
     levels = np.geomspace(heights.min() * 1.5, heights.max(), num_levels)
-    ax.contour(grid_x, grid_y, heights, levels=levels, norm=LogNorm(), cmap="viridis", linewidths=0.7)
+    ax.contour(
+        grid_x,
+        grid_y,
+        heights,
+        levels=levels,
+        norm=LogNorm(),
+        cmap="viridis",
+        linewidths=0.7,
+    )
     ax.plot(*spec["start"], "ko", ms=5)
     ax.plot(*spec["minimum"], "k*", ms=11)
     ax.set_xlim(x_low, x_high)
@@ -2351,30 +3143,92 @@ def draw_landscape(ax, name, num_levels=18):
 #   needs a ten times smaller learning rate than GD to survive the start (with $\mu = 0.9$ its steps are
 #   up to $1/(1-\mu) = 10$ times larger); Adam divides by the gradient's size and is barely bothered.
 
+
 # %%
 def landscape_race_settings():
     """For each landscape: number of steps and the (label, optimizer factory) pairs to race."""
     return {
-        "quadratic": (100, [
-            ("GD, lr 0.09", lambda params: SGD(params, learning_rate=0.09)),
-            ("momentum, lr 0.05, μ 0.8", lambda params: SGD(params, learning_rate=0.05, momentum=0.8)),
-            ("Nesterov, lr 0.05, μ 0.8", lambda params: SGD(params, learning_rate=0.05, momentum=0.8, nesterov=True)),
-            ("Adam, lr 0.3", lambda params: Adam(params, learning_rate=0.3)),
-        ]),
-        "rosenbrock": (2000, [
-            ("GD, lr 0.001", lambda params: SGD(params, learning_rate=0.001)),
-            ("momentum, lr 0.001, μ 0.9", lambda params: SGD(params, learning_rate=0.001, momentum=0.9)),
-            ("Nesterov, lr 0.001, μ 0.9", lambda params: SGD(params, learning_rate=0.001, momentum=0.9,
-                                                             nesterov=True)),
-            ("Adam, lr 0.02", lambda params: Adam(params, learning_rate=0.02)),
-        ]),
-        "beale": (1000, [
-            ("GD, lr 0.01", lambda params: SGD(params, learning_rate=0.01)),
-            ("momentum, lr 0.001, μ 0.9", lambda params: SGD(params, learning_rate=0.001, momentum=0.9)),
-            ("Nesterov, lr 0.001, μ 0.9", lambda params: SGD(params, learning_rate=0.001, momentum=0.9,
-                                                             nesterov=True)),
-            ("Adam, lr 0.05", lambda params: Adam(params, learning_rate=0.05)),
-        ]),
+        "quadratic": (
+            100,
+            [
+                (
+                    "GD, lr 0.09",
+                    lambda params: SGD(params, learning_rate=0.09),
+                ),
+                (
+                    "momentum, lr 0.05, μ 0.8",
+                    lambda params: SGD(
+                        params, learning_rate=0.05, momentum=0.8
+                    ),
+                ),
+                (
+                    "Nesterov, lr 0.05, μ 0.8",
+                    lambda params: SGD(
+                        params, learning_rate=0.05, momentum=0.8, nesterov=True
+                    ),
+                ),
+                (
+                    "Adam, lr 0.3",
+                    lambda params: Adam(params, learning_rate=0.3),
+                ),
+            ],
+        ),
+        "rosenbrock": (
+            2000,
+            [
+                (
+                    "GD, lr 0.001",
+                    lambda params: SGD(params, learning_rate=0.001),
+                ),
+                (
+                    "momentum, lr 0.001, μ 0.9",
+                    lambda params: SGD(
+                        params, learning_rate=0.001, momentum=0.9
+                    ),
+                ),
+                (
+                    "Nesterov, lr 0.001, μ 0.9",
+                    lambda params: SGD(
+                        params,
+                        learning_rate=0.001,
+                        momentum=0.9,
+                        nesterov=True,
+                    ),
+                ),
+                (
+                    "Adam, lr 0.02",
+                    lambda params: Adam(params, learning_rate=0.02),
+                ),
+            ],
+        ),
+        "beale": (
+            1000,
+            [
+                (
+                    "GD, lr 0.01",
+                    lambda params: SGD(params, learning_rate=0.01),
+                ),
+                (
+                    "momentum, lr 0.001, μ 0.9",
+                    lambda params: SGD(
+                        params, learning_rate=0.001, momentum=0.9
+                    ),
+                ),
+                (
+                    "Nesterov, lr 0.001, μ 0.9",
+                    lambda params: SGD(
+                        params,
+                        learning_rate=0.001,
+                        momentum=0.9,
+                        nesterov=True,
+                    ),
+                ),
+                (
+                    "Adam, lr 0.05",
+                    lambda params: Adam(params, learning_rate=0.05),
+                ),
+            ],
+        ),
     }
 
 
@@ -2384,21 +3238,43 @@ if __name__ == "__main__":
 
     race_paths = {}
     with after_exercise("SGD.step", "Adam.step"):
-        for landscape_name, (num_steps, racers) in landscape_race_settings().items():
+        for landscape_name, (
+            num_steps,
+            racers,
+        ) in landscape_race_settings().items():
             spec = landscape_catalogue()[landscape_name]
             for label, make_optimizer in racers:
-                race_paths[landscape_name, label] = optimizer_path(spec["function"], spec["start"],
-                                                                   make_optimizer, num_steps)
-    if len(race_paths) == sum(len(racers) for _, racers in landscape_race_settings().values()):
-        fig, axes = plt.subplots(2, 3, figsize=(17, 10), gridspec_kw={"height_ratios": [1.2, 1]})
-        for column, (landscape_name, (num_steps, racers)) in enumerate(landscape_race_settings().items()):
+                race_paths[landscape_name, label] = optimizer_path(
+                    spec["function"], spec["start"], make_optimizer, num_steps
+                )
+    if len(race_paths) == sum(
+        len(racers) for _, racers in landscape_race_settings().values()
+    ):
+        fig, axes = plt.subplots(
+            2, 3, figsize=(17, 10), gridspec_kw={"height_ratios": [1.2, 1]}
+        )
+        for column, (landscape_name, (num_steps, racers)) in enumerate(
+            landscape_race_settings().items()
+        ):
             spec = landscape_catalogue()[landscape_name]
             draw_landscape(axes[0, column], landscape_name)
-            for (label, _), color in zip(racers, ["tab:blue", "tab:orange", "tab:red", "tab:green"]):
+            for (label, _), color in zip(
+                racers, ["tab:blue", "tab:orange", "tab:red", "tab:green"]
+            ):
                 path = race_paths[landscape_name, label]
-                axes[0, column].plot(path[:, 0], path[:, 1], ".-", color=color, lw=1, ms=2, label=label)
+                axes[0, column].plot(
+                    path[:, 0],
+                    path[:, 1],
+                    ".-",
+                    color=color,
+                    lw=1,
+                    ms=2,
+                    label=label,
+                )
                 with np.errstate(over="ignore", invalid="ignore"):
-                    gaps = spec["function"](path[:, 0], path[:, 1])      # f* = 0 for all three functions
+                    gaps = spec["function"](
+                        path[:, 0], path[:, 1]
+                    )  # f* = 0 for all three functions
                 axes[1, column].semilogy(gaps, color=color, label=label)
             axes[0, column].legend(loc="lower right", fontsize=8)
             axes[1, column].set_xlabel("step")
@@ -2409,9 +3285,17 @@ if __name__ == "__main__":
         plt.show()
         for (landscape_name, label), path in race_paths.items():
             with np.errstate(over="ignore", invalid="ignore"):
-                final_loss = landscape_catalogue()[landscape_name]["function"](*path[-1])
-            status = f"f = {final_loss:.2e}" if np.isfinite(final_loss) and len(path) > 1 else "diverged"
-            print(f"{landscape_name:10s} {label:28s} {len(path) - 1:5d} steps  {status}")
+                final_loss = landscape_catalogue()[landscape_name]["function"](
+                    *path[-1]
+                )
+            status = (
+                f"f = {final_loss:.2e}"
+                if np.isfinite(final_loss) and len(path) > 1
+                else "diverged"
+            )
+            print(
+                f"{landscape_name:10s} {label:28s} {len(path) - 1:5d} steps  {status}"
+            )
 
 
 # %% [markdown]
@@ -2452,6 +3336,7 @@ if __name__ == "__main__":
 # than $\rho^t$. Over our window that factor adds about 0.3% to the measured rate, and it is why they need
 # a few more steps than $\ln 10^{-6}/\ln\rho$ to gain their first factor of a million.
 
+
 # %%
 def heavy_ball_settings(lambda_min, lambda_max):
     """Polyak's optimal (learning rate, momentum) for a quadratic with these extreme eigenvalues."""
@@ -2470,9 +3355,11 @@ def nesterov_settings(lambda_min, lambda_max):
 def theoretical_rates(kappa):
     """Error shrink factor per step at the best settings: GD, heavy ball, Nesterov."""
     root_kappa = np.sqrt(kappa)
-    return {"GD": (kappa - 1) / (kappa + 1),
-            "heavy ball": (root_kappa - 1) / (root_kappa + 1),
-            "Nesterov": 1 - 1 / root_kappa}
+    return {
+        "GD": (kappa - 1) / (kappa + 1),
+        "heavy ball": (root_kappa - 1) / (root_kappa + 1),
+        "Nesterov": 1 - 1 / root_kappa,
+    }
 
 
 def measured_rate(errors, tiny=1e-250):
@@ -2489,19 +3376,40 @@ def measured_rate(errors, tiny=1e-250):
 
 def quadratic_error_curves(kappa, num_steps):
     """‖θ_t − θ*‖ on the κ-quadratic: GD (your gradient_descent_step), heavy ball and Nesterov (your SGD)."""
+
     def landscape(x, y):
         return ill_conditioned_quadratic(x, y, kappa)
+
     start = landscape_catalogue()["quadratic"]["start"]
     hb_lr, hb_momentum = heavy_ball_settings(1.0, kappa)
     nag_lr, nag_momentum = nesterov_settings(1.0, kappa)
     paths = {
-        "GD": gradient_descent_path(landscape, start, 2.0 / (1.0 + kappa), num_steps),
-        "heavy ball": optimizer_path(landscape, start, lambda params: SGD(
-            params, learning_rate=hb_lr, momentum=hb_momentum), num_steps),
-        "Nesterov": optimizer_path(landscape, start, lambda params: SGD(
-            params, learning_rate=nag_lr, momentum=nag_momentum, nesterov=True), num_steps),
+        "GD": gradient_descent_path(
+            landscape, start, 2.0 / (1.0 + kappa), num_steps
+        ),
+        "heavy ball": optimizer_path(
+            landscape,
+            start,
+            lambda params: SGD(
+                params, learning_rate=hb_lr, momentum=hb_momentum
+            ),
+            num_steps,
+        ),
+        "Nesterov": optimizer_path(
+            landscape,
+            start,
+            lambda params: SGD(
+                params,
+                learning_rate=nag_lr,
+                momentum=nag_momentum,
+                nesterov=True,
+            ),
+            num_steps,
+        ),
     }
-    return {name: np.linalg.norm(path, axis=1) for name, path in paths.items()}    # the minimum is (0, 0)
+    return {
+        name: np.linalg.norm(path, axis=1) for name, path in paths.items()
+    }  # the minimum is (0, 0)
 
 
 # %%
@@ -2515,24 +3423,46 @@ if __name__ == "__main__":
             error_curves[kappa] = quadratic_error_curves(kappa, num_steps=400)
 
     if error_curves:
-        method_colors = {"GD": "tab:blue", "heavy ball": "tab:orange", "Nesterov": "tab:red"}
+        method_colors = {
+            "GD": "tab:blue",
+            "heavy ball": "tab:orange",
+            "Nesterov": "tab:red",
+        }
         theory = theoretical_rates(20)
         print("κ = 20 (λ_min = 1, λ_max = 20)")
-        print(f"  {'method':11s} {'settings':26s} {'measured':>9s} {'theory':>8s}   steps to shrink the error 10⁶×")
-        settings = {"GD": f"α = {2 / 21:.4f}",
-                    "heavy ball": "α = {:.4f}, β = {:.4f}".format(*heavy_ball_settings(1, 20)),
-                    "Nesterov": "α = {:.4f}, μ = {:.4f}".format(*nesterov_settings(1, 20))}
+        print(
+            f"  {'method':11s} {'settings':26s} {'measured':>9s} {'theory':>8s}   steps to shrink the error 10⁶×"
+        )
+        settings = {
+            "GD": f"α = {2 / 21:.4f}",
+            "heavy ball": "α = {:.4f}, β = {:.4f}".format(
+                *heavy_ball_settings(1, 20)
+            ),
+            "Nesterov": "α = {:.4f}, μ = {:.4f}".format(
+                *nesterov_settings(1, 20)
+            ),
+        }
         for name, errors in error_curves[20].items():
             steps_needed = int(np.argmax(errors < errors[0] * 1e-6))
             predicted = np.log(1e-6) / np.log(theory[name])
-            print(f"  {name:11s} {settings[name]:26s} {measured_rate(errors):9.4f} {theory[name]:8.4f}   "
-                  f"{steps_needed:4d} measured, ln(10⁻⁶)/ln(ρ) = {predicted:.0f}")
+            print(
+                f"  {name:11s} {settings[name]:26s} {measured_rate(errors):9.4f} {theory[name]:8.4f}   "
+                f"{steps_needed:4d} measured, ln(10⁻⁶)/ln(ρ) = {predicted:.0f}"
+            )
 
         fig, (left, right) = plt.subplots(1, 2, figsize=(14, 4.5))
         shown = np.arange(150)
         for name, errors in error_curves[20].items():
-            left.semilogy(shown, errors[shown], color=method_colors[name], lw=2, label=f"{name}, measured")
-            left.semilogy(shown, errors[0] * theory[name] ** shown, "k--", lw=0.8)
+            left.semilogy(
+                shown,
+                errors[shown],
+                color=method_colors[name],
+                lw=2,
+                label=f"{name}, measured",
+            )
+            left.semilogy(
+                shown, errors[0] * theory[name] ** shown, "k--", lw=0.8
+            )
         left.plot([], [], "k--", lw=0.8, label=r"theory: $e_0\,\rho^t$")
         left.set_xlabel("step t")
         left.set_ylabel(r"$\|\theta_t - \theta^\star\|$")
@@ -2542,9 +3472,19 @@ if __name__ == "__main__":
 
         kappa_axis = np.geomspace(kappas[0], kappas[-1], 200)
         for name, color in method_colors.items():
-            right.semilogx(kappa_axis, theoretical_rates(kappa_axis)[name], color=color, label=f"{name} theory")
-            right.plot(kappas, [measured_rate(error_curves[k][name]) for k in kappas], "o", color=color,
-                       label=f"{name} measured")
+            right.semilogx(
+                kappa_axis,
+                theoretical_rates(kappa_axis)[name],
+                color=color,
+                label=f"{name} theory",
+            )
+            right.plot(
+                kappas,
+                [measured_rate(error_curves[k][name]) for k in kappas],
+                "o",
+                color=color,
+                label=f"{name} measured",
+            )
         right.set_xlabel("condition number κ")
         right.set_ylabel("error shrink factor per step (1 = no progress)")
         right.set_title("convergence rate against κ")
@@ -2586,20 +3526,37 @@ if __name__ == "__main__":
     edge_paths = {}
     with after_exercise("gradient_descent_step"):
         for alpha_lambda in (1.9, 2.0, 2.1):
-            edge_paths[alpha_lambda] = gradient_descent_path(ill_conditioned_quadratic,
-                                                             landscape_catalogue()["quadratic"]["start"],
-                                                             alpha_lambda / edge_kappa, num_steps=40)
+            edge_paths[alpha_lambda] = gradient_descent_path(
+                ill_conditioned_quadratic,
+                landscape_catalogue()["quadratic"]["start"],
+                alpha_lambda / edge_kappa,
+                num_steps=40,
+            )
     if edge_paths:
         fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
         colors = {1.9: "tab:green", 2.0: "tab:orange", 2.1: "tab:red"}
         for ax, (alpha_lambda, path) in zip(axes, edge_paths.items()):
             draw_landscape(ax, "quadratic", num_levels=12)
-            ax.plot(path[:, 0], path[:, 1], ".-", color=colors[alpha_lambda], lw=1, ms=3)
+            ax.plot(
+                path[:, 0],
+                path[:, 1],
+                ".-",
+                color=colors[alpha_lambda],
+                lw=1,
+                ms=3,
+            )
             ax.set_title(f"GD with αλ_max = {alpha_lambda}")
             errors = np.linalg.norm(path, axis=1)
-            axes[3].semilogy(errors, ".-", color=colors[alpha_lambda], label=f"αλ_max = {alpha_lambda}")
-            print(f"αλ_max = {alpha_lambda}: distance to the minimum {errors[0]:.2f} at the start, "
-                  f"{errors[-1]:.3g} after {len(path) - 1} steps")
+            axes[3].semilogy(
+                errors,
+                ".-",
+                color=colors[alpha_lambda],
+                label=f"αλ_max = {alpha_lambda}",
+            )
+            print(
+                f"αλ_max = {alpha_lambda}: distance to the minimum {errors[0]:.2f} at the start, "
+                f"{errors[-1]:.3g} after {len(path) - 1} steps"
+            )
         axes[3].set_xlabel("step t")
         axes[3].set_ylabel(r"$\|\theta_t - \theta^\star\|$")
         axes[3].set_title("diverges exactly when αλ_max > 2")
@@ -2632,6 +3589,7 @@ if __name__ == "__main__":
 #
 # The top panel shows the learning rate each schedule sets per epoch, the bottom panel the training loss.
 
+
 # %%
 def schedule_recipes(base_lr, num_epochs):
     """Name -> function(optimizer) that builds the schedule; every one runs for `num_epochs` epochs."""
@@ -2639,13 +3597,22 @@ def schedule_recipes(base_lr, num_epochs):
     return {
         "constant": lambda opt: LambdaLR(opt, lambda epoch: 1.0),
         "step": lambda opt: StepLR(opt, step_size=5, gamma=0.5),
-        "multi-step": lambda opt: MultiStepLR(opt, milestones=[6, 11], gamma=0.2),
+        "multi-step": lambda opt: MultiStepLR(
+            opt, milestones=[6, 11], gamma=0.2
+        ),
         "exponential": lambda opt: ExponentialLR(opt, gamma=0.8),
         "cosine": lambda opt: CosineAnnealingLR(opt, T_max=num_epochs),
         "warm-up + cosine": lambda opt: SequentialLR(
-            opt, [LinearLR(opt, start_factor=0.1, total_iters=warm_up_epochs),
-                  CosineAnnealingLR(opt, T_max=num_epochs - warm_up_epochs)], milestones=[warm_up_epochs]),
-        "one-cycle": lambda opt: OneCycleLR(opt, max_lr=base_lr, total_steps=num_epochs),
+            opt,
+            [
+                LinearLR(opt, start_factor=0.1, total_iters=warm_up_epochs),
+                CosineAnnealingLR(opt, T_max=num_epochs - warm_up_epochs),
+            ],
+            milestones=[warm_up_epochs],
+        ),
+        "one-cycle": lambda opt: OneCycleLR(
+            opt, max_lr=base_lr, total_steps=num_epochs
+        ),
     }
 
 
@@ -2657,23 +3624,51 @@ if __name__ == "__main__":
     schedule_histories = {}
     started = time.perf_counter()
     with after_exercise("SGD.step", "StepLR.get_lr"):
-        for schedule_name, make_scheduler in schedule_recipes(schedule_base_lr, schedule_epochs).items():
+        for schedule_name, make_scheduler in schedule_recipes(
+            schedule_base_lr, schedule_epochs
+        ).items():
             schedule_histories[schedule_name] = train_digits_classifier(
-                SGD, dict(learning_rate=schedule_base_lr, momentum=0.9), digits_train, digits_test,
-                make_scheduler=make_scheduler, num_epochs=schedule_epochs, verbose=False)
-        print(f"{len(schedule_histories)} training runs in {time.perf_counter() - started:.1f} s")
+                SGD,
+                dict(learning_rate=schedule_base_lr, momentum=0.9),
+                digits_train,
+                digits_test,
+                make_scheduler=make_scheduler,
+                num_epochs=schedule_epochs,
+                verbose=False,
+            )
+        print(
+            f"{len(schedule_histories)} training runs in {time.perf_counter() - started:.1f} s"
+        )
 
-    if len(schedule_histories) == len(schedule_recipes(schedule_base_lr, schedule_epochs)):
+    if len(schedule_histories) == len(
+        schedule_recipes(schedule_base_lr, schedule_epochs)
+    ):
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True)
         epochs = np.arange(schedule_epochs)
         for schedule_name, history in schedule_histories.items():
-            line, = top.plot(epochs, history["learning_rate"], "o-", ms=3, label=schedule_name)
-            bottom.semilogy(epochs, history["epoch_loss"], "o-", ms=3, color=line.get_color(),
-                            label=f"{schedule_name}: test accuracy {history['test_accuracy'][-1]:.1%}")
-            print(f"{schedule_name:17s} final training loss {history['epoch_loss'][-1]:.4f}   "
-                  f"test accuracy {history['test_accuracy'][-1]:.1%}")
+            (line,) = top.plot(
+                epochs,
+                history["learning_rate"],
+                "o-",
+                ms=3,
+                label=schedule_name,
+            )
+            bottom.semilogy(
+                epochs,
+                history["epoch_loss"],
+                "o-",
+                ms=3,
+                color=line.get_color(),
+                label=f"{schedule_name}: test accuracy {history['test_accuracy'][-1]:.1%}",
+            )
+            print(
+                f"{schedule_name:17s} final training loss {history['epoch_loss'][-1]:.4f}   "
+                f"test accuracy {history['test_accuracy'][-1]:.1%}"
+            )
         top.set_ylabel("learning rate in this epoch")
-        top.set_title(f"SGD + momentum 0.9, base rate {schedule_base_lr}: the schedules")
+        top.set_title(
+            f"SGD + momentum 0.9, base rate {schedule_base_lr}: the schedules"
+        )
         top.legend(fontsize=8, ncol=2)
         bottom.set_xlabel("epoch")
         bottom.set_ylabel("mean training loss in this epoch")
@@ -2710,11 +3705,16 @@ if __name__ == "__main__":
 # We measure it rather than believe it: build the digits network in float32, take one real training step
 # with each optimizer, and add up the bytes of every array in `optimizer.state`.
 
+
 # %%
 def optimizer_state_bytes(optimizer):
     """Bytes of all the arrays an optimizer keeps between steps (momentum buffers, moment estimates)."""
-    return sum(value.nbytes for state in optimizer.state.values() for value in state.values()
-               if isinstance(value, np.ndarray))
+    return sum(
+        value.nbytes
+        for state in optimizer.state.values()
+        for value in state.values()
+        if isinstance(value, np.ndarray)
+    )
 
 
 # %%
@@ -2723,28 +3723,50 @@ if __name__ == "__main__":
     float32_inputs = Tensor(memory_batch.inputs.data.astype(np.float32))
     memory_runs = {
         "SGD": (lambda params: SGD(params, learning_rate=0.1), "SGD.step"),
-        "SGD + momentum": (lambda params: SGD(params, learning_rate=0.01, momentum=0.9), "SGD.step"),
-        "Adam": (lambda params: Adam(params, learning_rate=0.001), "Adam.step"),
+        "SGD + momentum": (
+            lambda params: SGD(params, learning_rate=0.01, momentum=0.9),
+            "SGD.step",
+        ),
+        "Adam": (
+            lambda params: Adam(params, learning_rate=0.001),
+            "Adam.step",
+        ),
     }
-    print(f"{'optimizer':15s} {'parameter bytes':>15s} {'state bytes':>12s} {'state/parameters':>17s}   state arrays")
+    print(
+        f"{'optimizer':15s} {'parameter bytes':>15s} {'state bytes':>12s} {'state/parameters':>17s}   state arrays"
+    )
     for run_name, (make_optimizer, exercise) in memory_runs.items():
         with after_exercise(exercise):
             float32_model = build_digits_classifier(dtype=np.float32)
             optimizer = make_optimizer(float32_model.parameters())
-            loss = CrossEntropyLoss()(float32_model(float32_inputs), memory_batch.targets)
+            loss = CrossEntropyLoss()(
+                float32_model(float32_inputs), memory_batch.targets
+            )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            parameter_bytes = sum(p.data.nbytes for p in float32_model.parameters())
+            parameter_bytes = sum(
+                p.data.nbytes for p in float32_model.parameters()
+            )
             state_bytes = optimizer_state_bytes(optimizer)
-            buffers = sorted({f"{key} ({value.dtype})" for state in optimizer.state.values()
-                              for key, value in state.items() if isinstance(value, np.ndarray)})
-            print(f"{run_name:15s} {parameter_bytes:15,d} {state_bytes:12,d} {state_bytes / parameter_bytes:16.2f}×   "
-                  f"{', '.join(buffers) or '-'}")
+            buffers = sorted(
+                {
+                    f"{key} ({value.dtype})"
+                    for state in optimizer.state.values()
+                    for key, value in state.items()
+                    if isinstance(value, np.ndarray)
+                }
+            )
+            print(
+                f"{run_name:15s} {parameter_bytes:15,d} {state_bytes:12,d} {state_bytes / parameter_bytes:16.2f}×   "
+                f"{', '.join(buffers) or '-'}"
+            )
     print("\nThe same ratios for a 7-billion-parameter model in float32:")
     for run_name, copies in [("SGD", 0), ("SGD + momentum", 1), ("Adam", 2)]:
-        print(f"  {run_name:15s} weights 28 GB + gradients 28 GB + optimizer state {28 * copies:3d} GB "
-              f"= {28 * (2 + copies):3d} GB")
+        print(
+            f"  {run_name:15s} weights 28 GB + gradients 28 GB + optimizer state {28 * copies:3d} GB "
+            f"= {28 * (2 + copies):3d} GB"
+        )
 
 # %% [markdown]
 # ## 3.6 What an optimizer costs: time, against the memory-traffic floor
@@ -2770,6 +3792,7 @@ if __name__ == "__main__":
 # optimizer, not autograd. A fourth row runs the same Adam formula written with NumPy's `out=` arguments,
 # so that no temporary array is ever allocated.
 
+
 # %%
 def median_seconds(function, repeats=3):
     """Median wall time of `function()` after one warm-up call (which, for an optimizer, creates the state)."""
@@ -2786,24 +3809,40 @@ def copy_bandwidth(num_floats, repeats=3):
     """Bytes per second of a large float32 copy: it reads every byte once and writes every byte once."""
     source = np.ones(num_floats, dtype=np.float32)
     target = np.empty_like(source)
-    return 2 * source.nbytes / median_seconds(lambda: np.copyto(target, source), repeats)
+    return (
+        2
+        * source.nbytes
+        / median_seconds(lambda: np.copyto(target, source), repeats)
+    )
 
 
-def adam_update_in_place(param, grad, exp_avg, exp_avg_sq, scratch, step,
-                         lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+def adam_update_in_place(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    scratch,
+    step,
+    lr=1e-3,
+    beta1=0.9,
+    beta2=0.999,
+    eps=1e-8,
+):
     """Adam's formula with NumPy's out= arguments: every operation writes into an existing array."""
-    exp_avg *= beta1                                      # m ← β1·m + (1 − β1)·g
+    exp_avg *= beta1  # m ← β1·m + (1 − β1)·g
     np.multiply(grad, 1 - beta1, out=scratch)
     exp_avg += scratch
-    exp_avg_sq *= beta2                                   # v ← β2·v + (1 − β2)·g²
+    exp_avg_sq *= beta2  # v ← β2·v + (1 − β2)·g²
     np.multiply(grad, grad, out=scratch)
     scratch *= 1 - beta2
     exp_avg_sq += scratch
-    np.sqrt(exp_avg_sq, out=scratch)                      # √v / √(1 − β2^t) + ε
-    scratch *= 1 / np.sqrt(1 - beta2 ** step)
+    np.sqrt(exp_avg_sq, out=scratch)  # √v / √(1 − β2^t) + ε
+    scratch *= 1 / np.sqrt(1 - beta2**step)
     scratch += eps
-    np.divide(exp_avg, scratch, out=scratch)              # θ ← θ − α/(1 − β1^t) · m / (...)
-    scratch *= lr / (1 - beta1 ** step)
+    np.divide(
+        exp_avg, scratch, out=scratch
+    )  # θ ← θ − α/(1 − β1^t) · m / (...)
+    scratch *= lr / (1 - beta1**step)
     param -= scratch
 
 
@@ -2811,19 +3850,37 @@ def adam_update_in_place(param, grad, exp_avg, exp_avg_sq, scratch, step,
 if __name__ == "__main__":
     import matplotlib.pyplot as plt
 
-    big_model = Sequential([Dense(2048, 4096, dtype=np.float32, rng=0), ReLU(),
-                            Dense(4096, 2048, dtype=np.float32, rng=1)])
+    big_model = Sequential(
+        [
+            Dense(2048, 4096, dtype=np.float32, rng=0),
+            ReLU(),
+            Dense(4096, 2048, dtype=np.float32, rng=1),
+        ]
+    )
     big_parameters = big_model.parameters()
     num_parameters = sum(parameter.data.size for parameter in big_parameters)
     noise = np.random.default_rng(0)
     for parameter in big_parameters:
-        parameter.grad = Tensor(noise.standard_normal(parameter.data.shape, dtype=np.float32) * 1e-3)
+        parameter.grad = Tensor(
+            noise.standard_normal(parameter.data.shape, dtype=np.float32)
+            * 1e-3
+        )
     bandwidth = copy_bandwidth(num_parameters)
-    print(f"{num_parameters:,} float32 parameters ({4 * num_parameters / 1e6:.0f} MB per array); "
-          f"copy bandwidth of this machine: {bandwidth / 1e9:.1f} GB/s")
+    print(
+        f"{num_parameters:,} float32 parameters ({4 * num_parameters / 1e6:.0f} MB per array); "
+        f"copy bandwidth of this machine: {bandwidth / 1e9:.1f} GB/s"
+    )
 
-    in_place_arrays = [(parameter.data, parameter.grad.data, np.zeros_like(parameter.data),
-                        np.zeros_like(parameter.data), np.empty_like(parameter.data)) for parameter in big_parameters]
+    in_place_arrays = [
+        (
+            parameter.data,
+            parameter.grad.data,
+            np.zeros_like(parameter.data),
+            np.zeros_like(parameter.data),
+            np.empty_like(parameter.data),
+        )
+        for parameter in big_parameters
+    ]
     in_place_steps = [0]
 
     def in_place_adam_step():
@@ -2831,35 +3888,76 @@ if __name__ == "__main__":
         for arrays in in_place_arrays:
             adam_update_in_place(*arrays, step=in_place_steps[0])
 
-    timing_runs = {   # name: (bytes per parameter at the floor, function that builds the step, exercise)
-        "SGD": (12, lambda: SGD(big_parameters, learning_rate=1e-3).step, "SGD.step"),
-        "SGD + momentum": (20, lambda: SGD(big_parameters, learning_rate=1e-3, momentum=0.9).step, "SGD.step"),
-        "Adam": (28, lambda: Adam(big_parameters, learning_rate=1e-3).step, "Adam.step"),
-        "Adam, in place (out=)": (28, lambda: in_place_adam_step, "adam_update_in_place"),
+    timing_runs = {  # name: (bytes per parameter at the floor, function that builds the step, exercise)
+        "SGD": (
+            12,
+            lambda: SGD(big_parameters, learning_rate=1e-3).step,
+            "SGD.step",
+        ),
+        "SGD + momentum": (
+            20,
+            lambda: SGD(big_parameters, learning_rate=1e-3, momentum=0.9).step,
+            "SGD.step",
+        ),
+        "Adam": (
+            28,
+            lambda: Adam(big_parameters, learning_rate=1e-3).step,
+            "Adam.step",
+        ),
+        "Adam, in place (out=)": (
+            28,
+            lambda: in_place_adam_step,
+            "adam_update_in_place",
+        ),
     }
     step_times = {}
-    print(f"{'optimizer':22s} {'ms/step':>8s} {'floor ms':>9s} {'× floor':>8s} {'achieved GB/s':>14s}")
-    for run_name, (bytes_per_parameter, make_step, exercise) in timing_runs.items():
+    print(
+        f"{'optimizer':22s} {'ms/step':>8s} {'floor ms':>9s} {'× floor':>8s} {'achieved GB/s':>14s}"
+    )
+    for run_name, (
+        bytes_per_parameter,
+        make_step,
+        exercise,
+    ) in timing_runs.items():
         with after_exercise(exercise):
             seconds = median_seconds(make_step())
             floor = bytes_per_parameter * num_parameters / bandwidth
             step_times[run_name] = (seconds, floor)
-            print(f"{run_name:22s} {1e3 * seconds:8.1f} {1e3 * floor:9.1f} {seconds / floor:8.2f} "
-                  f"{bytes_per_parameter * num_parameters / seconds / 1e9:14.1f}")
+            print(
+                f"{run_name:22s} {1e3 * seconds:8.1f} {1e3 * floor:9.1f} {seconds / floor:8.2f} "
+                f"{bytes_per_parameter * num_parameters / seconds / 1e9:14.1f}"
+            )
 
     if step_times:
         fig, ax = plt.subplots(figsize=(9, 3.2))
         names = list(step_times)
-        ax.barh(names, [1e3 * step_times[name][0] for name in names], color="tab:blue", label="measured")
-        ax.barh(names, [1e3 * step_times[name][1] for name in names], color="tab:orange", height=0.35,
-                label="memory-traffic floor")
+        ax.barh(
+            names,
+            [1e3 * step_times[name][0] for name in names],
+            color="tab:blue",
+            label="measured",
+        )
+        ax.barh(
+            names,
+            [1e3 * step_times[name][1] for name in names],
+            color="tab:orange",
+            height=0.35,
+            label="memory-traffic floor",
+        )
         ax.invert_yaxis()
         ax.set_xlabel("milliseconds per step")
-        ax.set_title(f"one optimizer step on {num_parameters / 1e6:.0f}M float32 parameters")
+        ax.set_title(
+            f"one optimizer step on {num_parameters / 1e6:.0f}M float32 parameters"
+        )
         ax.legend()
         fig.tight_layout()
         plt.show()
-    del big_model, big_parameters, parameter, in_place_arrays      # give the memory back
+    del (
+        big_model,
+        big_parameters,
+        parameter,
+        in_place_arrays,
+    )  # give the memory back
 
 # %% [markdown]
 # How to read the table honestly:
@@ -2900,6 +3998,7 @@ if __name__ == "__main__":
 # The sliders need a running Python kernel (Jupyter, Binder or Colab). On the static book page they do
 # nothing; the explorer after this one works there too.
 
+
 # %%
 def show_optimizer_explorer():
     """ipywidgets sliders that re-run the module's optimizers on a 2-D landscape and redraw the path."""
@@ -2908,64 +4007,133 @@ def show_optimizer_explorer():
     from IPython.display import display
 
     controls = {
-        "landscape": widgets.Dropdown(options=list(landscape_catalogue()), value="rosenbrock",
-                                      description="landscape"),
-        "optimizer": widgets.Dropdown(options=["SGD", "SGD + Nesterov", "Adam"], value="SGD",
-                                      description="optimizer"),
-        "learning_rate": widgets.FloatLogSlider(value=1e-3, base=10, min=-4, max=0, step=0.05,
-                                                description="lr", readout_format=".2g", continuous_update=False),
-        "momentum": widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="momentum",
-                                        continuous_update=False),
-        "beta1": widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="beta1",
-                                     continuous_update=False),
-        "beta2": widgets.SelectionSlider(options=[0.9, 0.99, 0.999, 0.9999], value=0.999, description="beta2",
-                                         continuous_update=False),
-        "num_steps": widgets.IntSlider(value=500, min=10, max=2000, step=10, description="steps",
-                                       continuous_update=False),
+        "landscape": widgets.Dropdown(
+            options=list(landscape_catalogue()),
+            value="rosenbrock",
+            description="landscape",
+        ),
+        "optimizer": widgets.Dropdown(
+            options=["SGD", "SGD + Nesterov", "Adam"],
+            value="SGD",
+            description="optimizer",
+        ),
+        "learning_rate": widgets.FloatLogSlider(
+            value=1e-3,
+            base=10,
+            min=-4,
+            max=0,
+            step=0.05,
+            description="lr",
+            readout_format=".2g",
+            continuous_update=False,
+        ),
+        "momentum": widgets.FloatSlider(
+            value=0.9,
+            min=0.0,
+            max=0.99,
+            step=0.01,
+            description="momentum",
+            continuous_update=False,
+        ),
+        "beta1": widgets.FloatSlider(
+            value=0.9,
+            min=0.0,
+            max=0.99,
+            step=0.01,
+            description="beta1",
+            continuous_update=False,
+        ),
+        "beta2": widgets.SelectionSlider(
+            options=[0.9, 0.99, 0.999, 0.9999],
+            value=0.999,
+            description="beta2",
+            continuous_update=False,
+        ),
+        "num_steps": widgets.IntSlider(
+            value=500,
+            min=10,
+            max=2000,
+            step=10,
+            description="steps",
+            continuous_update=False,
+        ),
     }
 
-    def redraw(landscape, optimizer, learning_rate, momentum, beta1, beta2, num_steps):
+    def redraw(
+        landscape, optimizer, learning_rate, momentum, beta1, beta2, num_steps
+    ):
         spec = landscape_catalogue()[landscape]
         if optimizer == "Adam":
             exercise = "Adam.step"
             label = f"Adam, lr {learning_rate:.2g}, β1 {beta1}, β2 {beta2}"
 
             def make_optimizer(params):
-                return Adam(params, learning_rate=learning_rate, beta1=beta1, beta2=beta2)
+                return Adam(
+                    params,
+                    learning_rate=learning_rate,
+                    beta1=beta1,
+                    beta2=beta2,
+                )
         else:
             nesterov = optimizer == "SGD + Nesterov"
             if nesterov and momentum == 0:
-                print("Nesterov momentum needs momentum > 0: move the momentum slider.")
+                print(
+                    "Nesterov momentum needs momentum > 0: move the momentum slider."
+                )
                 return
             exercise = "SGD.step"
             label = f"{optimizer}, lr {learning_rate:.2g}, momentum {momentum}"
 
             def make_optimizer(params):
-                return SGD(params, learning_rate=learning_rate, momentum=momentum, nesterov=nesterov)
+                return SGD(
+                    params,
+                    learning_rate=learning_rate,
+                    momentum=momentum,
+                    nesterov=nesterov,
+                )
+
         with after_exercise(exercise):
-            path = optimizer_path(spec["function"], spec["start"], make_optimizer, num_steps)
+            path = optimizer_path(
+                spec["function"], spec["start"], make_optimizer, num_steps
+            )
             with np.errstate(over="ignore", invalid="ignore"):
                 losses = spec["function"](path[:, 0], path[:, 1])
             fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
             draw_landscape(left, landscape)
-            left.plot(path[:, 0], path[:, 1], ".-", color="tab:red", lw=1, ms=2)
+            left.plot(
+                path[:, 0], path[:, 1], ".-", color="tab:red", lw=1, ms=2
+            )
             right.semilogy(losses, color="tab:red")
             right.set_xlabel("step")
             right.set_ylabel("f(x, y)")
             if len(path) - 1 < num_steps or not np.isfinite(losses[-1]):
                 right.set_title(f"{label}: diverged at step {len(path) - 1}")
             else:
-                right.set_title(f"{label}: f = {losses[-1]:.2e} after {num_steps} steps")
+                right.set_title(
+                    f"{label}: f = {losses[-1]:.2e} after {num_steps} steps"
+                )
             fig.tight_layout()
             plt.show()
 
     output = widgets.interactive_output(redraw, controls)
-    display(widgets.VBox([
-        widgets.HBox([controls["landscape"], controls["optimizer"], controls["num_steps"]]),
-        widgets.HBox([controls["learning_rate"], controls["momentum"]]),
-        widgets.HBox([controls["beta1"], controls["beta2"]]),
-        output,
-    ]))
+    display(
+        widgets.VBox(
+            [
+                widgets.HBox(
+                    [
+                        controls["landscape"],
+                        controls["optimizer"],
+                        controls["num_steps"],
+                    ]
+                ),
+                widgets.HBox(
+                    [controls["learning_rate"], controls["momentum"]]
+                ),
+                widgets.HBox([controls["beta1"], controls["beta2"]]),
+                output,
+            ]
+        )
+    )
 
 
 # %%
@@ -2973,7 +4141,9 @@ if __name__ == "__main__":
     try:
         show_optimizer_explorer()
     except ImportError:
-        print("The live explorer needs ipywidgets (pip install ipywidgets); the explorer below works without it.")
+        print(
+            "The live explorer needs ipywidgets (pip install ipywidgets); the explorer below works without it."
+        )
 
 # %% [markdown]
 # ## 3.8 Explore without a kernel
@@ -2995,18 +4165,28 @@ if __name__ == "__main__":
 #   $\beta_2 = 0.9$. The long memory keeps dividing by the large gradients of the first steps, so the steps
 #   stay tiny long after the gradient has shrunk; the short memory adapts and gets a thousand times lower.
 
+
 # %%
 def explorer_grids():
     """Slider values of the static explorer: per landscape, the steps and each optimizer's grid."""
     adam_betas = {"beta1": [0.0, 0.5, 0.9], "beta2": [0.9, 0.99, 0.999]}
     return {
-        "quadratic": {"steps": 60,
-                      "sgd": {"lr": [0.01, 0.02, 0.05, 0.09, 0.13, 0.2], "momentum": [0.0, 0.4, 0.6, 0.8, 0.9]},
-                      "adam": {"lr": [0.01, 0.03, 0.1, 0.3, 0.6, 1.0], **adam_betas}},
-        "rosenbrock": {"steps": 300,
-                       "sgd": {"lr": [0.0001, 0.0003, 0.001, 0.002, 0.003, 0.005],
-                               "momentum": [0.0, 0.5, 0.8, 0.9, 0.95]},
-                       "adam": {"lr": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3], **adam_betas}},
+        "quadratic": {
+            "steps": 60,
+            "sgd": {
+                "lr": [0.01, 0.02, 0.05, 0.09, 0.13, 0.2],
+                "momentum": [0.0, 0.4, 0.6, 0.8, 0.9],
+            },
+            "adam": {"lr": [0.01, 0.03, 0.1, 0.3, 0.6, 1.0], **adam_betas},
+        },
+        "rosenbrock": {
+            "steps": 300,
+            "sgd": {
+                "lr": [0.0001, 0.0003, 0.001, 0.002, 0.003, 0.005],
+                "momentum": [0.0, 0.5, 0.8, 0.9, 0.95],
+            },
+            "adam": {"lr": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3], **adam_betas},
+        },
     }
 
 
@@ -3020,13 +4200,23 @@ def explorer_runs(grids):
         for values in itertools.product(*grid["sgd"].values()):
             lr, momentum = values
             runs[landscape_name, "sgd", values] = optimizer_path(
-                spec["function"], spec["start"],
-                lambda params: SGD(params, learning_rate=lr, momentum=momentum), grid["steps"])
+                spec["function"],
+                spec["start"],
+                lambda params: SGD(
+                    params, learning_rate=lr, momentum=momentum
+                ),
+                grid["steps"],
+            )
         for values in itertools.product(*grid["adam"].values()):
             lr, beta1, beta2 = values
             runs[landscape_name, "adam", values] = optimizer_path(
-                spec["function"], spec["start"],
-                lambda params: Adam(params, learning_rate=lr, beta1=beta1, beta2=beta2), grid["steps"])
+                spec["function"],
+                spec["start"],
+                lambda params: Adam(
+                    params, learning_rate=lr, beta1=beta1, beta2=beta2
+                ),
+                grid["steps"],
+            )
     return runs
 
 
@@ -3034,8 +4224,13 @@ def to_pixels(points, box, size=400):
     """Data coordinates -> SVG pixels of a size×size plot (y grows downwards on screen)."""
     (x_low, x_high), (y_low, y_high) = box
     points = np.asarray(points, dtype=np.float64)
-    return np.stack([(points[..., 0] - x_low) / (x_high - x_low) * size,
-                     (y_high - points[..., 1]) / (y_high - y_low) * size], axis=-1)
+    return np.stack(
+        [
+            (points[..., 0] - x_low) / (x_high - x_low) * size,
+            (y_high - points[..., 1]) / (y_high - y_low) * size,
+        ],
+        axis=-1,
+    )
 
 
 def encode_path(path, box, size=400):
@@ -3048,21 +4243,33 @@ def encode_path(path, box, size=400):
 
     with np.errstate(invalid="ignore", over="ignore"):
         pixels = to_pixels(path, box, size)
-        outside = ~np.all(np.isfinite(pixels) & (pixels > -2 * size) & (pixels < 3 * size), axis=1)
+        outside = ~np.all(
+            np.isfinite(pixels) & (pixels > -2 * size) & (pixels < 3 * size),
+            axis=1,
+        )
     left_at = int(np.argmax(outside)) if outside.any() else -1
     if left_at >= 0:
-        pixels = np.clip(np.nan_to_num(pixels[: left_at + 1], posinf=3 * size, neginf=-2 * size), -2 * size, 3 * size)
+        pixels = np.clip(
+            np.nan_to_num(
+                pixels[: left_at + 1], posinf=3 * size, neginf=-2 * size
+            ),
+            -2 * size,
+            3 * size,
+        )
     tenths = np.round(pixels * 10).astype("<i2")
     last = len(tenths) - 1
     while last > 0 and np.array_equal(tenths[last - 1], tenths[-1]):
         last -= 1
-    return base64.b64encode(tenths[: last + 1].tobytes()).decode("ascii"), left_at
+    return base64.b64encode(tenths[: last + 1].tobytes()).decode(
+        "ascii"
+    ), left_at
 
 
 # %% [markdown]
 # The next cell is web plumbing: it turns the contour lines into SVG, packs the trajectories as JSON and adds
 # about sixty lines of plain JavaScript (no libraries) that redraw the path when a slider moves. Skip it
 # unless you are curious how a static page can be interactive.
+
 
 # %%
 def contour_svg(name, size=400, num_levels=14):
@@ -3072,7 +4279,9 @@ def contour_svg(name, size=400, num_levels=14):
 
     spec = landscape_catalogue()[name]
     (x_low, x_high), (y_low, y_high) = spec["box"]
-    grid_x, grid_y = np.meshgrid(np.linspace(x_low, x_high, 200), np.linspace(y_low, y_high, 200))
+    grid_x, grid_y = np.meshgrid(
+        np.linspace(x_low, x_high, 200), np.linspace(y_low, y_high, 200)
+    )
     heights = spec["function"](grid_x, grid_y) + 1e-3
     levels = np.geomspace(heights.min() * 1.5, heights.max(), num_levels)
     generator = contourpy.contour_generator(grid_x, grid_y, heights)
@@ -3083,12 +4292,16 @@ def contour_svg(name, size=400, num_levels=14):
         for line in generator.lines(level):
             pixels = to_pixels(line, spec["box"], size)
             kept = [pixels[0]]
-            for point in pixels[1:]:                 # a point every 3 pixels is smooth enough, and small
+            for point in pixels[
+                1:
+            ]:  # a point every 3 pixels is smooth enough, and small
                 if np.hypot(*(point - kept[-1])) >= 3.0:
                     kept.append(point)
             kept.append(pixels[-1])
             d = "M" + " L".join(f"{x:.0f} {y:.0f}" for x, y in kept)
-            elements.append(f'<path d="{d}" stroke="{color}" fill="none" stroke-width="0.8"/>')
+            elements.append(
+                f'<path d="{d}" stroke="{color}" fill="none" stroke-width="0.8"/>'
+            )
     return "".join(elements)
 
 
@@ -3173,15 +4386,29 @@ def optimizer_explorer_html(grids, runs, size=400):
     for name, grid in grids.items():
         spec = landscape_catalogue()[name]
         (x_low, x_high), (y_low, y_high) = spec["box"]
-        entry = {"steps": grid["steps"], "grids": {}, "runs": {},
-                 "start": [round(float(v), 1) for v in to_pixels(spec["start"], spec["box"], size)],
-                 "minimum": [round(float(v), 1) for v in to_pixels(spec["minimum"], spec["box"], size)],
-                 "caption": f"{spec['title']}: x from {x_low:g} to {x_high:g}, y from {y_low:g} to {y_high:g}; "
-                            f"white dot: start, black dot: minimum, red ring: where the run ended"}
+        entry = {
+            "steps": grid["steps"],
+            "grids": {},
+            "runs": {},
+            "start": [
+                round(float(v), 1)
+                for v in to_pixels(spec["start"], spec["box"], size)
+            ],
+            "minimum": [
+                round(float(v), 1)
+                for v in to_pixels(spec["minimum"], spec["box"], size)
+            ],
+            "caption": f"{spec['title']}: x from {x_low:g} to {x_high:g}, y from {y_low:g} to {y_high:g}; "
+            f"white dot: start, black dot: minimum, red ring: where the run ended",
+        }
         for optimizer_name in ("sgd", "adam"):
             settings = grid[optimizer_name]
-            entry["grids"][optimizer_name] = {"params": list(settings),
-                                              "values": {k: [f"{v:g}" for v in vs] for k, vs in settings.items()}}
+            entry["grids"][optimizer_name] = {
+                "params": list(settings),
+                "values": {
+                    k: [f"{v:g}" for v in vs] for k, vs in settings.items()
+                },
+            }
             encoded = []
             for key, path in runs.items():
                 if key[0] != name or key[1] != optimizer_name:
@@ -3193,15 +4420,24 @@ def optimizer_explorer_html(grids, runs, size=400):
             entry["runs"][optimizer_name] = encoded
         landscapes[name] = entry
         hidden = "" if name == "rosenbrock" else ' style="display:none"'
-        contour_groups.append(f'<g data-contours="{name}"{hidden}>{contour_svg(name, size)}</g>')
+        contour_groups.append(
+            f'<g data-contours="{name}"{hidden}>{contour_svg(name, size)}</g>'
+        )
 
     def slider_row(name, label, initial):
-        return (f'<label data-row="{name}">{label} <input type="range" data-param="{name}" min="0" max="5" '
-                f'step="1" value="{initial}"> <output data-value-of="{name}"></output></label>')
+        return (
+            f'<label data-row="{name}">{label} <input type="range" data-param="{name}" min="0" max="5" '
+            f'step="1" value="{initial}"> <output data-value-of="{name}"></output></label>'
+        )
 
-    options = "".join(f'<option value="{name}"{" selected" if name == "rosenbrock" else ""}>'
-                      f'{html.escape(landscape_catalogue()[name]["title"])}</option>' for name in grids)
-    runs_json = json.dumps({"landscapes": landscapes}, separators=(",", ":")).replace("</", "<\\/")
+    options = "".join(
+        f'<option value="{name}"{" selected" if name == "rosenbrock" else ""}>'
+        f"{html.escape(landscape_catalogue()[name]['title'])}</option>"
+        for name in grids
+    )
+    runs_json = json.dumps(
+        {"landscapes": landscapes}, separators=(",", ":")
+    ).replace("</", "<\\/")
     return f"""
 <div id="optimizer-explorer" class="tex2jax_ignore mathjax_ignore" data-state=""
      style="font-family: sans-serif; font-size: 14px; max-width: 760px;">
@@ -3250,9 +4486,13 @@ if __name__ == "__main__":
     with after_exercise("SGD.step", "Adam.step"):
         explorer_paths = explorer_runs(explorer_grids())
     if explorer_paths:
-        explorer_page = optimizer_explorer_html(explorer_grids(), explorer_paths)
-        print(f"{len(explorer_paths)} trajectories precomputed in {time.perf_counter() - started:.1f} s; "
-              f"the explorer is {len(explorer_page) / 1024:.0f} KB of HTML")
+        explorer_page = optimizer_explorer_html(
+            explorer_grids(), explorer_paths
+        )
+        print(
+            f"{len(explorer_paths)} trajectories precomputed in {time.perf_counter() - started:.1f} s; "
+            f"the explorer is {len(explorer_page) / 1024:.0f} KB of HTML"
+        )
         display(HTML(explorer_page))
 
 # %% [markdown]

@@ -87,6 +87,7 @@ from tinytorch.core.setup import after_exercise
 # `Variable`s, which are `Tensor`s) or as NumPy arrays: `_numpy` below returns the NumPy data either way.
 # The checks on the shapes are written for you.
 
+
 # %%
 #| export
 def _numpy(value):
@@ -99,9 +100,15 @@ def _numpy(value):
 def accuracy(logits, labels):
     """Fraction of rows whose largest logit is at the labelled class (a float in [0, 1])."""
     logits, labels = _numpy(logits), _numpy(labels)
-    if logits.ndim != 2 or labels.shape != (logits.shape[0],) or logits.shape[0] == 0:
-        raise ValueError(f"accuracy needs logits of shape (N, C) with N >= 1 and labels of shape (N,); "
-                         f"got logits {logits.shape} and labels {labels.shape}")
+    if (
+        logits.ndim != 2
+        or labels.shape != (logits.shape[0],)
+        or logits.shape[0] == 0
+    ):
+        raise ValueError(
+            f"accuracy needs logits of shape (N, C) with N >= 1 and labels of shape (N,); "
+            f"got logits {logits.shape} and labels {labels.shape}"
+        )
     ### BEGIN SOLUTION
     predictions = logits.argmax(axis=1)
     return float(np.mean(predictions == labels))
@@ -111,7 +118,9 @@ def accuracy(logits, labels):
 # %% nbgrader={"grade": true, "grade_id": "test-accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_unit_accuracy():
     print("🔬 Unit Test: accuracy...")
-    logits = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 5.0], [4.0, 0.0, 0.0]])
+    logits = np.array(
+        [[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 5.0], [4.0, 0.0, 0.0]]
+    )
     assert accuracy(logits, np.array([0, 1, 2, 0])) == 1.0
     assert accuracy(logits, np.array([0, 1, 2, 2])) == 0.75
     print("✅ 3 of 4 right gives 0.75")
@@ -122,9 +131,16 @@ def test_unit_accuracy():
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(50, 7))
     labels = rng.integers(0, 7, size=50)
-    expected = sum(int(np.argmax(row) == label) for row, label in zip(logits, labels)) / 50
+    expected = (
+        sum(int(np.argmax(row) == label) for row, label in zip(logits, labels))
+        / 50
+    )
     assert abs(accuracy(logits, labels) - expected) < 1e-12
-    for bad_logits, bad_labels in ((logits, labels[:10]), (logits[0], labels[:1]), (logits[:0], labels[:0])):
+    for bad_logits, bad_labels in (
+        (logits, labels[:10]),
+        (logits[0], labels[:1]),
+        (logits[:0], labels[:0]),
+    ):
         try:
             accuracy(bad_logits, bad_labels)
         except ValueError:
@@ -138,12 +154,17 @@ def test_unit_accuracy():
 if __name__ == "__main__":
     test_unit_accuracy()
 
+
 # %%
 #| export
 def _batch_accuracy(logits, targets):
     """accuracy() for class labels; NaN for other targets (a regression has no accuracy)."""
     targets = _numpy(targets)
-    if not np.issubdtype(targets.dtype, np.integer) or targets.ndim != 1 or _numpy(logits).ndim != 2:
+    if (
+        not np.issubdtype(targets.dtype, np.integer)
+        or targets.ndim != 1
+        or _numpy(logits).ndim != 2
+    ):
         return float("nan")
     return accuracy(logits, targets)
 
@@ -161,18 +182,26 @@ def _batch_accuracy(logits, targets):
 # as they were after the last good step, so you can inspect them. `NonFiniteLossError` is a
 # `FloatingPointError` (Python's own category for this) that says where it happened and what to try.
 
+
 # %%
 #| export
 class NonFiniteLossError(FloatingPointError):
     """The loss became NaN or infinite; training stopped before that batch changed any parameter."""
 
     def __init__(self, loss, epoch, batch, learning_rate=None):
-        self.loss, self.epoch, self.batch, self.learning_rate = loss, epoch, batch, learning_rate
+        self.loss, self.epoch, self.batch, self.learning_rate = (
+            loss,
+            epoch,
+            batch,
+            learning_rate,
+        )
         hint = "the learning rate is probably too large"
         if learning_rate is not None:
             hint += f" (it is {learning_rate:g}; try {learning_rate / 10:g})"
-        super().__init__(f"the loss is {loss} at epoch {epoch}, batch {batch}: {hint}. Also check the inputs "
-                         "for NaN/inf. Training stopped before this batch changed the parameters.")
+        super().__init__(
+            f"the loss is {loss} at epoch {epoch}, batch {batch}: {hint}. Also check the inputs "
+            "for NaN/inf. Training stopped before this batch changed the parameters."
+        )
 
 
 # %% [markdown]
@@ -209,18 +238,30 @@ class NonFiniteLossError(FloatingPointError):
 # An improvement is a loss below `best - min_delta`; it resets `bad_epochs` to 0.
 # Also set `self.improved` to whether this call improved, so the trainer knows when to save the weights.
 
+
 # %% nbgrader={"grade": false, "grade_id": "early-stopping", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class EarlyStopping:
     """Stop when the validation loss has not improved by more than `min_delta` for `patience` epochs."""
 
     def __init__(self, patience=5, min_delta=0.0):
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
-            raise ValueError(f"patience must be a positive integer (epochs), got {patience!r}")
+        if (
+            isinstance(patience, bool)
+            or not isinstance(patience, (int, np.integer))
+            or patience < 1
+        ):
+            raise ValueError(
+                f"patience must be a positive integer (epochs), got {patience!r}"
+            )
         if not min_delta >= 0:
             raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
         self.patience, self.min_delta = int(patience), float(min_delta)
-        self.best, self.best_epoch, self.bad_epochs, self.epochs_seen = float("inf"), 0, 0, 0
+        self.best, self.best_epoch, self.bad_epochs, self.epochs_seen = (
+            float("inf"),
+            0,
+            0,
+            0,
+        )
         self.improved = False
 
     def update(self, val_loss):
@@ -229,7 +270,11 @@ class EarlyStopping:
         ### BEGIN SOLUTION
         self.improved = val_loss < self.best - self.min_delta
         if self.improved:
-            self.best, self.best_epoch, self.bad_epochs = val_loss, self.epochs_seen, 0
+            self.best, self.best_epoch, self.bad_epochs = (
+                val_loss,
+                self.epochs_seen,
+                0,
+            )
         else:
             self.bad_epochs += 1
         return self.bad_epochs >= self.patience
@@ -240,10 +285,14 @@ class EarlyStopping:
 def test_unit_early_stopping():
     print("🔬 Unit Test: EarlyStopping...")
     stopper = EarlyStopping(patience=2)
-    decisions = [stopper.update(loss) for loss in [1.0, 0.8, 0.9, 0.7, 0.75, 0.71]]
+    decisions = [
+        stopper.update(loss) for loss in [1.0, 0.8, 0.9, 0.7, 0.75, 0.71]
+    ]
     assert decisions == [False, False, False, False, False, True], decisions
     assert stopper.best == 0.7 and stopper.best_epoch == 4
-    print("✅ patience 2: stops after two epochs without a new best (best 0.7 at epoch 4)")
+    print(
+        "✅ patience 2: stops after two epochs without a new best (best 0.7 at epoch 4)"
+    )
     stopper = EarlyStopping(patience=1, min_delta=0.1)
     assert stopper.update(1.0) is False and stopper.improved
     assert stopper.update(0.95) is True and not stopper.improved
@@ -252,10 +301,20 @@ def test_unit_early_stopping():
     stopper = EarlyStopping(patience=3)
     for loss in [5.0, 4.0, 3.0, 2.0]:
         assert stopper.update(loss) is False and stopper.improved
-    assert (stopper.best, stopper.best_epoch, stopper.bad_epochs) == (2.0, 4, 0)
-    assert [stopper.update(2.0) for _ in range(3)] == [False, False, True]   # equal is not better
+    assert (stopper.best, stopper.best_epoch, stopper.bad_epochs) == (
+        2.0,
+        4,
+        0,
+    )
+    assert [stopper.update(2.0) for _ in range(3)] == [
+        False,
+        False,
+        True,
+    ]  # equal is not better
     stopper = EarlyStopping(patience=2)
-    assert stopper.update(float("nan")) is False and stopper.best == float("inf")
+    assert stopper.update(float("nan")) is False and stopper.best == float(
+        "inf"
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: EarlyStopping ✓")
 
@@ -282,6 +341,7 @@ if __name__ == "__main__":
 # renames it, so a crash half-way never leaves a broken checkpoint. The file is a Python pickle; loading
 # only accepts plain Python values and NumPy arrays, so a checkpoint cannot smuggle in code to run.
 
+
 # %%
 #| export
 class _CheckpointUnpickler(pickle.Unpickler):
@@ -292,7 +352,9 @@ class _CheckpointUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if module.split(".")[0] == "numpy" and name in self._ALLOWED:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"a checkpoint may only hold numbers and arrays, not {module}.{name}")
+        raise pickle.UnpicklingError(
+            f"a checkpoint may only hold numbers and arrays, not {module}.{name}"
+        )
 
 
 def _write_new_file(path, payload, overwrite):
@@ -300,16 +362,24 @@ def _write_new_file(path, payload, overwrite):
     path = Path(path)
     if not overwrite:
         try:
-            with open(path, "xb") as file:              # "x": fails if the file exists, atomically
+            with open(
+                path, "xb"
+            ) as file:  # "x": fails if the file exists, atomically
                 file.write(payload)
         except FileExistsError:
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it") from None
+            raise FileExistsError(
+                f"{path} exists; pass overwrite=True to replace it"
+            ) from None
         return
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(payload)
-        os.replace(temporary, path)                     # atomic: the old file or the new, never half of one
+        os.replace(
+            temporary, path
+        )  # atomic: the old file or the new, never half of one
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -342,24 +412,39 @@ def _write_new_file(path, payload, overwrite):
 # 3. `self.optimizer.zero_grad()`, `loss.backward()`, `self.optimizer.step()`;
 # 4. return the loss as a Python `float` and the logits: `return float(loss.data), logits`.
 
+
 # %% nbgrader={"grade": false, "grade_id": "trainer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class Trainer:
     """Train a model with a loss function and an optimizer (and optionally a learning-rate scheduler).
 
-        trainer = Trainer(model, CrossEntropyLoss(), SGD(model.parameters(), learning_rate=0.1))
-        history = trainer.fit(train_loader, epochs=10, val_loader=val_loader)
+    trainer = Trainer(model, CrossEntropyLoss(), SGD(model.parameters(), learning_rate=0.1))
+    history = trainer.fit(train_loader, epochs=10, val_loader=val_loader)
     """
 
     def __init__(self, model, loss_fn, optimizer, scheduler=None):
         if not callable(getattr(model, "parameters", None)):
-            raise TypeError(f"model must have a parameters() method (a Module), got {type(model).__name__}")
+            raise TypeError(
+                f"model must have a parameters() method (a Module), got {type(model).__name__}"
+            )
         for name in ("zero_grad", "step"):
             if not callable(getattr(optimizer, name, None)):
-                raise TypeError(f"optimizer must have zero_grad() and step(), got {type(optimizer).__name__}")
-        self.model, self.loss_fn, self.optimizer, self.scheduler = model, loss_fn, optimizer, scheduler
-        self.epoch = 0                      # epochs completed so far
-        self.history = {"epoch": [], "train_loss": [], "train_accuracy": [], "lr": []}
+                raise TypeError(
+                    f"optimizer must have zero_grad() and step(), got {type(optimizer).__name__}"
+                )
+        self.model, self.loss_fn, self.optimizer, self.scheduler = (
+            model,
+            loss_fn,
+            optimizer,
+            scheduler,
+        )
+        self.epoch = 0  # epochs completed so far
+        self.history = {
+            "epoch": [],
+            "train_loss": [],
+            "train_accuracy": [],
+            "lr": [],
+        }
 
     def learning_rate(self):
         """The first parameter group's learning rate, if the optimizer has groups."""
@@ -370,7 +455,12 @@ class Trainer:
         """Raise NonFiniteLossError if the loss is NaN or infinite."""
         value = _numpy(loss)
         if not np.all(np.isfinite(value)):
-            raise NonFiniteLossError(float(np.asarray(value).reshape(-1)[0]), epoch, batch, self.learning_rate())
+            raise NonFiniteLossError(
+                float(np.asarray(value).reshape(-1)[0]),
+                epoch,
+                batch,
+                self.learning_rate(),
+            )
 
     def train_step(self, inputs, targets, epoch=None, batch=None):
         """One optimisation step on one batch; returns (loss as a float, logits)."""
@@ -386,9 +476,11 @@ class Trainer:
 
     def train_epoch(self, loader):
         """One pass over `loader`; returns (mean loss, accuracy) over the batches as they were trained."""
-        epoch = self.epoch + 1                          # counted from 1 in messages and the history
+        epoch = self.epoch + 1  # counted from 1 in messages and the history
         if hasattr(loader, "set_epoch"):
-            loader.set_epoch(self.epoch)                # the shuffled order depends on the epoch: resumable
+            loader.set_epoch(
+                self.epoch
+            )  # the shuffled order depends on the epoch: resumable
         total_loss, total_correct, count = 0.0, 0.0, 0
         for batch, (inputs, targets) in enumerate(loader, start=1):
             loss, logits = self.train_step(inputs, targets, epoch, batch)
@@ -397,8 +489,10 @@ class Trainer:
             total_correct += _batch_accuracy(logits, targets) * size
             count += size
         if count == 0:
-            raise ValueError("the training loader produced no batches (empty dataset, or drop_last with a "
-                             "batch_size larger than the dataset)")
+            raise ValueError(
+                "the training loader produced no batches (empty dataset, or drop_last with a "
+                "batch_size larger than the dataset)"
+            )
         return total_loss / count, total_correct / count
 
     def evaluate(self, loader):
@@ -408,51 +502,93 @@ class Trainer:
             for inputs, targets in loader:
                 logits = self.model(inputs)
                 size = len(_numpy(targets))
-                total_loss += float(_numpy(self.loss_fn(logits, targets))) * size
+                total_loss += (
+                    float(_numpy(self.loss_fn(logits, targets))) * size
+                )
                 total_correct += _batch_accuracy(logits, targets) * size
                 count += size
         if count == 0:
-            raise ValueError("the loader produced no batches: there is nothing to evaluate")
+            raise ValueError(
+                "the loader produced no batches: there is nothing to evaluate"
+            )
         return {"loss": total_loss / count, "accuracy": total_correct / count}
 
-    def fit(self, train_loader, epochs, val_loader=None, early_stopping=None, verbose=False):
+    def fit(
+        self,
+        train_loader,
+        epochs,
+        val_loader=None,
+        early_stopping=None,
+        verbose=False,
+    ):
         """Train for `epochs` more epochs; returns the history (a dict of per-epoch lists)."""
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        if (
+            isinstance(epochs, bool)
+            or not isinstance(epochs, (int, np.integer))
+            or epochs < 1
+        ):
+            raise ValueError(
+                f"epochs must be a positive integer, got {epochs!r}"
+            )
         if early_stopping is not None and val_loader is None:
-            raise ValueError("early_stopping watches the validation loss: pass val_loader as well")
+            raise ValueError(
+                "early_stopping watches the validation loss: pass val_loader as well"
+            )
         best_parameters = None
         for _ in range(epochs):
             lr = self.learning_rate()
             train_loss, train_accuracy = self.train_epoch(train_loader)
             self.epoch += 1
-            record = {"epoch": self.epoch, "train_loss": train_loss, "train_accuracy": train_accuracy, "lr": lr}
+            record = {
+                "epoch": self.epoch,
+                "train_loss": train_loss,
+                "train_accuracy": train_accuracy,
+                "lr": lr,
+            }
             if val_loader is not None:
                 scores = self.evaluate(val_loader)
-                record.update(val_loss=scores["loss"], val_accuracy=scores["accuracy"])
+                record.update(
+                    val_loss=scores["loss"], val_accuracy=scores["accuracy"]
+                )
             for key, value in record.items():
                 self.history.setdefault(key, []).append(value)
             if verbose:
-                print("  ".join(f"{key} {value:.4g}" for key, value in record.items() if value is not None))
+                print(
+                    "  ".join(
+                        f"{key} {value:.4g}"
+                        for key, value in record.items()
+                        if value is not None
+                    )
+                )
             self._scheduler_step(record.get("val_loss", train_loss))
             if early_stopping is not None:
                 stop = early_stopping.update(record["val_loss"])
                 if early_stopping.improved:
-                    best_parameters = [p.data.copy() for p in self.model.parameters()]
+                    best_parameters = [
+                        p.data.copy() for p in self.model.parameters()
+                    ]
                 if stop:
-                    if best_parameters is not None:       # go back to the best epoch's weights
-                        for parameter, best in zip(self.model.parameters(), best_parameters):
+                    if (
+                        best_parameters is not None
+                    ):  # go back to the best epoch's weights
+                        for parameter, best in zip(
+                            self.model.parameters(), best_parameters
+                        ):
                             parameter.data = best
                     if verbose:
-                        print(f"early stopping: best validation loss {early_stopping.best:.4g} "
-                              f"at epoch {self.epoch - early_stopping.bad_epochs}")
+                        print(
+                            f"early stopping: best validation loss {early_stopping.best:.4g} "
+                            f"at epoch {self.epoch - early_stopping.bad_epochs}"
+                        )
                     break
         return self.history
 
     def _scheduler_step(self, metric):
         if self.scheduler is None:
             return
-        if isinstance(self.scheduler, ReduceLROnPlateau):      # it needs to know how training goes
+        if isinstance(
+            self.scheduler, ReduceLROnPlateau
+        ):  # it needs to know how training goes
             self.scheduler.step(metric)
         else:
             self.scheduler.step()
@@ -463,25 +599,38 @@ class Trainer:
         state = {
             "format": "tinytorch-checkpoint-1",
             "parameters": [p.data.copy() for p in self.model.parameters()],
-            "optimizer": self.optimizer.state_dict() if hasattr(self.optimizer, "state_dict") else None,
-            "scheduler": self.scheduler.state_dict() if hasattr(self.scheduler, "state_dict") else None,
+            "optimizer": self.optimizer.state_dict()
+            if hasattr(self.optimizer, "state_dict")
+            else None,
+            "scheduler": self.scheduler.state_dict()
+            if hasattr(self.scheduler, "state_dict")
+            else None,
             "epoch": self.epoch,
             "history": self.history,
         }
-        _write_new_file(path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL), overwrite)
+        _write_new_file(
+            path,
+            pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL),
+            overwrite,
+        )
 
     def load_checkpoint(self, path):
         """Restore what save_checkpoint wrote, into this trainer's model, optimizer and scheduler."""
         with open(path, "rb") as file:
             state = _CheckpointUnpickler(file).load()
-        if not isinstance(state, dict) or state.get("format") != "tinytorch-checkpoint-1":
+        if (
+            not isinstance(state, dict)
+            or state.get("format") != "tinytorch-checkpoint-1"
+        ):
             raise ValueError(f"{path} is not a TinyTorch checkpoint")
         parameters = self.model.parameters()
         saved = state["parameters"]
         shapes = [p.data.shape for p in parameters]
         if [np.shape(a) for a in saved] != shapes:
-            raise ValueError(f"{path} holds parameters of shapes {[np.shape(a) for a in saved]}, "
-                             f"but the model has {shapes}")
+            raise ValueError(
+                f"{path} holds parameters of shapes {[np.shape(a) for a in saved]}, "
+                f"but the model has {shapes}"
+            )
         for parameter, array in zip(parameters, saved):
             parameter.data = np.array(array, dtype=parameter.data.dtype)
             parameter.grad = None
@@ -498,7 +647,10 @@ class _PlainGradientDescent:
     """θ ← θ − η∇L: the smallest optimizer, so this test checks the Trainer and nothing else."""
 
     def __init__(self, parameters, learning_rate):
-        self.parameters, self.param_groups = list(parameters), [{"lr": learning_rate}]
+        self.parameters, self.param_groups = (
+            list(parameters),
+            [{"lr": learning_rate}],
+        )
 
     def zero_grad(self):
         for parameter in self.parameters:
@@ -506,7 +658,10 @@ class _PlainGradientDescent:
 
     def step(self):
         for parameter in self.parameters:
-            parameter.data = parameter.data - self.param_groups[0]["lr"] * parameter.grad.data
+            parameter.data = (
+                parameter.data
+                - self.param_groups[0]["lr"] * parameter.grad.data
+            )
 
 
 def _softmax_regression_step(weight, bias, inputs, labels, learning_rate):
@@ -515,8 +670,14 @@ def _softmax_regression_step(weight, bias, inputs, labels, learning_rate):
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
     loss = -np.log(probs[np.arange(len(labels)), labels]).mean()
-    error = (probs - np.eye(weight.shape[1])[labels]) / len(labels)      # dL/dlogits
-    return loss, weight - learning_rate * inputs.T @ error, bias - learning_rate * error.sum(axis=0)
+    error = (probs - np.eye(weight.shape[1])[labels]) / len(
+        labels
+    )  # dL/dlogits
+    return (
+        loss,
+        weight - learning_rate * inputs.T @ error,
+        bias - learning_rate * error.sum(axis=0),
+    )
 
 
 def test_unit_train_step():
@@ -528,36 +689,64 @@ def test_unit_train_step():
     inputs, labels = rng.normal(size=(6, 3)), np.array([0, 1, 2, 1, 0, 2])
     model = Dense(3, 3, rng=1)
     weight, bias = model.weight.data.copy(), model.bias.data.copy()
-    trainer = Trainer(model, CrossEntropyLoss(), _PlainGradientDescent(model.parameters(), 0.5))
-    for step in range(3):                         # three steps: gradients must not pile up
+    trainer = Trainer(
+        model,
+        CrossEntropyLoss(),
+        _PlainGradientDescent(model.parameters(), 0.5),
+    )
+    for step in range(3):  # three steps: gradients must not pile up
         loss, logits = trainer.train_step(Tensor(inputs), Tensor(labels))
-        expected_loss, weight, bias = _softmax_regression_step(weight, bias, inputs, labels, 0.5)
-        assert isinstance(loss, float) and abs(loss - expected_loss) < 1e-12, (loss, expected_loss)
+        expected_loss, weight, bias = _softmax_regression_step(
+            weight, bias, inputs, labels, 0.5
+        )
+        assert isinstance(loss, float) and abs(loss - expected_loss) < 1e-12, (
+            loss,
+            expected_loss,
+        )
         assert np.allclose(model.weight.data, weight, rtol=1e-12, atol=1e-14)
         assert np.allclose(model.bias.data, bias, rtol=1e-12, atol=1e-14)
-    print("✅ three steps match gradient descent on softmax regression written out")
+    print(
+        "✅ three steps match gradient descent on softmax regression written out"
+    )
     poisoned = inputs.copy()
     poisoned[2, 1] = np.nan
     weight, bias = model.weight.data.copy(), model.bias.data.copy()
     try:
         trainer.train_step(Tensor(poisoned), Tensor(labels), epoch=4, batch=7)
     except NonFiniteLossError as error:
-        assert (error.epoch, error.batch) == (4, 7) and "epoch 4, batch 7" in str(error)
+        assert (error.epoch, error.batch) == (
+            4,
+            7,
+        ) and "epoch 4, batch 7" in str(error)
         print(f"✅ NaN stopped with: {error}")
     else:
-        raise AssertionError("a NaN loss must raise NonFiniteLossError before backward()")
-    assert np.array_equal(model.weight.data, weight) and np.array_equal(model.bias.data, bias)
+        raise AssertionError(
+            "a NaN loss must raise NonFiniteLossError before backward()"
+        )
+    assert np.array_equal(model.weight.data, weight) and np.array_equal(
+        model.bias.data, bias
+    )
     print("✅ the weights are untouched by the bad batch")
     ### BEGIN HIDDEN TESTS
     assert isinstance(logits.data, np.ndarray) and logits.shape == (6, 3)
     for parameter in model.parameters():
-        assert parameter.grad is None or np.all(np.isfinite(parameter.grad.data))
+        assert parameter.grad is None or np.all(
+            np.isfinite(parameter.grad.data)
+        )
     model = Dense(3, 3, rng=2)
     weight, bias = model.weight.data.copy(), model.bias.data.copy()
-    trainer = Trainer(model, CrossEntropyLoss(), _PlainGradientDescent(model.parameters(), 0.1))
+    trainer = Trainer(
+        model,
+        CrossEntropyLoss(),
+        _PlainGradientDescent(model.parameters(), 0.1),
+    )
     loss, _ = trainer.train_step(inputs[:4], labels[:4])
-    expected_loss, weight, bias = _softmax_regression_step(weight, bias, inputs[:4], labels[:4], 0.1)
-    assert abs(loss - expected_loss) < 1e-12 and np.allclose(model.weight.data, weight, rtol=1e-12)
+    expected_loss, weight, bias = _softmax_regression_step(
+        weight, bias, inputs[:4], labels[:4], 0.1
+    )
+    assert abs(loss - expected_loss) < 1e-12 and np.allclose(
+        model.weight.data, weight, rtol=1e-12
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: Trainer.train_step ✓")
 
@@ -577,7 +766,12 @@ if __name__ == "__main__":
 # %%
 if __name__ == "__main__":
     from tinytorch.core.activations import ReLU
-    from tinytorch.core.dataloader import DataLoader, TensorDataset, load_digits, stratified_split
+    from tinytorch.core.dataloader import (
+        DataLoader,
+        TensorDataset,
+        load_digits,
+        stratified_split,
+    )
     from tinytorch.core.layers import Dense
     from tinytorch.core.losses import CrossEntropyLoss, MSELoss
     from tinytorch.core.networks import Sequential
@@ -588,22 +782,38 @@ if __name__ == "__main__":
     fit_rows, val_rows = stratified_split(labels, test_fraction=0.2, seed=1)
     train_set = TensorDataset(pixels[fit_rows], labels[fit_rows])
     val_set = TensorDataset(pixels[val_rows], labels[val_rows])
-    print(f"train {len(train_set)}, validation {len(val_set)}, test {len(digits_test)} images")
+    print(
+        f"train {len(train_set)}, validation {len(val_set)}, test {len(digits_test)} images"
+    )
 
 # %%
 if __name__ == "__main__":
     with after_exercise("accuracy", "Trainer.train_step"):
-        model = Sequential([Dense(64, 64, rng=0), ReLU(), Dense(64, 10, rng=1)])
+        model = Sequential(
+            [Dense(64, 64, rng=0), ReLU(), Dense(64, 10, rng=1)]
+        )
         optimizer = SGD(model.parameters(), learning_rate=0.05, momentum=0.9)
-        trainer = Trainer(model, CrossEntropyLoss(), optimizer, StepLR(optimizer, step_size=10, gamma=0.5))
-        history = trainer.fit(DataLoader(train_set, batch_size=32, shuffle=True, seed=0), epochs=30,
-                              val_loader=DataLoader(val_set, batch_size=256))
+        trainer = Trainer(
+            model,
+            CrossEntropyLoss(),
+            optimizer,
+            StepLR(optimizer, step_size=10, gamma=0.5),
+        )
+        history = trainer.fit(
+            DataLoader(train_set, batch_size=32, shuffle=True, seed=0),
+            epochs=30,
+            val_loader=DataLoader(val_set, batch_size=256),
+        )
         for epoch in (0, 4, 9, 19, 29):
-            print(f"epoch {history['epoch'][epoch]:2d}  lr {history['lr'][epoch]:.4f}  "
-                  f"train loss {history['train_loss'][epoch]:.3f}  acc {history['train_accuracy'][epoch]:.3f}  |  "
-                  f"val loss {history['val_loss'][epoch]:.3f}  acc {history['val_accuracy'][epoch]:.3f}")
+            print(
+                f"epoch {history['epoch'][epoch]:2d}  lr {history['lr'][epoch]:.4f}  "
+                f"train loss {history['train_loss'][epoch]:.3f}  acc {history['train_accuracy'][epoch]:.3f}  |  "
+                f"val loss {history['val_loss'][epoch]:.3f}  acc {history['val_accuracy'][epoch]:.3f}"
+            )
         final = trainer.evaluate(DataLoader(digits_test, batch_size=256))
-        print(f"\ntest set, looked at once: loss {final['loss']:.3f}, accuracy {final['accuracy']:.1%}")
+        print(
+            f"\ntest set, looked at once: loss {final['loss']:.3f}, accuracy {final['accuracy']:.1%}"
+        )
 
         import matplotlib.pyplot as plt
 
@@ -615,17 +825,28 @@ if __name__ == "__main__":
         ax_loss.set_ylabel("cross-entropy loss")
         ax_loss.set_title("Loss")
         ax_acc.plot(history["epoch"], history["train_accuracy"], label="train")
-        ax_acc.plot(history["epoch"], history["val_accuracy"], label="validation")
-        ax_acc.axhline(final["accuracy"], color="gray", linestyle=":", label="test (final model)")
+        ax_acc.plot(
+            history["epoch"], history["val_accuracy"], label="validation"
+        )
+        ax_acc.axhline(
+            final["accuracy"],
+            color="gray",
+            linestyle=":",
+            label="test (final model)",
+        )
         ax_acc.set_ylim(0.8, 1.005)
         ax_acc.set_xlabel("epoch")
         ax_acc.set_ylabel("accuracy")
         ax_acc.set_title("Accuracy")
         for ax in (ax_loss, ax_acc):
             for boundary in (10, 20):
-                ax.axvline(boundary + 0.5, color="lightgray", linewidth=0.8)   # StepLR halves the rate here
+                ax.axvline(
+                    boundary + 0.5, color="lightgray", linewidth=0.8
+                )  # StepLR halves the rate here
             ax.legend()
-        fig.suptitle("64 → 64 → 10 network on the digits: SGD with momentum, StepLR")
+        fig.suptitle(
+            "64 → 64 → 10 network on the digits: SGD with momentum, StepLR"
+        )
         plt.tight_layout()
         plt.show()
 
@@ -648,44 +869,86 @@ if __name__ == "__main__":
 
 # %%
 if __name__ == "__main__":
-    with after_exercise("accuracy", "Trainer.train_step", "EarlyStopping.update"):
-        small_rows, _ = stratified_split(train_set.arrays[1], test_fraction=0.9, seed=2)
-        small_set = TensorDataset(*(array[small_rows] for array in train_set.arrays))
+    with after_exercise(
+        "accuracy", "Trainer.train_step", "EarlyStopping.update"
+    ):
+        small_rows, _ = stratified_split(
+            train_set.arrays[1], test_fraction=0.9, seed=2
+        )
+        small_set = TensorDataset(
+            *(array[small_rows] for array in train_set.arrays)
+        )
 
         def small_run(early_stopping=None, epochs=150):
-            model = Sequential([Dense(64, 128, rng=0), ReLU(), Dense(128, 10, rng=1)])
-            trainer = Trainer(model, CrossEntropyLoss(), Adam(model.parameters(), learning_rate=0.01))
-            trainer.fit(DataLoader(small_set, batch_size=16, shuffle=True, seed=0), epochs,
-                        val_loader=DataLoader(val_set, batch_size=512), early_stopping=early_stopping)
+            model = Sequential(
+                [Dense(64, 128, rng=0), ReLU(), Dense(128, 10, rng=1)]
+            )
+            trainer = Trainer(
+                model,
+                CrossEntropyLoss(),
+                Adam(model.parameters(), learning_rate=0.01),
+            )
+            trainer.fit(
+                DataLoader(small_set, batch_size=16, shuffle=True, seed=0),
+                epochs,
+                val_loader=DataLoader(val_set, batch_size=512),
+                early_stopping=early_stopping,
+            )
             return trainer
 
         overfit = small_run()
         stopper = EarlyStopping(patience=10)
         stopped = small_run(stopper)
         print(f"{len(small_set)} training images")
-        print(f"150 epochs:     validation loss {overfit.history['val_loss'][-1]:.3f}, "
-              f"accuracy {overfit.evaluate(DataLoader(val_set, 512))['accuracy']:.1%}")
-        print(f"early stopping: stopped after epoch {stopped.epoch}, best epoch {stopper.best_epoch}; "
-              f"validation loss {stopped.evaluate(DataLoader(val_set, 512))['loss']:.3f}, "
-              f"accuracy {stopped.evaluate(DataLoader(val_set, 512))['accuracy']:.1%}")
+        print(
+            f"150 epochs:     validation loss {overfit.history['val_loss'][-1]:.3f}, "
+            f"accuracy {overfit.evaluate(DataLoader(val_set, 512))['accuracy']:.1%}"
+        )
+        print(
+            f"early stopping: stopped after epoch {stopped.epoch}, best epoch {stopper.best_epoch}; "
+            f"validation loss {stopped.evaluate(DataLoader(val_set, 512))['loss']:.3f}, "
+            f"accuracy {stopped.evaluate(DataLoader(val_set, 512))['accuracy']:.1%}"
+        )
 
         import matplotlib.pyplot as plt
 
         history = overfit.history
         fig, (ax_both, ax_val) = plt.subplots(1, 2, figsize=(11, 3.8))
-        ax_both.semilogy(history["epoch"], history["train_loss"], label="train")
-        ax_both.semilogy(history["epoch"], history["val_loss"], label="validation")
+        ax_both.semilogy(
+            history["epoch"], history["train_loss"], label="train"
+        )
+        ax_both.semilogy(
+            history["epoch"], history["val_loss"], label="validation"
+        )
         ax_both.set_title("Train and validation loss (log scale)")
-        ax_val.plot(history["epoch"], history["val_loss"], color="C1", label="validation")
+        ax_val.plot(
+            history["epoch"],
+            history["val_loss"],
+            color="C1",
+            label="validation",
+        )
         ax_val.set_title("Validation loss, zoomed (linear scale)")
         for ax in (ax_both, ax_val):
-            ax.axvline(stopper.best_epoch, color="gray", linestyle="--", label=f"best epoch ({stopper.best_epoch})")
-            ax.axvspan(stopper.best_epoch, stopped.epoch, color="gray", alpha=0.15, label="patience: 10 epochs")
+            ax.axvline(
+                stopper.best_epoch,
+                color="gray",
+                linestyle="--",
+                label=f"best epoch ({stopper.best_epoch})",
+            )
+            ax.axvspan(
+                stopper.best_epoch,
+                stopped.epoch,
+                color="gray",
+                alpha=0.15,
+                label="patience: 10 epochs",
+            )
             ax.set_xlabel("epoch")
             ax.set_ylabel("cross-entropy loss")
             ax.legend()
         ax_val.set_ylim(0.25, 0.5)
-        fig.suptitle(f"Overfitting: {len(small_set)} training images, 64 → 128 → 10 network, Adam")
+        fig.suptitle(
+            f"Overfitting: {len(small_set)} training images, 64 → 128 → 10 network, Adam"
+        )
         plt.tight_layout()
         plt.show()
 
@@ -708,20 +971,33 @@ if __name__ == "__main__":
         x = rng.uniform(-3, 3, size=(200, 1))
         y = 3 * x - 1 + rng.normal(0, 0.1, size=(200, 1))
         line = Dense(1, 1, rng=0)
-        runaway = Trainer(line, MSELoss(), SGD(line.parameters(), learning_rate=2.0))
+        runaway = Trainer(
+            line, MSELoss(), SGD(line.parameters(), learning_rate=2.0)
+        )
         try:
-            with np.errstate(over="ignore", invalid="ignore"):      # we want to see the error, not warnings
-                runaway.fit(DataLoader(TensorDataset(x, y), batch_size=20), epochs=100)
+            with np.errstate(
+                over="ignore", invalid="ignore"
+            ):  # we want to see the error, not warnings
+                runaway.fit(
+                    DataLoader(TensorDataset(x, y), batch_size=20), epochs=100
+                )
         except NonFiniteLossError as error:
             print(f"NonFiniteLossError: {error}\n")
-            print(f"the last good weights are still there, finite: w = {line.weight.data.item():.3g}, "
-                  f"b = {line.bias.data.item():.3g}")
+            print(
+                f"the last good weights are still there, finite: w = {line.weight.data.item():.3g}, "
+                f"b = {line.bias.data.item():.3g}"
+            )
         with np.errstate(over="ignore", invalid="ignore"):
             careful = Dense(1, 1, rng=0)
-            Trainer(careful, MSELoss(), SGD(careful.parameters(), learning_rate=0.05)).fit(
-                DataLoader(TensorDataset(x, y), batch_size=20), epochs=20)
-        print(f"with learning_rate=0.05: w = {careful.weight.data.item():.3f}, b = {careful.bias.data.item():.3f}"
-              " (the truth: 3 and -1)")
+            Trainer(
+                careful,
+                MSELoss(),
+                SGD(careful.parameters(), learning_rate=0.05),
+            ).fit(DataLoader(TensorDataset(x, y), batch_size=20), epochs=20)
+        print(
+            f"with learning_rate=0.05: w = {careful.weight.data.item():.3f}, b = {careful.bias.data.item():.3f}"
+            " (the truth: 3 and -1)"
+        )
 
 # %% [markdown]
 # ## Checkpoints: stop, resume, get the same result
@@ -736,9 +1012,16 @@ if __name__ == "__main__":
         import tempfile
 
         def digits_trainer(seed):
-            model = Sequential([Dense(64, 32, rng=seed), ReLU(), Dense(32, 10, rng=seed + 1)])
+            model = Sequential(
+                [Dense(64, 32, rng=seed), ReLU(), Dense(32, 10, rng=seed + 1)]
+            )
             optimizer = Adam(model.parameters(), learning_rate=0.005)
-            return Trainer(model, CrossEntropyLoss(), optimizer, StepLR(optimizer, step_size=3, gamma=0.5))
+            return Trainer(
+                model,
+                CrossEntropyLoss(),
+                optimizer,
+                StepLR(optimizer, step_size=3, gamma=0.5),
+            )
 
         loader = DataLoader(train_set, batch_size=32, shuffle=True, seed=0)
         with tempfile.TemporaryDirectory() as folder:
@@ -752,14 +1035,24 @@ if __name__ == "__main__":
                 print(f"FileExistsError: {error}")
             original.fit(loader, epochs=5)
 
-            resumed = digits_trainer(seed=42)                    # other weights: the checkpoint replaces them
+            resumed = digits_trainer(
+                seed=42
+            )  # other weights: the checkpoint replaces them
             resumed.load_checkpoint(checkpoint)
-            print(f"resumed at epoch {resumed.epoch}, learning rate {resumed.learning_rate():g}")
+            print(
+                f"resumed at epoch {resumed.epoch}, learning rate {resumed.learning_rate():g}"
+            )
             resumed.fit(loader, epochs=5)
-        same = all(np.array_equal(a.data, b.data)
-                   for a, b in zip(original.model.parameters(), resumed.model.parameters()))
+        same = all(
+            np.array_equal(a.data, b.data)
+            for a, b in zip(
+                original.model.parameters(), resumed.model.parameters()
+            )
+        )
         print(f"after 10 epochs, weights identical bit for bit: {same}")
-        print(f"train loss per epoch: {np.round(resumed.history['train_loss'], 4)}")
+        print(
+            f"train loss per epoch: {np.round(resumed.history['train_loss'], 4)}"
+        )
 
 # %% [markdown]
 # ## What you built

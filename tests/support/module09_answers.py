@@ -1,0 +1,105 @@
+"""Answers to module 09's exercises, as a learner writes them: bodies that replace an exercise's stub.
+
+CORRECT answers are written independently of the reference solution (other code, same semantics), so a
+test of full marks shows that the tests accept any right answer, not only the instructor's text. WRONG
+answers are the mistakes learners really make; the tests check that each loses points and that the
+message names the mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CORRECT = {
+    # θ ← θ − α g, in place; nothing without a gradient
+    "gradient-descent-step": """\
+grad = getattr(parameter, "grad", None)
+if grad is not None:
+    np.subtract(parameter.data, learning_rate * np.asarray(grad.data), out=parameter.data)
+""",
+    # loop body of SGD.step over (p, g, state, group)
+    "sgd-step": """\
+if group["maximize"]:
+    g = np.negative(g)
+if group["weight_decay"]:
+    g = np.add(g, group["weight_decay"] * p.data)
+mu = group["momentum"]
+if mu:
+    previous = state.get("momentum_buffer")
+    velocity = np.array(g, copy=True) if previous is None else mu * previous + (1.0 - group["dampening"]) * g
+    state["momentum_buffer"] = velocity
+    g = g + mu * velocity if group["nesterov"] else velocity
+np.subtract(p.data, group["lr"] * g, out=p.data)
+""",
+    # loop body of Adam.step; lr, beta1, beta2, eps, l2 are set by the code above the stub
+    "adam-step": """\
+if "step" not in state:
+    state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+    if group["amsgrad"]:
+        state["max_exp_avg_sq"] = np.zeros_like(p.data)
+state["step"] = count = state["step"] + 1
+if l2:
+    g = g + l2 * p.data
+first = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
+second = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * np.square(g)
+if group["amsgrad"]:
+    second = state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], second)
+shrink_first, shrink_second = 1 - beta1 ** count, 1 - beta2 ** count
+p.data -= (lr / shrink_first) * first / (np.sqrt(second) / np.sqrt(shrink_second) + eps)
+""",
+    # StepLR.get_lr
+    "step-lr": """\
+decays = self.last_epoch // self.step_size
+return [rate * self.gamma ** decays for rate in self.base_lrs]
+""",
+}
+
+
+@dataclass(frozen=True)
+class Wrong:
+    """A wrong answer as learners write it, and what the failing test must say about it."""
+
+    body: str  # replaces the stub
+    mistake: str  # a regular expression the failing test's message must match
+
+
+# Every exercise has at least two; each loses points with a message that names the mistake.
+WRONG = {
+    "gradient-descent-step": [
+        Wrong(
+            "parameter.data = parameter.data + learning_rate * parameter.grad.data\n",
+            r"",
+        ),
+    ],
+    "sgd-step": [
+        Wrong("p.data -= group['lr'] * g\n", r""),  # ignores momentum
+    ],
+    "adam-step": [
+        Wrong(  # no bias correction
+            "state['m'] = beta1 * state.get('m', 0) + (1 - beta1) * g\n"
+            "state['v'] = beta2 * state.get('v', 0) + (1 - beta2) * g * g\n"
+            "p.data -= lr * state['m'] / (np.sqrt(state['v']) + eps)\n",
+            r"",
+        ),
+    ],
+    "step-lr": [
+        Wrong(  # one epoch early
+            "return [rate * self.gamma ** ((self.last_epoch + 1) // self.step_size)"
+            " for rate in self.base_lrs]\n",
+            r"",
+        ),
+    ],
+}
+
+# right, except that it waits forever for a gradient that is not there (the test's "no gradient" case;
+# the demonstrations always have gradients, so only the test cell loops)
+LOOPS_WITHOUT_GRADIENT = """\
+grad = parameter.grad
+while grad is None:
+    pass
+parameter.data -= learning_rate * grad.data
+"""
+STUBBORN_LOOP = (
+    "import time\nwhile True:\n    try:\n        time.sleep(3600)\n"
+    "    except BaseException:\n        pass\n"
+)

@@ -1,0 +1,1 @@
+"""The command-line faces of tito: each module registers one command."""

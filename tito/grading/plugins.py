@@ -1,0 +1,203 @@
+"""nbgrader preprocessors of the course (named in nbgrader_config.py).
+
+- StudentEdition: the student notebook's bootstrap cell makes `tinytorch` importable (installs it on Colab);
+  no Jupytext pairing metadata.
+- SurvivingExecute: nbgrader's Execute, except that a kernel killed by the submission (os.kill, os._exit,
+  exit()) or one that ignores the timeout's interrupt does not abort the student's grading: that cell and
+  every later code cell get an error output, so the notebook is graded on what ran and nothing after the
+  crash earns points.
+- HideHiddenTests: feedback shows the test cells without their hidden part, and a traceback never quotes a
+  hidden line (nbgrader 0.9 shows hidden tests in feedback by design).
+- QuotedCsvExportPlugin: the grades CSV, properly quoted.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbconvert.preprocessors import Preprocessor
+from nbformat.notebooknode import NotebookNode
+from nbgrader.api import MissingEntry
+from nbgrader.plugins import ExportPlugin
+from nbgrader.preprocessors import Execute
+from traitlets import Bool
+
+from tito.bootstrap import fill_bootstrap
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class StudentEdition(Preprocessor):
+    """Fill the `#| bootstrap` cell with the full install-if-missing cell, and drop the Jupytext pairing
+    metadata: a student notebook is not paired with a .py (Jupyter would otherwise write one beside it)."""
+
+    enabled = Bool(True)
+
+    def preprocess(self, nb, resources):
+        fill_bootstrap(nb)
+        nb.metadata.pop("jupytext", None)
+        for cell in nb.cells:
+            cell.metadata.pop("lines_to_next_cell", None)
+        return nb, resources
+
+
+def _error(ename: str, message: str) -> NotebookNode:
+    return NotebookNode(
+        output_type="error",
+        ename=ename,
+        evalue=message,
+        traceback=[f"\x1b[0;31m{ename}\x1b[0m: {message}"],
+    )
+
+
+class SurvivingExecute(Execute):
+    """Execute every cell; when the kernel dies or stops answering, mark the rest as not run instead of
+    failing the whole notebook (nbgrader would then record no grade at all for the student)."""
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._kernel_gone = False
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if getattr(self, "_kernel_gone", False):
+            if cell.cell_type == "code":
+                cell.outputs = [
+                    _error(
+                        "KernelDied",
+                        "not run: the kernel stopped in an earlier cell",
+                    )
+                ]
+                cell.execution_count = None
+            return cell, self.resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            reason = (
+                "KernelDied",
+                "the kernel died while running this cell "
+                "(os.kill, os._exit, exit() or running out of memory)",
+            )
+        except CellTimeoutError:
+            reason = (
+                "CellTimeoutError",
+                f"the cell ran past the {self.timeout} s limit and did not stop "
+                "when interrupted",
+            )
+        self._kernel_gone = True
+        self.shutdown_kernel = "immediate"
+        self.log.warning(
+            "Cell %d: %s; later cells are marked as not run", index, reason[1]
+        )
+        cell.outputs.append(_error(*reason))
+        return cell, self.resources
+
+
+def split_hidden(source: str) -> tuple[list[str], list[str]]:
+    """A test cell's lines outside the hidden-test markers, and the stripped non-empty lines inside them."""
+    visible, hidden, inside = [], [], False
+    for line in source.splitlines():
+        if HIDDEN_BEGIN in line:
+            inside = True
+        elif HIDDEN_END in line:
+            inside = False
+        elif not inside:
+            visible.append(line)
+        elif line.strip():
+            hidden.append(line.strip())
+    return visible, hidden
+
+
+def hidden_lines(source: str) -> list[str]:
+    return split_hidden(source)[1]
+
+
+def without_hidden_tests(source: str) -> str:
+    return "\n".join(split_hidden(source)[0])
+
+
+class HideHiddenTests(Preprocessor):
+    """Strip hidden tests from test cells, and traceback frames that quote them, before feedback is made."""
+
+    enabled = Bool(True)
+    NOTE = "(this check is one of the hidden tests: its code is not shown)"
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
+            return cell, resources
+        secret = [line for line in hidden_lines(cell.source) if len(line) > 3]
+        cell.source = without_hidden_tests(cell.source)
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                output.traceback = [
+                    self.NOTE
+                    if any(s in ANSI.sub("", entry) for s in secret)
+                    else entry
+                    for entry in output.traceback
+                ]
+                if any(s in output.evalue for s in secret):
+                    output.evalue = self.NOTE
+        return cell, resources
+
+
+class QuotedCsvExportPlugin(ExportPlugin):
+    """nbgrader's CSV export (one row per student per assignment; no submission scores 0), written with the
+    csv module so that a name holding a comma or a quote cannot shift the columns."""
+
+    KEYS = [
+        "assignment",
+        "duedate",
+        "timestamp",
+        "student_id",
+        "last_name",
+        "first_name",
+        "email",
+        "raw_score",
+        "late_submission_penalty",
+        "score",
+        "max_score",
+    ]
+
+    def export(self, gradebook):
+        assignments, students = (
+            set(map(str, self.assignment)),
+            set(map(str, self.student)),
+        )
+        with open(
+            self.to or "grades.csv", "w", newline="", encoding="utf-8"
+        ) as handle:
+            writer = csv.writer(handle)
+            writer.writerow(self.KEYS)
+            for assignment in gradebook.assignments:
+                if assignments and assignment.name not in assignments:
+                    continue
+                for student in gradebook.students:
+                    if students and student.id not in students:
+                        continue
+                    try:
+                        submission = gradebook.find_submission(
+                            assignment.name, student.id
+                        )
+                    except MissingEntry:
+                        timestamp, raw, penalty = None, 0.0, 0.0
+                    else:
+                        timestamp, raw = submission.timestamp, submission.score
+                        penalty = submission.late_submission_penalty
+                    row = [
+                        assignment.name,
+                        assignment.duedate,
+                        timestamp,
+                        student.id,
+                        student.last_name,
+                        student.first_name,
+                        student.email,
+                        raw,
+                        penalty,
+                        max(0.0, raw - penalty),
+                        assignment.max_score,
+                    ]
+                    writer.writerow(
+                        ["" if value is None else value for value in row]
+                    )
