@@ -31,8 +31,8 @@
 
 # %%
 #| bootstrap
-# Makes `tinytorch` importable. Locally and on Binder it is installed already; the student notebooks that
-# open on Colab install it here first.
+# Makes `tinytorch` importable. Locally and on Binder it is installed already;
+# the student notebooks that open on Colab install it here first.
 import tinytorch
 
 # %%
@@ -57,7 +57,8 @@ import numpy as np
 #| export
 @contextlib.contextmanager
 def after_exercise(*names):
-    """Run a demonstration that needs the named exercises; until they are written, say so instead of failing.
+    """Run a demonstration that needs the named exercises; until they are
+    written, say so instead of failing.
 
     with after_exercise("SGD.step"):
         train(model, SGD(model.parameters()))
@@ -66,7 +67,8 @@ def after_exercise(*names):
         yield
     except NotImplementedError:
         print(
-            f"⏳ This cell uses {', '.join(names)}: implement it above, run its tests, then run this cell again."
+            f"⏳ This cell uses {', '.join(names)}: implement it above, run "
+            "its tests, then run this cell again."
         )
 
 
@@ -90,7 +92,8 @@ def after_exercise(*names):
 # %%
 #| export
 def _show(value):
-    """A value as a test message shows it: short, with enough digits to see a difference."""
+    """A value as a test message shows it: short, with enough digits to see a
+    difference."""
     array = np.asarray(value)
     if array.dtype.kind in "fc" and array.ndim == 0:
         return f"{array.item():.12g}"
@@ -117,13 +120,15 @@ def _named_mistake(got, mistakes, matches):
 
 
 def expect(condition, message):
-    """Fail with `message` (what was checked, and what to fix) unless `condition` holds."""
+    """Fail with `message` (what was checked, and what to fix) unless
+    `condition` holds."""
     if not condition:
         raise AssertionError(message)
 
 
 def expect_equal(quantity, got, expected, *, step=None, mistakes=None):
-    """Fail unless `got == expected` exactly (arrays: same shape, equal entries)."""
+    """Fail unless `got == expected` exactly (arrays: same shape, equal
+    entries)."""
     same = (
         np.array_equal(got, expected)
         if isinstance(got, np.ndarray) or isinstance(expected, np.ndarray)

@@ -33,8 +33,8 @@
 
 # %%
 #| bootstrap
-# Makes `tinytorch` importable. Locally and on Binder it is installed already; the student notebooks that
-# open on Colab install it here first.
+# Makes `tinytorch` importable. Locally and on Binder it is installed already;
+# the student notebooks that open on Colab install it here first.
 import tinytorch
 
 # %%
@@ -77,19 +77,22 @@ from tinytorch.core.setup import after_exercise
 # %%
 #| export
 class Tensor:
-    """An n-dimensional array of numbers: a thin, readable wrapper around a NumPy array.
+    """An n-dimensional array of numbers: a thin, readable wrapper around a
+    NumPy array.
 
-    `Tensor(data, dtype=None)` copies `data` (a number, a nested list, a NumPy array or a Tensor) into a new
-    NumPy array, `.data`. Arithmetic returns new tensors and follows NumPy's rules, broadcasting included.
+    `Tensor(data, dtype=None)` copies `data` (a number, a nested list, a NumPy
+    array or a Tensor) into a new NumPy array, `.data`. Arithmetic returns new
+    tensors and follows NumPy's rules, broadcasting included.
     """
 
-    # Tell NumPy to leave `array + tensor` to us (Tensor.__radd__) instead of looping over the array.
+    # Tell NumPy to leave `array + tensor` to us (Tensor.__radd__) instead of
+    # looping over the array.
     __array_ufunc__ = None
 
     def __init__(self, data, dtype=None):
         self.data = np.array(_data(data), dtype=dtype)  # np.array copies
 
-    # --- what a tensor is -----------------------------------------------------------------------------
+    # --- what a tensor is ----------------------------------------------------
     @property
     def shape(self):
         return self.data.shape
@@ -118,7 +121,8 @@ class Tensor:
         return len(self.data)
 
     def __array__(self, dtype=None, copy=None):
-        """`np.asarray(tensor)` gives the data, so NumPy and matplotlib functions accept tensors."""
+        """`np.asarray(tensor)` gives the data, so NumPy and matplotlib
+        functions accept tensors."""
         array = (
             self.data if dtype is None else self.data.astype(dtype, copy=False)
         )
@@ -126,9 +130,12 @@ class Tensor:
 
     def __repr__(self):
         prefix = f"{type(self).__name__}("
-        return f"{prefix}{np.array2string(self.data, precision=4, separator=', ', prefix=prefix)})"
+        numbers = np.array2string(
+            self.data, precision=4, separator=", ", prefix=prefix
+        )
+        return f"{prefix}{numbers})"
 
-    # --- elementwise arithmetic: every operation makes a new tensor -----------------------------------
+    # --- elementwise arithmetic: every operation makes a new tensor ----------
     def __add__(self, other):
         return Tensor(self.data + _data(other))
 
@@ -162,14 +169,14 @@ class Tensor:
     def __neg__(self):
         return Tensor(-self.data)
 
-    # --- matrix product (you write `matmul` below) ----------------------------------------------------
+    # --- matrix product (you write `matmul` below) ---------------------------
     def __matmul__(self, other):
         return matmul(self, other)
 
     def __rmatmul__(self, other):
         return matmul(other, self)
 
-    # --- indexing, reductions and shape ---------------------------------------------------------------
+    # --- indexing, reductions and shape --------------------------------------
     def __getitem__(self, index):
         return Tensor(self.data[_index(index)])
 
@@ -189,10 +196,11 @@ class Tensor:
 
     @property
     def T(self):
-        """The tensor with its axes reversed (for a matrix: rows become columns)."""
+        """The tensor with its axes reversed (for a matrix: rows become
+        columns)."""
         return self.transpose()
 
-    # --- elementwise functions ------------------------------------------------------------------------
+    # --- elementwise functions -----------------------------------------------
     def exp(self):
         return Tensor(np.exp(self.data))
 
@@ -201,12 +209,14 @@ class Tensor:
 
 
 def _data(value):
-    """The NumPy array behind a tensor, or the value itself (a number, a list or an array)."""
+    """The NumPy array behind a tensor, or the value itself (a number, a list
+    or an array)."""
     return value.data if isinstance(value, Tensor) else value
 
 
 def _index(index):
-    """An index with any tensors in it replaced by their arrays (`t[Tensor([0, 2])]` works like NumPy)."""
+    """An index with any tensors in it replaced by their arrays
+    (`t[Tensor([0, 2])]` works like NumPy)."""
     if isinstance(index, tuple):
         return tuple(_data(part) for part in index)
     return _data(index)
@@ -231,7 +241,8 @@ if __name__ == "__main__":
         ("images", images),
     ]:
         print(
-            f"{name:>8}: shape={str(t.shape):<16} ndim={t.ndim}  size={t.size:<6} dtype={t.dtype}"
+            f"{name:>8}: shape={str(t.shape):<16} ndim={t.ndim}  "
+            f"size={t.size:<6} dtype={t.dtype}"
         )
     print("weights =", weights)
     print("one row:", weights[0], " one entry:", weights[1, 2].item())
@@ -273,7 +284,8 @@ if __name__ == "__main__":
         (weights32 * 0.5).dtype,
     )
     print(
-        f"weights32 uses {weights32.data.nbytes / 1e6:.2f} MB; in float64 it would use "
+        f"weights32 uses {weights32.data.nbytes / 1e6:.2f} MB; in float64 it "
+        "would use "
         f"{weights32.size * 8 / 1e6:.2f} MB"
     )
     print(
@@ -339,7 +351,8 @@ if __name__ == "__main__":
     def draw_grid(
         ax, values, left, top, real_shape=None, title="", color="tab:blue"
     ):
-        """Draw a 2-D array as a grid of cells; cells outside `real_shape` are broadcast copies (dashed)."""
+        """Draw a 2-D array as a grid of cells; cells outside `real_shape` are
+        broadcast copies (dashed)."""
         values = np.atleast_2d(values)
         real_rows, real_cols = real_shape or values.shape
         for i in range(values.shape[0]):
@@ -445,7 +458,8 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "broadcast-shape", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def broadcast_shape(shape_a, shape_b):
-    """The shape of `a + b` for arrays of shapes `shape_a` and `shape_b` (NumPy's broadcasting rule).
+    """The shape of `a + b` for arrays of shapes `shape_a` and `shape_b`
+    (NumPy's broadcasting rule).
 
     broadcast_shape((4, 3), (3,))    -> (4, 3)
     broadcast_shape((3, 1), (1, 4))  -> (3, 4)
@@ -459,8 +473,10 @@ def broadcast_shape(shape_a, shape_b):
     for size_a, size_b in zip(padded_a, padded_b):
         if size_a != size_b and 1 not in (size_a, size_b):
             raise ValueError(
-                f"shapes {tuple(shape_a)} and {tuple(shape_b)} do not broadcast: "
-                f"sizes {size_a} and {size_b} on the same axis (they must be equal, or one must be 1)"
+                f"shapes {tuple(shape_a)} and {tuple(shape_b)} do not "
+                "broadcast: "
+                f"sizes {size_a} and {size_b} on the same axis (they must be "
+                "equal, or one must be 1)"
             )
         result.append(size_a if size_b == 1 else size_b)
     return tuple(result)
@@ -513,7 +529,8 @@ def test_unit_broadcast_shape():
             except ValueError:
                 continue
             raise AssertionError(
-                f"{shape_a} and {shape_b} do not broadcast: expected a ValueError"
+                f"{shape_a} and {shape_b} do not broadcast: expected a "
+                "ValueError"
             ) from None
         assert broadcast_shape(shape_a, shape_b) == expected, (
             shape_a,
@@ -543,11 +560,13 @@ if __name__ == "__main__":
         ]:
             try:
                 print(
-                    f"{str(shape_a):>10} + {str(shape_b):<7} -> {broadcast_shape(shape_a, shape_b)}"
+                    f"{str(shape_a):>10} + {str(shape_b):<7} -> "
+                    f"{broadcast_shape(shape_a, shape_b)}"
                 )
             except ValueError as error:
                 print(
-                    f"{str(shape_a):>10} + {str(shape_b):<7} -> ValueError: {error}"
+                    f"{str(shape_a):>10} + {str(shape_b):<7} -> ValueError: "
+                    f"{error}"
                 )
 
 # %% [markdown]
@@ -604,15 +623,18 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "matmul", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def matmul(a, b):
-    """The matrix product `a @ b` of two tensors (or arrays), with NumPy's rules for vectors and batches.
+    """The matrix product `a @ b` of two tensors (or arrays), with NumPy's
+    rules for vectors and batches.
 
-    Raises ValueError, naming both shapes, when an input is a scalar or the inner sizes differ.
+    Raises ValueError, naming both shapes, when an input is a scalar or the
+    inner sizes differ.
     """
     ### BEGIN SOLUTION
     a, b = np.asarray(_data(a)), np.asarray(_data(b))
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(
-            f"matmul needs tensors with at least one axis, got shapes {a.shape} and {b.shape} "
+            "matmul needs tensors with at least one axis, got shapes "
+            f"{a.shape} and {b.shape} "
             "(to multiply by a number, use *)"
         )
     inner_a = a.shape[-1]  # columns of a
@@ -818,7 +840,8 @@ if __name__ == "__main__":
         "X.sum(axis=1, keepdims=True) shape",
         X.sum(axis=1, keepdims=True).shape,
     )
-    # each row divided by its own total: (3, 4) / (3, 1) broadcasts across the columns
+    # each row divided by its own total: (3, 4) / (3, 1) broadcasts across the
+    # columns
     shares = X / X.sum(axis=1, keepdims=True)
     print("row shares sum to", shares.sum(axis=1))
 
@@ -840,7 +863,8 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "mean", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def mean(x, axis=None, keepdims=False):
-    """The average of the entries of `x` along `axis` (None: all entries; an int or a tuple of ints)."""
+    """The average of the entries of `x` along `axis` (None: all entries; an
+    int or a tuple of ints)."""
     ### BEGIN SOLUTION
     data = np.asarray(_data(x))
     total = data.sum(axis=axis, keepdims=keepdims)
@@ -960,7 +984,8 @@ def test_unit_tensor_basics():
     assert np.array_equal((-a).data, [[-1.0, -2.0], [-3.0, -4.0]])
     assert isinstance(np.ones(2) + b, Tensor), "array + tensor is a tensor"
     print(
-        "✅ Elementwise arithmetic and broadcasting, with numbers and arrays on either side"
+        "✅ Elementwise arithmetic and broadcasting, with numbers and arrays "
+        "on either side"
     )
     assert a[1, 0].item() == 3.0 and np.array_equal(a[:, 1].data, [2.0, 4.0])
     assert a.sum().item() == 10.0 and np.array_equal(

@@ -45,8 +45,8 @@
 
 # %%
 #| bootstrap
-# Makes `tinytorch` importable. Locally and on Binder it is installed already; the student notebooks that
-# open on Colab install it here first.
+# Makes `tinytorch` importable. Locally and on Binder it is installed already;
+# the student notebooks that open on Colab install it here first.
 import tinytorch
 
 # %%
@@ -138,9 +138,11 @@ if __name__ == "__main__":
 
 # %%
 def central_difference(f, x, h=1e-6):
-    """The gradient of a number-valued function `f` at the array `x`, by central differences.
+    """The gradient of a number-valued function `f` at the array `x`, by
+    central differences.
 
-    Entry i of the result is (f(x + h·e_i) - f(x - h·e_i)) / 2h, where e_i is 1 at entry i and 0 elsewhere.
+    Entry i of the result is (f(x + h·e_i) - f(x - h·e_i)) / 2h, where e_i is 1
+    at entry i and 0 elsewhere.
     """
     x = np.array(x, dtype=np.float64)
     grad = np.zeros_like(x)
@@ -233,9 +235,11 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "topological-order", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def topological_order(root):
-    """Every node that `root` depends on, `root` included, each once and each after all of its parents.
+    """Every node that `root` depends on, `root` included, each once and each
+    after all of its parents.
 
-    A node is anything with a tuple `_parents`, such as a Variable. Iterative, so graphs of any depth work.
+    A node is anything with a tuple `_parents`, such as a Variable. Iterative,
+    so graphs of any depth work.
     """
     ### BEGIN SOLUTION
     order, visited = [], set()
@@ -382,17 +386,20 @@ if __name__ == "__main__":
 
 # %% nbgrader={"grade": false, "grade_id": "variable-class", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-_grad_enabled = True  # False inside `with no_grad():` (section 7): operations then record no graph
+# False inside `with no_grad():` (section 7): operations then record no graph
+_grad_enabled = True
 
 
 class Variable(Tensor):
-    """A tensor that remembers how it was computed, so that gradients can flow back through it.
+    """A tensor that remembers how it was computed, so that gradients can flow
+    back through it.
 
-    `Variable(data, requires_grad=True)` makes a leaf you want gradients for (a weight); without
-    `requires_grad` it is a constant (data). Every operation returns a new Variable that keeps its inputs
-    (`_parents`) and a function (`_backward`) from the gradient of the result to one gradient per input.
-    `loss.backward()` runs these from the loss back to the leaves and adds each leaf's gradient into its
-    `.grad`: a Tensor of the leaf's shape and dtype.
+    `Variable(data, requires_grad=True)` makes a leaf you want gradients for (a
+    weight); without `requires_grad` it is a constant (data). Every operation
+    returns a new Variable that keeps its inputs (`_parents`) and a function
+    (`_backward`) from the gradient of the result to one gradient per input.
+    `loss.backward()` runs these from the loss back to the leaves and adds each
+    leaf's gradient into its `.grad`: a Tensor of the leaf's shape and dtype.
     """
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -403,14 +410,16 @@ class Variable(Tensor):
             )  # gradients need real numbers: [1, 2] -> [1.0, 2.0]
         self.requires_grad = requires_grad
         self.grad = None  # a Tensor, once backward() has reached this Variable
-        self._parents = ()  # the Variables this one was computed from (none for a leaf)
+        # the Variables this one was computed from (none for a leaf)
+        self._parents = ()
         self._backward = (
             None  # gradient of this result -> one gradient per parent
         )
 
     @staticmethod
     def _result(data, parents, backward):
-        """The output of an operation. It joins the graph only when some parent needs a gradient."""
+        """The output of an operation. It joins the graph only when some parent
+        needs a gradient."""
         out = Variable.__new__(Variable)
         out.data = np.asarray(data)
         out.grad = None
@@ -424,8 +433,8 @@ class Variable(Tensor):
     def _lift(self, other):
         """`other` as a Variable: itself if it is one, else a constant.
 
-        A plain number takes the dtype NumPy would give it next to our data, so `w * 0.5` stays float32
-        for a float32 `w`, as in NumPy.
+        A plain number takes the dtype NumPy would give it next to our data, so
+        `w * 0.5` stays float32 for a float32 `w`, as in NumPy.
         """
         if isinstance(other, Variable):
             return other
@@ -435,10 +444,14 @@ class Variable(Tensor):
 
     def __repr__(self):
         flag = ", requires_grad=True" if self.requires_grad else ""
-        return f"Variable({np.array2string(self.data, precision=4, separator=', ', prefix='Variable(')}{flag})"
+        numbers = np.array2string(
+            self.data, precision=4, separator=", ", prefix="Variable("
+        )
+        return f"Variable({numbers}{flag})"
 
-    # --- arithmetic ---------------------------------------------------------------------------------
-    # backward(g) receives g = dL/d(result) and returns dL/d(input) = g * d(result)/d(input) per input.
+    # --- arithmetic ----------------------------------------------------------
+    # backward(g) receives g = dL/d(result) and returns, per input,
+    # dL/d(input) = g * d(result)/d(input).
 
     def __add__(self, other):  # d(a + b)/da = 1,  d(a + b)/db = 1
         other = self._lift(other)
@@ -495,7 +508,8 @@ class Variable(Tensor):
     def __neg__(self):  # d(-a)/da = -1
         return Variable._result(-self.data, (self,), lambda g: (-g,))
 
-    # a number on the left (2 * x, 1 - x, 2 ** x): make it a Variable and use the operations above
+    # a number on the left (2 * x, 1 - x, 2 ** x): make it a Variable and use
+    # the operations above
     def __radd__(self, other):
         return self._lift(other) + self
 
@@ -511,20 +525,22 @@ class Variable(Tensor):
     def __rpow__(self, other):
         return self._lift(other) ** self
 
-    # --- matrix product -----------------------------------------------------------------------------
+    # --- matrix product ------------------------------------------------------
     def __matmul__(self, other):  # C = A @ B:  dL/dA = G @ Bᵀ,  dL/dB = Aᵀ @ G
         other = self._lift(other)
         a, b = self.data, other.data
 
         def backward(g):
-            # NumPy reads a vector as a one-row matrix on the left, a one-column matrix on the right: so do we
+            # NumPy reads a vector as a one-row matrix on the left, a
+            # one-column matrix on the right: so do we
             A = a[None, :] if a.ndim == 1 else a
             B = b[:, None] if b.ndim == 1 else b
             G = g[..., None] if b.ndim == 1 else g
             G = G[..., None, :] if a.ndim == 1 else G
             grad_a = G @ np.swapaxes(B, -1, -2)
             grad_b = np.swapaxes(A, -1, -2) @ G
-            # drop that extra axis again; batch axes that were broadcast are summed by backward()
+            # drop that extra axis again; batch axes that were broadcast are
+            # summed by backward()
             return (
                 grad_a[..., 0, :] if a.ndim == 1 else grad_a,
                 grad_b[..., 0] if b.ndim == 1 else grad_b,
@@ -535,7 +551,7 @@ class Variable(Tensor):
     def __rmatmul__(self, other):
         return self._lift(other) @ self
 
-    # --- indexing, reductions and shape ---------------------------------------------------------------
+    # --- indexing, reductions and shape --------------------------------------
     def __getitem__(
         self, index
     ):  # picked entries get the gradient, the others 0
@@ -599,7 +615,7 @@ class Variable(Tensor):
             lambda g: (np.transpose(g, np.argsort(order)),),
         )
 
-    # --- elementwise functions ----------------------------------------------------------------------
+    # --- elementwise functions -----------------------------------------------
     def exp(self):  # d(e^a)/da = e^a
         out = np.exp(self.data)
         return Variable._result(out, (self,), lambda g: (g * out,))
@@ -627,11 +643,13 @@ class Variable(Tensor):
         out = np.tanh(self.data)
         return Variable._result(out, (self,), lambda g: (g * (1.0 - out**2),))
 
-    # --- the backward pass --------------------------------------------------------------------------
+    # --- the backward pass ---------------------------------------------------
     def backward(self, grad=None):
-        """Add d(self)/d(leaf) into the `.grad` of every leaf that requires a gradient.
+        """Add d(self)/d(leaf) into the `.grad` of every leaf that requires a
+        gradient.
 
-        `grad` is d(loss)/d(self), with self's shape; leave it out when self is a single number (a loss).
+        `grad` is d(loss)/d(self), with self's shape; leave it out when self is
+        a single number (a loss).
         """
         grads = {
             id(self): self._initial_grad(grad)
@@ -661,17 +679,22 @@ class Variable(Tensor):
                     grads[id(parent)] = parent_grad
 
     def _initial_grad(self, grad):
-        """dL/d(self) to start the backward pass: 1 for a single number, else the `grad` passed in."""
+        """dL/d(self) to start the backward pass: 1 for a single number, else
+        the `grad` passed in."""
         if not self.requires_grad:
             raise RuntimeError(
-                "backward(): this Variable does not depend on any Variable with requires_grad=True "
-                "(or it was computed inside no_grad()), so it has no gradient to compute"
+                "backward(): this Variable does not depend on any Variable "
+                "with requires_grad=True "
+                "(or it was computed inside no_grad()), so it has no gradient "
+                "to compute"
             )
         if grad is None:
             if self.size != 1:
                 raise ValueError(
-                    f"backward() without `grad` needs a single number, but this Variable has shape "
-                    f"{self.shape}: reduce it first (loss.sum() or loss.mean()) or pass "
+                    "backward() without `grad` needs a single number, but "
+                    "this Variable has shape "
+                    f"{self.shape}: reduce it first (loss.sum() or "
+                    "loss.mean()) or pass "
                     f"grad= with shape {self.shape}"
                 )
             return np.ones_like(self.data)
@@ -680,33 +703,39 @@ class Variable(Tensor):
         )
         if grad.shape != self.shape:
             raise ValueError(
-                f"backward(grad=...): grad has shape {grad.shape}, but this Variable has shape "
+                f"backward(grad=...): grad has shape {grad.shape}, but this "
+                "Variable has shape "
                 f"{self.shape}; they must be equal"
             )
         return grad
 
     def _accumulate(self, grad):
-        """Add `grad` into `.grad`, in this Variable's own dtype (float32 weights get float32 gradients)."""
+        """Add `grad` into `.grad`, in this Variable's own dtype (float32
+        weights get float32 gradients)."""
         dtype = self.dtype if np.issubdtype(self.dtype, np.inexact) else None
         total = grad if self.grad is None else self.grad.data + grad
         self.grad = Tensor(total, dtype=dtype)
 
     def zero_grad(self):
-        """Forget the accumulated gradient (the next backward() starts from nothing)."""
+        """Forget the accumulated gradient (the next backward() starts from
+        nothing)."""
         self.grad = None
 
     def detach(self):
-        """A new constant Variable with a copy of the same numbers, cut off from the graph."""
+        """A new constant Variable with a copy of the same numbers, cut off
+        from the graph."""
         return Variable(self.data)
 
 
 def as_variable(value):
-    """Numbers, lists, arrays and Tensors become constant Variables; a Variable passes through unchanged."""
+    """Numbers, lists, arrays and Tensors become constant Variables; a Variable
+    passes through unchanged."""
     return value if isinstance(value, Variable) else Variable(value)
 
 
 def _array_index(index):
-    """An index with any tensors in it replaced by their arrays (`x[Tensor([0, 2])]` works like NumPy)."""
+    """An index with any tensors in it replaced by their arrays
+    (`x[Tensor([0, 2])]` works like NumPy)."""
     if isinstance(index, tuple):
         return tuple(
             part.data if isinstance(part, Tensor) else part for part in index
@@ -797,7 +826,8 @@ def test_unit_pow_backward():
         "d(x^p)/dp = x^p·ln x"
     )
     print(
-        "✅ d(x^p)/dp = x^p·ln x when the exponent is a Variable that requires a gradient"
+        "✅ d(x^p)/dp = x^p·ln x when the exponent is a Variable that requires "
+        "a gradient"
     )
     ### BEGIN HIDDEN TESTS
     rng = np.random.default_rng(7)
@@ -847,7 +877,8 @@ if __name__ == "__main__":
         loss = x**2
         loss.backward()
         print(
-            f"x = {x.data:.4f}, loss = x² = {loss.data:.4f}, d(loss)/dx = {x.grad.data:.4f}  (2x = 20)"
+            f"x = {x.data:.4f}, loss = x² = {loss.data:.4f}, d(loss)/dx = "
+            f"{x.grad.data:.4f}  (2x = 20)"
         )
 
         x = Variable([2.0, -3.0], requires_grad=True)
@@ -902,7 +933,8 @@ if __name__ == "__main__":
         right.set_xlabel("$x$")
         right.set_ylabel("|autograd − central difference|")
         right.set_title(
-            f"Largest difference: {np.abs(autograd_slope - numeric_slope).max():.0e}"
+            "Largest difference: "
+            f"{np.abs(autograd_slope - numeric_slope).max():.0e}"
         )
         plt.tight_layout()
         plt.show()
@@ -922,7 +954,8 @@ if __name__ == "__main__":
     from matplotlib.patches import FancyBboxPatch
 
     def operation_name(node):
-        """`Variable.__mul__.<locals>.backward` -> "×": the operation that made a node, for the drawing."""
+        """`Variable.__mul__.<locals>.backward` -> "×": the operation that made
+        a node, for the drawing."""
         name = node._backward.__qualname__.split(".")[1].strip("_")
         return {
             "mul": "×",
@@ -933,8 +966,8 @@ if __name__ == "__main__":
         }.get(name, name)
 
     def backward_keeping_every_gradient(loss):
-        """The backward pass of section 3, written out, keeping dL/dv of every node (backward() keeps only
-        the leaves')."""
+        """The backward pass of section 3, written out, keeping dL/dv of every
+        node (backward() keeps only the leaves')."""
         grads = {id(loss): np.ones_like(loss.data)}
         for node in reversed(topological_order(loss)):
             if node._parents and id(node) in grads:
@@ -964,7 +997,8 @@ if __name__ == "__main__":
         }
         grads = backward_keeping_every_gradient(loss)
 
-        # place each operation one column right of its deepest input, each leaf just left of its user
+        # place each operation one column right of its deepest input, each leaf
+        # just left of its user
         nodes = topological_order(loss)
         column = {}
         for node in nodes:
@@ -1053,14 +1087,16 @@ if __name__ == "__main__":
         ax.set_aspect("equal")
         ax.axis("off")
         ax.set_title(
-            "A neuron's computation graph: values forward (black), gradients backward (red)"
+            "A neuron's computation graph: values forward (black), gradients "
+            "backward (red)"
         )
         plt.show()
 
         loss.backward()
         by_hand = 2 * (y.data - t.data) * (1 - y.data**2) * x.data
         print(
-            f"w.grad = {w.grad.data:.6f}; by the chain rule 2(y - t)(1 - y²)x = {by_hand:.6f}"
+            f"w.grad = {w.grad.data:.6f}; by the chain rule 2(y - t)(1 - y²)x "
+            f"= {by_hand:.6f}"
         )
 
 # %% [markdown]
@@ -1096,10 +1132,11 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "unbroadcast", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def unbroadcast(grad, shape):
-    """Sum `grad` down to `shape`: the gradient of an input that broadcasting copied to `grad`'s shape.
+    """Sum `grad` down to `shape`: the gradient of an input that broadcasting
+    copied to `grad`'s shape.
 
-    unbroadcast(g of shape (4, 3), (3,))    -> g.sum(axis=0)                  shape (3,)
-    unbroadcast(g of shape (4, 3), (4, 1))  -> g.sum(axis=1, keepdims=True)   shape (4, 1)
+    g of shape (4, 3) to (3,):    g.sum(axis=0)                  shape (3,)
+    g of shape (4, 3) to (4, 1):  g.sum(axis=1, keepdims=True)   shape (4, 1)
     """
     ### BEGIN SOLUTION
     grad = np.asarray(grad)
@@ -1216,7 +1253,8 @@ if __name__ == "__main__":
         for step in range(2):
             (x * x).backward()
             print(
-                f"after backward #{step + 1}: x.grad = {x.grad.data}  (2x = 6 each time, added up)"
+                f"after backward #{step + 1}: x.grad = {x.grad.data}  (2x = 6 "
+                "each time, added up)"
             )
         x.zero_grad()
         print("after zero_grad():", x.grad)
@@ -1225,7 +1263,8 @@ if __name__ == "__main__":
         y = h * h + h  # dy/dh = 2h + 1 = 13, dh/dx = 2
         y.backward()
         print(
-            f"diamond: dy/dx = {x.grad.data} = (2h + 1)·2 = {(2 * 6.0 + 1) * 2}"
+            f"diamond: dy/dx = {x.grad.data} = (2h + 1)·2 = "
+            f"{(2 * 6.0 + 1) * 2}"
         )
 
 # %% [markdown]
@@ -1236,7 +1275,8 @@ if __name__ == "__main__":
 #
 # ```python
 # with no_grad():
-#     predictions = model(test_inputs)   # no graph: results have requires_grad=False and no parents
+#     # no graph: results have requires_grad=False and no parents
+#     predictions = model(test_inputs)
 # ```
 #
 # `no_grad` is a *context manager*: it sets a module-level flag that `Variable._result` reads, and restores
@@ -1247,7 +1287,8 @@ if __name__ == "__main__":
 #| export
 @contextlib.contextmanager
 def no_grad():
-    """Inside `with no_grad():` operations record no graph (for evaluation, or changing weights by hand)."""
+    """Inside `with no_grad():` operations record no graph (for evaluation, or
+    changing weights by hand)."""
     global _grad_enabled
     previous, _grad_enabled = _grad_enabled, False
     try:
@@ -1293,10 +1334,12 @@ if __name__ == "__main__":
             y = y * 0.9999 + 0.0001
         y.backward()
         print(
-            f"Python's recursion limit: {sys.getrecursionlimit()}; graph depth: 40,000 operations"
+            f"Python's recursion limit: {sys.getrecursionlimit()}; graph "
+            "depth: 40,000 operations"
         )
         print(
-            f"dy/dx by autograd: {x.grad.data:.12f}, closed form 0.9999^20000 = {0.9999**20000:.12f}"
+            f"dy/dx by autograd: {x.grad.data:.12f}, closed form 0.9999^20000 "
+            f"= {0.9999**20000:.12f}"
         )
 
 # %% [markdown]

@@ -37,8 +37,8 @@
 
 # %%
 #| bootstrap
-# Makes `tinytorch` importable. Locally and on Binder it is installed already; the student notebooks that
-# open on Colab install it here first.
+# Makes `tinytorch` importable. Locally and on Binder it is installed already;
+# the student notebooks that open on Colab install it here first.
 import tinytorch
 
 # %%
@@ -60,10 +60,11 @@ from tinytorch.core.autograd import Variable, as_variable
 # %%
 #| export
 class Activation:
-    """A function with no parameters that is used like a layer: `act(x)` returns `act.forward(x)`.
+    """A function with no parameters that is used like a layer: `act(x)`
+    returns `act.forward(x)`.
 
-    Subclasses write `forward(self, x)` for a `Variable` x, using Variable operations only, so autograd
-    differentiates them.
+    Subclasses write `forward(self, x)` for a `Variable` x, using Variable
+    operations only, so autograd differentiates them.
     """
 
     def __call__(self, x):
@@ -242,7 +243,8 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "gelu", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class GELU(Activation):
-    """x * Phi(x), elementwise, in the tanh approximation used by BERT and GPT-2."""
+    """x * Phi(x), elementwise, in the tanh approximation used by BERT and
+    GPT-2."""
 
     def forward(self, x):
         ### BEGIN SOLUTION
@@ -331,7 +333,8 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class Softmax(Activation):
-    """exp(x) / sum(exp(x)) along `axis`: each slice along that axis becomes a probability distribution."""
+    """exp(x) / sum(exp(x)) along `axis`: each slice along that axis becomes a
+    probability distribution."""
 
     def __init__(self, axis=-1):
         if not isinstance(axis, (int, np.integer)):

@@ -28,8 +28,8 @@
 
 # %%
 #| bootstrap
-# Makes `tinytorch` importable. Locally and on Binder it is installed already; the student notebooks that
-# open on Colab install it here first.
+# Makes `tinytorch` importable. Locally and on Binder it is installed already;
+# the student notebooks that open on Colab install it here first.
 import tinytorch
 
 # %%
@@ -70,7 +70,8 @@ from tinytorch.core.autograd import Variable, as_variable
 # %% nbgrader={"grade": false, "grade_id": "module-parameters", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class Module:
-    """Base class of layers and models: finds their parameters, clears gradients, `module(x)` -> forward(x)."""
+    """Base class of layers and models: finds their parameters, clears
+    gradients, `module(x)` -> forward(x)."""
 
     def forward(self, *inputs):
         raise NotImplementedError(
@@ -81,7 +82,8 @@ class Module:
         return self.forward(*inputs, **kwargs)
 
     def parameters(self):
-        """Every Variable with requires_grad in this module's attributes (recursively), in order, each once."""
+        """Every Variable with requires_grad in this module's attributes
+        (recursively), in order, each once."""
         ### BEGIN SOLUTION
         found, seen = [], set()
 
@@ -99,7 +101,8 @@ class Module:
             elif not isinstance(value, type) and callable(
                 getattr(value, "parameters", None)
             ):
-                # a sub-Module or an activation (an instance, not a class such as ReLU)
+                # a sub-Module or an activation (an instance, not a class such
+                # as ReLU)
                 for parameter in value.parameters():
                     collect(parameter)
 
@@ -109,7 +112,8 @@ class Module:
         ### END SOLUTION
 
     def zero_grad(self, set_to_none=True):
-        """Clear the gradients that backward() accumulated (set them to None, or to zeros)."""
+        """Clear the gradients that backward() accumulated (set them to None,
+        or to zeros)."""
         for parameter in self.parameters():
             if set_to_none or parameter.grad is None:
                 parameter.grad = None
@@ -142,7 +146,8 @@ def test_unit_module_parameters():
         id(one.offset),
     ], "expected [scale, offset]"
     print(
-        "✅ finds Variables with requires_grad, in attribute order, skips constants"
+        "✅ finds Variables with requires_grad, in attribute order, skips "
+        "constants"
     )
     model = Model()
     ids = [id(p) for p in model.parameters()]
@@ -158,7 +163,8 @@ def test_unit_module_parameters():
         "expected 6 parameters: sub-modules, then lists and tuples, in order"
     )
     print(
-        "✅ recurses into sub-modules, lists and tuples; a shared parameter appears once"
+        "✅ recurses into sub-modules, lists and tuples; a shared parameter "
+        "appears once"
     )
 
     ### BEGIN HIDDEN TESTS
@@ -241,7 +247,8 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "he-uniform", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def he_uniform(fan_in, fan_out, rng):
-    """Weights for a ReLU layer: U(-a, a) with a = sqrt(6 / fan_in), so Var(W) = 2 / fan_in."""
+    """Weights for a ReLU layer: U(-a, a) with a = sqrt(6 / fan_in), so Var(W)
+    = 2 / fan_in."""
     ### BEGIN SOLUTION
     bound = np.sqrt(6.0 / fan_in)
     return rng.uniform(-bound, bound, size=(fan_in, fan_out))
@@ -249,7 +256,8 @@ def he_uniform(fan_in, fan_out, rng):
 
 
 def xavier_uniform(fan_in, fan_out, rng):
-    """Weights for a tanh/sigmoid layer: U(-a, a) with a = sqrt(6 / (fan_in + fan_out))."""
+    """Weights for a tanh/sigmoid layer: U(-a, a) with a = sqrt(6 / (fan_in +
+    fan_out))."""
     bound = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-bound, bound, size=(fan_in, fan_out))
 
@@ -295,7 +303,7 @@ if __name__ == "__main__":
 #
 # ```python
 # manual_seed(0); a = Dense(3, 2)
-# manual_seed(0); b = Dense(3, 2)      # a.weight and b.weight hold the same numbers
+# manual_seed(0); b = Dense(3, 2)  # a.weight, b.weight: the same numbers
 # ```
 
 # %%
@@ -306,13 +314,15 @@ _INITIALISERS = {"he": he_uniform, "xavier": xavier_uniform}
 
 
 def manual_seed(seed):
-    """Reset the generator that layers use when no `rng` is given, so runs are reproducible."""
+    """Reset the generator that layers use when no `rng` is given, so runs are
+    reproducible."""
     global _default_rng
     _default_rng = np.random.default_rng(seed)
 
 
 def as_generator(rng):
-    """None -> the default generator; an int -> a new generator seeded with it; a Generator -> itself."""
+    """None -> the default generator; an int -> a new generator seeded with it;
+    a Generator -> itself."""
     if rng is None:
         return _default_rng
     if isinstance(rng, np.random.Generator):
@@ -320,7 +330,8 @@ def as_generator(rng):
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(rng)
     raise TypeError(
-        f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}"
+        "rng must be None, an int seed or a numpy.random.Generator, got "
+        f"{type(rng).__name__}"
     )
 
 
@@ -345,10 +356,12 @@ def _positive_int(value, name):
 # %% nbgrader={"grade": false, "grade_id": "dense-forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class Dense(Module):
-    """Fully connected layer: y = x @ weight + bias, weight of shape (in_features, out_features).
+    """Fully connected layer: y = x @ weight + bias, weight of shape
+    (in_features, out_features).
 
-    `rng` (None, an int seed or a numpy Generator) draws the initial weights; `init` is "he" (for ReLU
-    networks, the default) or "xavier" (for tanh/sigmoid). The bias starts at zero.
+    `rng` (None, an int seed or a numpy Generator) draws the initial weights;
+    `init` is "he" (for ReLU networks, the default) or "xavier" (for
+    tanh/sigmoid). The bias starts at zero.
     """
 
     def __init__(
@@ -364,7 +377,8 @@ class Dense(Module):
         self.out_features = _positive_int(out_features, "out_features")
         if not np.issubdtype(np.dtype(dtype), np.floating):
             raise ValueError(
-                f"dtype must be a floating-point type such as np.float64, got {dtype!r}"
+                "dtype must be a floating-point type such as np.float64, got "
+                f"{dtype!r}"
             )
         if init not in _INITIALISERS:
             raise ValueError(
@@ -386,7 +400,8 @@ class Dense(Module):
         x = as_variable(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
-                f"Dense({self.in_features}, {self.out_features}) needs inputs whose last dimension "
+                f"Dense({self.in_features}, {self.out_features}) needs inputs "
+                "whose last dimension "
                 f"is {self.in_features}; got shape {x.shape}"
             )
         ### BEGIN SOLUTION
@@ -397,7 +412,11 @@ class Dense(Module):
         ### END SOLUTION
 
     def __repr__(self):
-        return f"Dense(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
+        return (
+            f"Dense(in_features={self.in_features}, "
+            f"out_features={self.out_features}, "
+            f"bias={self.bias is not None})"
+        )
 
 
 # %% nbgrader={"grade": true, "grade_id": "test-dense-forward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -451,7 +470,8 @@ def test_unit_dense_layer():
     )
     assert np.array_equal(first.bias.data, np.zeros(128))
     print(
-        "✅ shapes (in, out) and (out,); reproducible with manual_seed; zero bias"
+        "✅ shapes (in, out) and (out,); reproducible with manual_seed; zero "
+        "bias"
     )
     params = first.parameters()
     assert (

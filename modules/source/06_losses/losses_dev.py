@@ -31,8 +31,8 @@
 
 # %%
 #| bootstrap
-# Makes `tinytorch` importable. Locally and on Binder it is installed already; the student notebooks that
-# open on Colab install it here first.
+# Makes `tinytorch` importable. Locally and on Binder it is installed already;
+# the student notebooks that open on Colab install it here first.
 import tinytorch
 
 # %%
@@ -69,13 +69,15 @@ from tinytorch.core.tensor import Tensor
 # %% nbgrader={"grade": false, "grade_id": "mse-loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class MSELoss(Module):
-    """Mean squared error over all elements: mean((prediction - target) ** 2), a 0-d Variable."""
+    """Mean squared error over all elements: mean((prediction - target) ** 2),
+    a 0-d Variable."""
 
     def forward(self, prediction, target):
         prediction, target = as_variable(prediction), as_variable(target)
         if prediction.shape != target.shape:
             raise ValueError(
-                f"target must have the prediction's shape {prediction.shape}, got {target.shape} "
+                f"target must have the prediction's shape {prediction.shape}, "
+                f"got {target.shape} "
                 "(reshape one of them: broadcasting would compare every pair)"
             )
         ### BEGIN SOLUTION
@@ -160,7 +162,8 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "log-softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def log_softmax(logits, axis=-1):
-    """log(softmax(logits)) along `axis`, computed without overflow (the max is shifted out)."""
+    """log(softmax(logits)) along `axis`, computed without overflow (the max is
+    shifted out)."""
     logits = as_variable(logits)
     ### BEGIN SOLUTION
     shift = logits.data.max(
@@ -219,16 +222,19 @@ if __name__ == "__main__":
 # %%
 #| export
 def as_labels(target, num_examples, num_classes):
-    """`target` as a NumPy integer array of shape (num_examples,) with values in [0, num_classes)."""
+    """`target` as a NumPy integer array of shape (num_examples,) with values
+    in [0, num_classes)."""
     labels = np.asarray(target.data if isinstance(target, Tensor) else target)
     if not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(
-            f"target must hold integer class indices (shape (N,)), got dtype {labels.dtype}; "
+            "target must hold integer class indices (shape (N,)), got dtype "
+            f"{labels.dtype}; "
             "for one-hot targets pass target.argmax(axis=1)"
         )
     if labels.shape != (num_examples,):
         raise ValueError(
-            f"target must have shape ({num_examples},): one class index per row of the logits, "
+            f"target must have shape ({num_examples},): one class index per "
+            "row of the logits, "
             f"got shape {labels.shape}"
         )
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
@@ -250,13 +256,15 @@ def as_labels(target, num_examples, num_classes):
 # %% nbgrader={"grade": false, "grade_id": "cross-entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class CrossEntropyLoss(Module):
-    """Softmax cross-entropy from logits (N, C) and integer labels (N,), averaged over the batch (0-d Variable)."""
+    """Softmax cross-entropy from logits (N, C) and integer labels (N,),
+    averaged over the batch (0-d Variable)."""
 
     def forward(self, logits, target):
         logits = as_variable(logits)
         if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] == 0:
             raise ValueError(
-                f"logits must have shape (N, C) with N, C >= 1, got shape {logits.shape}"
+                "logits must have shape (N, C) with N, C >= 1, got shape "
+                f"{logits.shape}"
             )
         num_examples, num_classes = logits.shape
         labels = as_labels(target, num_examples, num_classes)
@@ -328,7 +336,8 @@ def test_unit_cross_entropy_errors():
         else:
             raise AssertionError(f"{case} should raise ValueError")
     print(
-        "✅ float, one-hot, wrong-shape and out-of-range targets raise ValueError naming `target`"
+        "✅ float, one-hot, wrong-shape and out-of-range targets raise "
+        "ValueError naming `target`"
     )
 
 

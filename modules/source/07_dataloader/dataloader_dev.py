@@ -34,8 +34,8 @@
 
 # %%
 #| bootstrap
-# Makes `tinytorch` importable. Locally and on Binder it is installed already; the student notebooks that
-# open on Colab install it here first.
+# Makes `tinytorch` importable. Locally and on Binder it is installed already;
+# the student notebooks that open on Colab install it here first.
 import tinytorch
 
 # %%
@@ -66,7 +66,8 @@ from tinytorch.core.setup import after_exercise
 # %%
 #| export
 class Dataset:
-    """The interface every dataset has: `len(dataset)` and `dataset[i]` (one example, a tuple)."""
+    """The interface every dataset has: `len(dataset)` and `dataset[i]` (one
+    example, a tuple)."""
 
     def __len__(self):
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
@@ -78,16 +79,17 @@ class Dataset:
 
 
 class TensorDataset(Dataset):
-    """Examples stored as arrays that share their first dimension: example i is row i of every array.
+    """Examples stored as arrays that share their first dimension: example i is
+    row i of every array.
 
-    dataset = TensorDataset(images, labels)
-    image, label = dataset[0]
+    dataset = TensorDataset(images, labels) image, label = dataset[0]
     """
 
     def __init__(self, *arrays):
         if not arrays:
             raise ValueError(
-                "TensorDataset needs at least one array, e.g. TensorDataset(inputs, targets)"
+                "TensorDataset needs at least one array, e.g. "
+                "TensorDataset(inputs, targets)"
             )
         self.arrays = tuple(
             _as_array(array, f"argument {k}") for k, array in enumerate(arrays)
@@ -96,8 +98,10 @@ class TensorDataset(Dataset):
         for k, array in enumerate(self.arrays[1:], start=1):
             if len(array) != count:
                 raise ValueError(
-                    f"TensorDataset: argument {k} has {len(array)} examples (shape {array.shape}) "
-                    f"but argument 0 has {count}; every array needs the same first dimension"
+                    f"TensorDataset: argument {k} has {len(array)} examples "
+                    f"(shape {array.shape}) "
+                    f"but argument 0 has {count}; every array needs the same "
+                    "first dimension"
                 )
 
     def __len__(self):
@@ -112,11 +116,12 @@ class TensorDataset(Dataset):
 
 
 def _as_array(value, name):
-    """A NumPy array of at least one dimension from an array, list or Tensor."""
+    """An array (at least 1-D) from an array, a list or a Tensor."""
     array = np.asarray(value.data if isinstance(value, Tensor) else value)
     if array.ndim == 0:
         raise ValueError(
-            f"TensorDataset: {name} is a single number; each field needs one entry per example"
+            f"TensorDataset: {name} is a single number; each field needs one "
+            "entry per example"
         )
     return array
 
@@ -168,15 +173,18 @@ def _as_array(value, name):
 # slice may be shorter, and when `drop_last` is true a short last slice is left out.
 #
 # ```python
-# make_batches(np.arange(7), 3, drop_last=False)  ->  [array([0, 1, 2]), array([3, 4, 5]), array([6])]
-# make_batches(np.arange(7), 3, drop_last=True)   ->  [array([0, 1, 2]), array([3, 4, 5])]
+# make_batches(np.arange(7), 3, drop_last=False)
+# # [array([0, 1, 2]), array([3, 4, 5]), array([6])]
+# make_batches(np.arange(7), 3, drop_last=True)
+# # [array([0, 1, 2]), array([3, 4, 5])]
 # ```
 
 
 # %% nbgrader={"grade": false, "grade_id": "make-batches", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def make_batches(order, batch_size, drop_last=False):
-    """Consecutive slices of `order`, `batch_size` indices each; a short last slice only if not `drop_last`."""
+    """Consecutive slices of `order`, `batch_size` indices each; a short last
+    slice only if not `drop_last`."""
     ### BEGIN SOLUTION
     batches = [
         order[start : start + batch_size]
@@ -253,21 +261,24 @@ if __name__ == "__main__":
 # %%
 #| export
 class Batch(NamedTuple):
-    """One mini-batch: `inputs, targets = batch`, or `batch.inputs` and `batch.targets` (both Tensors)."""
+    """One mini-batch: `inputs, targets = batch`, or `batch.inputs` and
+    `batch.targets` (both Tensors)."""
 
     inputs: Tensor
     targets: Tensor
 
 
 def _field_data(value):
-    """The NumPy data of one field of one example (a Tensor, an array or a plain number)."""
+    """The NumPy data of one field of one example (a Tensor, an array or a
+    plain number)."""
     return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
 # %% nbgrader={"grade": false, "grade_id": "collate", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def collate(examples):
-    """Stack a list of (input, target) examples into one `Batch` of two Tensors (axis 0 = example)."""
+    """Stack a list of (input, target) examples into one `Batch` of two Tensors
+    (axis 0 = example)."""
     ### BEGIN SOLUTION
     inputs = np.stack([_field_data(example[0]) for example in examples])
     targets = np.stack([_field_data(example[1]) for example in examples])
@@ -338,7 +349,7 @@ class DataLoader:
     """Iterate over a dataset in mini-batches of Tensors.
 
     loader = DataLoader(train, batch_size=32, shuffle=True, seed=0)
-    for inputs, targets in loader:      # one epoch; each batch is also batch.inputs / batch.targets
+    for inputs, targets in loader:  # one epoch; or batch.inputs/.targets
         ...
     """
 
@@ -349,7 +360,8 @@ class DataLoader:
             hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")
         ):
             raise TypeError(
-                f"dataset must have __len__ and __getitem__ (a Dataset), got {type(dataset).__name__}"
+                "dataset must have __len__ and __getitem__ (a Dataset), got "
+                f"{type(dataset).__name__}"
             )
         if (
             isinstance(batch_size, bool)
@@ -371,7 +383,8 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        # without a seed, pick one now: the loader is still reproducible within its own life
+        # without a seed, pick one now: the loader is still reproducible within
+        # its own life
         self.seed = (
             int(seed)
             if seed is not None
@@ -380,7 +393,8 @@ class DataLoader:
         self.epoch = 0
 
     def set_epoch(self, epoch):
-        """The next `for` loop over the loader is epoch `epoch` (its shuffled order depends on it)."""
+        """The next `for` loop over the loader is epoch `epoch` (its shuffled
+        order depends on it)."""
         if (
             isinstance(epoch, bool)
             or not isinstance(epoch, (int, np.integer))
@@ -424,8 +438,10 @@ class DataLoader:
 
     def __repr__(self):
         return (
-            f"DataLoader({len(self.dataset)} examples, batch_size={self.batch_size}, "
-            f"shuffle={self.shuffle}, drop_last={self.drop_last}: {len(self)} batches)"
+            f"DataLoader({len(self.dataset)} examples, "
+            f"batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}: {len(self)} "
+            "batches)"
         )
 
 
@@ -484,10 +500,12 @@ if __name__ == "__main__":
 # %%
 #| export
 def stratified_split(labels, test_fraction=0.2, seed=0):
-    """(train_indices, test_indices): in each class a seeded random `test_fraction` of it goes to test."""
+    """(train_indices, test_indices): in each class a seeded random
+    `test_fraction` of it goes to test."""
     if not 0 < test_fraction < 1:
         raise ValueError(
-            f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}"
+            "test_fraction must be between 0 and 1 (exclusive), got "
+            f"{test_fraction!r}"
         )
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
@@ -504,7 +522,8 @@ def stratified_split(labels, test_fraction=0.2, seed=0):
 
 
 def load_digits(test_fraction=0.2, seed=0):
-    """scikit-learn's bundled 8x8 digits as (train, test) TensorDatasets of (N, 64) pixels in [0, 1] and labels."""
+    """scikit-learn's bundled 8x8 digits as (train, test) TensorDatasets of (N,
+    64) pixels in [0, 1] and labels."""
     from sklearn.datasets import (
         load_digits as sklearn_digits,
     )  # imported here: it takes a second
@@ -571,7 +590,8 @@ if __name__ == "__main__":
         )
         full_gradient = per_example.mean(axis=0)
         sigma2 = ((per_example - full_gradient) ** 2).sum(axis=1).mean()
-        # a dataset of per-example gradients: the mean of a batch of them is that batch's gradient
+        # a dataset of per-example gradients: the mean of a batch of them is
+        # that batch's gradient
         gradients = TensorDataset(per_example, labels)
         batch_sizes = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
         measured = []
@@ -676,11 +696,13 @@ IDX_DTYPES = {
 # %% nbgrader={"grade": false, "grade_id": "parse-idx", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def parse_idx(raw):
-    """The array stored in the bytes of an IDX file; ValueError when the bytes are not a valid IDX file."""
+    """The array stored in the bytes of an IDX file; ValueError when the bytes
+    are not a valid IDX file."""
     ### BEGIN SOLUTION
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(
-            f"bad magic number {raw[:4].hex() or '(empty)'}: an IDX file starts with two zero bytes"
+            f"bad magic number {raw[:4].hex() or '(empty)'}: an IDX file "
+            "starts with two zero bytes"
         )
     code, ndim = raw[2], raw[3]
     if code not in IDX_DTYPES:
@@ -691,7 +713,8 @@ def parse_idx(raw):
     header_size = 4 + 4 * ndim
     if len(raw) < header_size:
         raise ValueError(
-            f"IDX header truncated: {ndim} dimensions need {header_size} bytes, file has {len(raw)}"
+            f"IDX header truncated: {ndim} dimensions need {header_size} "
+            f"bytes, file has {len(raw)}"
         )
     shape = tuple(
         int(size)
@@ -702,7 +725,8 @@ def parse_idx(raw):
     found = len(raw) - header_size
     if found != expected:
         raise ValueError(
-            f"IDX size mismatch: shape {shape} of {dtype.name} needs {expected} data bytes, "
+            f"IDX size mismatch: shape {shape} of {dtype.name} needs "
+            f"{expected} data bytes, "
             f"the file has {found}"
         )
     values = np.frombuffer(raw, dtype=dtype, offset=header_size)
@@ -713,7 +737,8 @@ def parse_idx(raw):
 # %%
 #| export
 def read_idx(path):
-    """The array in an IDX file (plain or gzip-compressed); ValueError when the file is not valid IDX."""
+    """The array in an IDX file (plain or gzip-compressed); ValueError when the
+    file is not valid IDX."""
     raw = Path(path).read_bytes()
     if raw[:2] == b"\x1f\x8b":  # the gzip signature: decompress first
         raw = gzip.decompress(raw)
@@ -732,7 +757,8 @@ MNIST_FILES = {
 
 
 def _find_mnist_file(folder, stem):
-    """`stem`, `stem.gz`, or the `train-images.idx3-ubyte` spelling some mirrors use."""
+    """`stem`, `stem.gz`, or the `train-images.idx3-ubyte` spelling some
+    mirrors use."""
     dotted = stem.replace("-idx", ".idx")
     for name in (stem, stem + ".gz", dotted, dotted + ".gz"):
         if (folder / name).is_file():
@@ -741,10 +767,12 @@ def _find_mnist_file(folder, stem):
 
 
 def load_mnist(folder, dtype=np.float32):
-    """MNIST from the four IDX files in `folder` as (train, test) TensorDatasets.
+    """MNIST from the four IDX files in `folder` as (train, test)
+    TensorDatasets.
 
-    Inputs are flattened to 784 pixels scaled to [0, 1] (float32 by default: 60,000 float64 images would
-    take 376 MB); labels are int64. Nothing is downloaded.
+    Inputs are flattened to 784 pixels scaled to [0, 1] (float32 by default:
+    60,000 float64 images would take 376 MB); labels are int64. Nothing is
+    downloaded.
     """
     folder = Path(folder)
     paths = {
@@ -763,7 +791,8 @@ def load_mnist(folder, dtype=np.float32):
         labels = read_idx(paths[f"{part}_labels"])
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise ValueError(
-                f"MNIST {part} files do not match: images {images.shape}, labels {labels.shape}"
+                f"MNIST {part} files do not match: images {images.shape}, "
+                f"labels {labels.shape}"
             )
         inputs = images.reshape(len(images), -1).astype(dtype) / dtype(255)
         datasets.append(TensorDataset(inputs, labels.astype(np.int64)))
@@ -803,7 +832,8 @@ def test_unit_parse_idx():
             print(f"✅ rejected: {error}")
         else:
             raise AssertionError(
-                "parse_idx should raise ValueError for a bad magic number or a short file"
+                "parse_idx should raise ValueError for a bad magic number or "
+                "a short file"
             )
     ### BEGIN HIDDEN TESTS
     ints = np.array([[-1, 2], [300000, -4]], dtype=">i4")

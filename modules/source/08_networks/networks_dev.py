@@ -32,8 +32,8 @@
 
 # %%
 #| bootstrap
-# Makes `tinytorch` importable. Locally and on Binder it is installed already; the student notebooks that
-# open on Colab install it here first.
+# Makes `tinytorch` importable. Locally and on Binder it is installed already;
+# the student notebooks that open on Colab install it here first.
 import tinytorch
 
 # %%
@@ -73,7 +73,8 @@ from tinytorch.core.layers import Dense, Module, as_generator
 # %% nbgrader={"grade": false, "grade_id": "sequential-forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class Sequential(Module):
-    """Layers applied one after another: Sequential([Dense(4, 8), ReLU(), Dense(8, 2)])(x)."""
+    """Layers applied one after another: Sequential([Dense(4, 8), ReLU(),
+    Dense(8, 2)])(x)."""
 
     def __init__(self, *layers):
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
@@ -81,7 +82,8 @@ class Sequential(Module):
         for position, layer in enumerate(layers):
             if isinstance(layer, type):
                 raise TypeError(
-                    f"layers must be layer objects; item {position} is the class {layer.__name__}: "
+                    f"layers must be layer objects; item {position} is the "
+                    f"class {layer.__name__}: "
                     f"write {layer.__name__}(...) to make one"
                 )
             if not callable(layer):
@@ -102,7 +104,8 @@ class Sequential(Module):
         return len(self.layers)
 
     def __getitem__(self, index):
-        """model[0] is the first layer; model[:2] is a Sequential of the first two (sharing their parameters)."""
+        """model[0] is the first layer; model[:2] is a Sequential of the first
+        two (sharing their parameters)."""
         if isinstance(index, slice):
             return Sequential(self.layers[index])
         return self.layers[index]
@@ -201,7 +204,8 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "mlp-layers", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def mlp_layers(sizes, make_activation, init, rng):
-    """[Dense, activation, Dense, activation, ..., Dense] for the widths in `sizes`."""
+    """[Dense, activation, Dense, activation, ..., Dense] for the widths in
+    `sizes`."""
     ### BEGIN SOLUTION
     layers = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -214,10 +218,12 @@ def mlp_layers(sizes, make_activation, init, rng):
 
 
 class MLP(Sequential):
-    """A multi-layer perceptron: MLP([2, 32, 32, 3]) = Dense(2, 32), ReLU, Dense(32, 32), ReLU, Dense(32, 3).
+    """A multi-layer perceptron: MLP([2, 32, 32, 3]) = Dense(2, 32), ReLU,
+    Dense(32, 32), ReLU, Dense(32, 3).
 
-    `activation` is an activation class (called once per hidden layer) or an instance (shared). `init` is
-    "he" or "xavier"; by default Xavier for Tanh/Sigmoid and He otherwise. `rng`: None, a seed or a Generator.
+    `activation` is an activation class (called once per hidden layer) or an
+    instance (shared). `init` is "he" or "xavier"; by default Xavier for
+    Tanh/Sigmoid and He otherwise. `rng`: None, a seed or a Generator.
     """
 
     def __init__(self, sizes, activation=ReLU, rng=None, init=None):
@@ -229,7 +235,8 @@ class MLP(Sequential):
             for n in sizes
         ):
             raise ValueError(
-                f"sizes must list at least two positive ints (input and output widths), got {sizes!r}"
+                "sizes must list at least two positive ints (input and "
+                f"output widths), got {sizes!r}"
             )
         make_activation = (
             activation
@@ -259,7 +266,8 @@ def test_unit_mlp_layers():
         (4, 3),
     ]
     print(
-        "✅ Dense between neighbouring widths, activation between, linear output"
+        "✅ Dense between neighbouring widths, activation between, linear "
+        "output"
     )
     model = MLP([2, 5, 4, 3], rng=0)
     assert len(model.parameters()) == 6 and model(np.zeros((7, 2))).shape == (
@@ -297,7 +305,8 @@ if __name__ == "__main__":
 
 # %%
 def make_spiral(points_per_class=100, classes=3, noise=0.2, seed=0):
-    """(inputs, labels): `classes` spiral arms in 2-D, points_per_class points each."""
+    """(inputs, labels): `classes` spiral arms in 2-D, points_per_class points
+    each."""
     rng = np.random.default_rng(seed)
     inputs, labels = [], []
     for label in range(classes):
@@ -355,7 +364,8 @@ if __name__ == "__main__":
 
 # %% nbgrader={"grade": false, "grade_id": "train-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train_step(model, loss_fn, inputs, targets, learning_rate):
-    """One step of full-batch gradient descent on `model`; returns the loss before the update."""
+    """One step of full-batch gradient descent on `model`; returns the loss
+    before the update."""
     ### BEGIN SOLUTION
     model.zero_grad()
     loss = loss_fn(model(inputs), targets)
@@ -374,7 +384,8 @@ def test_unit_train_step():
     model = Sequential([Dense(1, 1, rng=0)])
     model[0].weight.data = np.array([[0.0]])
     x, y = np.array([[1.0], [2.0]]), np.array([[2.0], [4.0]])  # y = 2x
-    # loss(w, b) = mean((w x + b - y)^2); at w = b = 0: dL/dw = -2 mean(x y) = -10, dL/db = -2 mean(y) = -6
+    # loss(w, b) = mean((w x + b - y)^2); at w = b = 0: dL/dw = -2 mean(x y) =
+    # -10, dL/db = -2 mean(y) = -6
     loss = train_step(model, MSELoss(), x, y, learning_rate=0.1)
     assert isinstance(loss, float) and np.isclose(loss, 10.0), (
         f"loss before the update should be 10, got {loss}"
@@ -382,13 +393,15 @@ def test_unit_train_step():
     assert np.allclose(model[0].weight.data, [[1.0]]) and np.allclose(
         model[0].bias.data, [0.6]
     ), (
-        f"after one step expected w = 1.0, b = 0.6; got {model[0].weight.data}, {model[0].bias.data}"
+        "after one step expected w = 1.0, b = 0.6; got "
+        f"{model[0].weight.data}, {model[0].bias.data}"
     )
     print("✅ one step: θ ← θ − η ∇L, loss reported before the update")
     second = train_step(model, MSELoss(), x, y, learning_rate=0.1)
     # at w = 1, b = 0.6: errors (-0.4, -1.4): loss = (0.16 + 1.96) / 2
     assert np.isclose(second, 1.06), (
-        f"second loss should be 1.06 (gradients cleared between steps), got {second}"
+        "second loss should be 1.06 (gradients cleared between steps), got "
+        f"{second}"
     )
     print("✅ gradients are cleared between steps")
     ### BEGIN HIDDEN TESTS
@@ -445,7 +458,8 @@ if __name__ == "__main__":
                 for _ in range(2000)
             ]
             print(
-                f"{name:<20} loss {histories[name][-1]:.3f}   accuracy {accuracy(model, spiral_inputs, spiral_labels):.1%}"
+                f"{name:<20} loss {histories[name][-1]:.3f}   accuracy "
+                f"{accuracy(model, spiral_inputs, spiral_labels):.1%}"
             )
 
 # %% [markdown]
@@ -490,14 +504,16 @@ if __name__ == "__main__":
                 s=10,
             )
             ax.set_title(
-                f"{name}: {accuracy(model, spiral_inputs, spiral_labels):.0%} correct"
+                f"{name}: {accuracy(model, spiral_inputs, spiral_labels):.0%} "
+                "correct"
             )
             ax.set_aspect("equal")
         plt.tight_layout()
         plt.show()
     else:
         print(
-            "⏳ The figure needs the trained models: finish the exercises above, then run the training cell."
+            "⏳ The figure needs the trained models: finish the exercises "
+            "above, then run the training cell."
         )
 
 # %% [markdown]
