@@ -6,7 +6,6 @@ code, cell markers and export directives aside) and code blocks in the markdown 
 """
 
 import re
-from pathlib import Path
 
 import jupytext
 import pytest
@@ -36,7 +35,9 @@ def too_wide(path):
         notebook = jupytext.read(path, fmt="py:percent")
         cells = [(c.cell_type, c.source) for c in notebook.cells]
     for number, (kind, source) in enumerate(cells):
-        lines = source.splitlines() if kind == "code" else _fenced_lines(source)
+        lines = (
+            source.splitlines() if kind == "code" else _fenced_lines(source)
+        )
         found += [(number, line) for line in lines if len(line) > WIDTH]
     return found
 
