@@ -395,7 +395,7 @@ def test_gradient_descent_step_refuses_a_bad_learning_rate(
     assert np.array_equal(p.data, [1.0, 2.0, 3.0])
 
 
-# --- schedulers ----------------------------------------------------------------
+# --- schedulers --------------------------------------------------------------
 def sgd(lr=0.1):
     return SGD([param(grad=[1.0, 1.0, 1.0])], lr=lr)
 
@@ -539,7 +539,7 @@ def test_sequential_lr_checks_every_inner_state_before_loading_any():
     assert [frozen(inner) for inner in scheduler._schedulers] == inner_before
 
 
-# --- clipping --------------------------------------------------------------------
+# --- clipping ----------------------------------------------------------------
 @pytest.mark.parametrize("norm_type", [0, -1, 0.5, NAN, -INF])
 def test_clip_grad_norm_refuses_what_is_not_a_norm(norm_type):
     p = param(grad=[3.0, 4.0, 0.0])

@@ -108,7 +108,7 @@ def saved(tmp_path):
     return path
 
 
-# --- loads are all-or-nothing, and name the file ------------------------------
+# --- loads are all-or-nothing, and name the file -----------------------------
 REFUSED = [
     (
         dict(optimizer="sgd"),
@@ -245,7 +245,7 @@ def test_a_good_load_restores_everything(saved):
     assert same(snapshot(resumed), snapshot(original))
 
 
-# --- saves are atomic ---------------------------------------------------------
+# --- saves are atomic --------------------------------------------------------
 def test_a_save_fsyncs_a_temporary_file_in_the_folder_then_renames_it(
     tmp_path, monkeypatch
 ):

@@ -106,8 +106,9 @@ import numpy as np
 
 # %%
 #| export
-# Input checks shared by every function and class of this module: each kind of rule is written once, so
-# every optimizer, scheduler and helper gives the same message for the same mistake.
+# Input checks shared by every function and class of this module: each kind of
+# rule is written once, so every optimizer, scheduler and helper gives the same
+# message for the same mistake.
 def _is_parameter(obj):
     """Duck typing: anything with a NumPy `.data` and a `.grad` attribute can be optimized."""
     return isinstance(getattr(obj, "data", None), np.ndarray) and hasattr(
@@ -130,7 +131,8 @@ def _grad_array(parameter):
 def _check_gradient_shape(parameter):
     """ValueError unless the gradient has the parameter's shape.
 
-    NumPy would broadcast a (1,) gradient over a (3,) parameter without a word; that is always a bug.
+    NumPy would broadcast a (1,) gradient over a (3,) parameter without a word;
+    that is always a bug.
     """
     grad = _grad_array(parameter)
     if grad is not None and grad.shape != parameter.data.shape:
@@ -150,10 +152,11 @@ def _check_range(
     high_open=False,
     allow_inf=False,
 ):
-    """TypeError unless `value` is a real number; ValueError unless it is finite and in the range.
+    """TypeError unless `value` is a real number; ValueError unless it is
+    finite and in the range.
 
-    Infinity and NaN are refused (a step with them can only give inf or NaN parameters), except
-    where `allow_inf` says that +inf means "no limit".
+    Infinity and NaN are refused (a step with them can only give inf or NaN
+    parameters), except where `allow_inf` says that +inf means "no limit".
     """
     if math.isinf(high):
         allowed = f"{'>' if low_open else '>='} {low:g}"
@@ -176,7 +179,9 @@ def _check_range(
 
 
 def _check_int(name, value, low=1):
-    """ValueError unless `value` is an integer >= low (True and 2.0 are not integers here)."""
+    """ValueError unless `value` is an integer >= low (True and 2.0 are not
+    integers here).
+    """
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Integral)
@@ -187,7 +192,9 @@ def _check_int(name, value, low=1):
 
 
 def _check_flag(name, value):
-    """TypeError unless `value` is True or False: a string like "False" would count as true."""
+    """TypeError unless `value` is True or False: a string like "False"
+    would count as true.
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
 
@@ -443,9 +450,10 @@ def _check_parameter(p, name):
         )
 
 
-# The range each hyperparameter is defined on, by its key in a parameter group (PyTorch's names). Where
-# PyTorch accepts a value that can only give NaN or a run that never settles, the module is stricter:
-# eps = 0 divides 0 by 0 on a zero gradient; a momentum, beta or alpha of 1 or more makes an average that
+# The range each hyperparameter is defined on, by its key in a parameter group
+# (PyTorch's names). Where PyTorch accepts a value that can only give NaN or a
+# run that never settles, the module is stricter: eps = 0 divides 0 by 0 on a
+# zero gradient; a momentum, beta or alpha of 1 or more makes an average that
 # never forgets (or grows without bound).
 _UNIT = dict(high=1.0, high_open=True)  # [0, 1)
 _RANGES = {
@@ -486,7 +494,9 @@ def _check_betas(betas):
 
 
 def _check_hyperparameters(group):
-    """Check every hyperparameter of a group whose range is known, whichever optimizer it belongs to."""
+    """Check every hyperparameter of a group whose range is known, whichever
+    optimizer it belongs to.
+    """
     for key, value in group.items():
         if key in _RANGES:
             name, limits = _RANGES[key]
@@ -497,7 +507,8 @@ def _check_hyperparameters(group):
         _check_betas(group["betas"])
 
 
-# PyTorch's argument names for the module's own: code written for torch.optim ports unchanged.
+# PyTorch's argument names for the module's own: code written for torch.optim
+# ports unchanged.
 _PYTORCH_NAMES = {
     "params": ("parameters",),
     "lr": ("learning_rate",),
@@ -506,7 +517,9 @@ _PYTORCH_NAMES = {
 
 
 def _accept_pytorch_names(init):
-    """Wrap an optimizer's `__init__` so that it also takes `params`, `lr` and `betas` (PyTorch's names)."""
+    """Wrap an optimizer's `__init__` so that it also takes `params`, `lr`
+    and `betas` (PyTorch's names).
+    """
     signature = inspect.signature(init)
     aliases = {
         torch_name: own_names
@@ -548,7 +561,9 @@ def _accept_pytorch_names(init):
 
 
 def _optimizers_with_keys(keys):
-    """The names of the optimizer classes whose groups hold these hyperparameters (to name a foreign state)."""
+    """The names of the optimizer classes whose groups hold these
+    hyperparameters (to name a foreign state).
+    """
     own_key = {
         own: torch for torch, owns in _PYTORCH_NAMES.items() for own in owns
     }
@@ -566,7 +581,9 @@ def _optimizers_with_keys(keys):
 
 
 def _entries(state_dict, where, keys):
-    """The values of `keys` in a loaded dict; a missing one is named instead of a bare KeyError."""
+    """The values of `keys` in a loaded dict; a missing one is named instead
+    of a bare KeyError.
+    """
     if not isinstance(state_dict, dict):
         raise TypeError(
             f"{where} must be a dict (from state_dict()), got "
@@ -640,13 +657,15 @@ class Optimizer:
     """Base class of every optimizer: parameter groups, per-parameter state, zero_grad and checkpoints.
 
     A subclass hands its hyperparameter defaults (PyTorch's names: lr, momentum, betas, ...) to
-    `__init__` and writes one method, `step`, whose body is its update formula. The base class checks
-    every hyperparameter it knows (`_RANGES`) wherever it enters: constructor, `add_param_group` and
-    `load_state_dict`; a subclass adds rules that tie several together in `_validate(group)`.
+    `__init__` and writes one method, `step`, whose body is its update formula.
+    The base class checks every hyperparameter it knows (`_RANGES`) wherever it
+    enters: constructor, `add_param_group` and `load_state_dict`; a subclass
+    adds rules that tie several together in `_validate(group)`.
     """
 
     def __init_subclass__(cls, **kwargs):
-        # one place for PyTorch's names: every optimizer's constructor takes params, lr and betas too
+        # one place for PyTorch's names: every optimizer's constructor takes
+        # params, lr and betas too
         super().__init_subclass__(**kwargs)
         if "__init__" in vars(cls):
             cls.__init__ = _accept_pytorch_names(cls.__init__)
@@ -666,9 +685,9 @@ class Optimizer:
         groups = _as_list(params, "parameters")
         if not groups and iter(params) is params:
             raise ValueError(
-                "parameters is an empty iterator: was it already used, e.g. by "
-                "another optimizer? A generator can be read only once: pass a "
-                "list, list(model.parameters())"
+                "parameters is an empty iterator: was it already used, e.g. "
+                "by another optimizer? A generator can be read only once: "
+                "pass a list, list(model.parameters())"
             )
         if not groups:
             raise ValueError(
@@ -721,7 +740,9 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _validate(self, group):
-        """ValueError/TypeError for a hyperparameter outside its range; subclasses add joint rules."""
+        """ValueError/TypeError for a hyperparameter outside its range;
+        subclasses add joint rules.
+        """
         _check_hyperparameters(group)
 
     def zero_grad(self, set_to_none=True):
@@ -790,9 +811,11 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Restore a checkpoint made by `state_dict()` of an optimizer over the same parameter shapes.
+        """Restore a checkpoint made by `state_dict()` of an optimizer over the
+        same parameter shapes.
 
-        Everything is checked before anything changes: a refused state dict leaves the optimizer as it was.
+        Everything is checked before anything changes: a refused state dict
+        leaves the optimizer as it was.
         """
         saved_groups, saved_state = _entries(
             state_dict, "the state dict", ("param_groups", "state")
@@ -810,8 +833,9 @@ class Optimizer:
             (positions,) = _entries(saved, where, ("params",))
             if len(positions) != len(group["params"]):
                 raise ValueError(
-                    f"parameter group {i} has {len(positions)} parameters in the state dict "
-                    f"and {len(group['params'])} in this optimizer"
+                    f"parameter group {i} has {len(positions)} parameters in "
+                    f"the state dict and {len(group['params'])} in this "
+                    f"optimizer"
                 )
             self._check_same_kind(saved, group, where)
             restored = {
@@ -849,13 +873,16 @@ class Optimizer:
         self.param_groups = groups
 
     def _check_same_kind(self, saved, group, where):
-        """ValueError unless a saved group has this optimizer's hyperparameters (not another's)."""
+        """ValueError unless a saved group has this optimizer's
+        hyperparameters (not another's).
+        """
         name = type(self).__name__
         missing = sorted(set(self.defaults) - set(saved))
         extra = sorted(set(saved) - set(group) - _SCHEDULE_KEYS - {"params"})
         if missing and extra:
             raise ValueError(
-                f"{name} cannot load the state of {_optimizers_with_keys(saved)}"
+                f"{name} cannot load the state of "
+                f"{_optimizers_with_keys(saved)}"
                 f": {where} has {', '.join(extra)} instead of "
                 f"{', '.join(missing)}"
             )
@@ -1100,6 +1127,10 @@ class SGD(Optimizer):
 
     sgd = SGD(parameters=[w1, w2, bias], learning_rate=0.01, momentum=0.9)
     sgd = SGD(model.parameters(), lr=0.01, momentum=0.9)      # PyTorch's names work too
+
+    momentum must be in [0, 1) and dampening in [0, 1]: stricter than
+    PyTorch, which accepts a momentum of 1 or more, whose velocity never
+    decays and grows without bound.
     """
 
     def __init__(
@@ -1347,7 +1378,11 @@ if __name__ == "__main__":
 # %%
 #| export
 class Adagrad(Optimizer):
-    """Adagrad: each parameter's step is divided by the root of its summed squared gradients (torch.optim.Adagrad)."""
+    """Adagrad: each parameter's step is divided by the root of its summed squared gradients (torch.optim.Adagrad).
+
+    eps must be > 0: stricter than PyTorch (eps = 0 gives 0/0 on a zero
+    gradient).
+    """
 
     def __init__(
         self,
@@ -1385,7 +1420,11 @@ class Adagrad(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop: steps divided by a moving root-mean-square of the gradient (torch.optim.RMSprop)."""
+    """RMSprop: steps divided by a moving root-mean-square of the gradient (torch.optim.RMSprop).
+
+    Stricter than PyTorch: alpha must be in [0, 1) (at 1 the average of g²
+    stays 0 forever) and eps > 0 (eps = 0 gives 0/0 on a zero gradient).
+    """
 
     def __init__(
         self,
@@ -1565,6 +1604,10 @@ class Adam(Optimizer):
 
     adam = Adam(parameters=[w1, w2, bias], learning_rate=0.001, beta1=0.9, beta2=0.999)
     adam = Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999))   # PyTorch's names work too
+
+    eps must be > 0: stricter than PyTorch, which accepts eps=0, a value
+    that can only give NaN (a zero gradient makes the step 0/0). A tiny eps
+    such as 1e-300 is fine.
     """
 
     def __init__(
@@ -1936,7 +1979,9 @@ class LRScheduler:
         self._step_count += 1
 
     def _set_lrs(self, lrs):
-        """Give every group its rate, once all of them are checked (a NaN rate would train on NaN)."""
+        """Give every group its rate, once all of them are checked (a NaN
+        rate would train on NaN).
+        """
         groups = self.optimizer.param_groups
         if len(lrs) != len(groups):
             raise ValueError(
@@ -1966,11 +2011,15 @@ class LRScheduler:
         return {"scheduler": type(self).__name__, **state}
 
     def load_state_dict(self, state_dict):
-        """Restore `state_dict()`; all is checked first, so a refused state changes nothing."""
+        """Restore `state_dict()`; all is checked first, so a refused state
+        changes nothing.
+        """
         self._restore(self._checked_state(state_dict))
 
     def _checked_state(self, state_dict):
-        """A copy of a saved state, once it is known to be this kind of scheduler's, for these groups."""
+        """A copy of a saved state, once it is known to be this kind of
+        scheduler's, for these groups.
+        """
         name = type(self).__name__
         (kind,) = _entries(state_dict, f"the {name} state dict", ["scheduler"])
         if kind != name:
@@ -2435,7 +2484,9 @@ class OneCycleLR(LRScheduler):
 
 
 def _per_group(name, value, groups, **limits):
-    """One value per parameter group (a list of them, or one value for all), each in its range."""
+    """One value per parameter group (a list of them, or one value for all),
+    each in its range.
+    """
     if isinstance(value, (list, tuple)):
         if len(value) != len(groups):
             raise ValueError(
@@ -2761,7 +2812,8 @@ def clip_grad_norm_(
     """
     _check_range("max_norm", max_norm, allow_inf=True)  # inf: only measure
     norm_type = math.inf if norm_type == "inf" else norm_type
-    # 0 counts the nonzero entries and p < 1 is no norm: neither can be scaled to max_norm
+    # 0 counts the nonzero entries and p < 1 is no norm: neither can be
+    # scaled to max_norm
     _check_range("norm_type", norm_type, low=1.0, allow_inf=True)
     grads = _gradients(parameters)
     if not grads:

@@ -41,7 +41,6 @@ import tinytorch
 # %%
 #| default_exp core.training
 #| export
-import contextlib
 import copy
 import hashlib
 import io
@@ -53,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from tinytorch.core.autograd import no_grad
-from tinytorch.core.optimizers import ReduceLROnPlateau
+from tinytorch.core.optimizers import ReduceLROnPlateau, _context
 from tinytorch.core.tensor import Tensor
 
 # %%
@@ -352,7 +351,9 @@ if __name__ == "__main__":
 # %%
 #| export
 class _ForeignObjectError(pickle.UnpicklingError):
-    """A checkpoint asked to build something other than plain values and arrays."""
+    """A checkpoint asked to build something other than plain values and
+    arrays.
+    """
 
 
 class _CheckpointUnpickler(pickle.Unpickler):
@@ -369,11 +370,13 @@ class _CheckpointUnpickler(pickle.Unpickler):
 
 
 def _write_atomically(path, payload, overwrite):
-    """Write bytes to `path` in one piece: refuse an existing file unless `overwrite`.
+    """Write bytes to `path` in one piece: refuse an existing file unless
+    `overwrite`.
 
-    The bytes go to a temporary file in the same folder (a rename is atomic only within one file
-    system), are flushed and fsynced to disk, and only then renamed over `path`. A save killed at any
-    moment leaves the previous file (or none) at `path`, never a partial one.
+    The bytes go to a temporary file in the same folder (a rename is atomic
+    only within one file system), are flushed and fsynced to disk, and only
+    then renamed over `path`. A save killed at any moment leaves the previous
+    file (or none) at `path`, never a partial one.
     """
     path = Path(path)
     exists_message = f"{path} exists; pass overwrite=True to replace it"
@@ -395,8 +398,9 @@ def _write_atomically(path, payload, overwrite):
         raise
 
 
-# A checkpoint file: this tag, the SHA-256 of the pickle, then the pickle. The checksum catches a
-# truncated or damaged file even where the damage would still unpickle (inside an array's bytes).
+# A checkpoint file: this tag, the SHA-256 of the pickle, then the pickle. The
+# checksum catches a truncated or damaged file even where the damage would
+# still unpickle (inside an array's bytes).
 _CHECKSUMMED = b"tinytorch-checkpoint sha256\n"
 
 
@@ -406,7 +410,9 @@ def _checkpoint_bytes(state):
 
 
 def _read_checkpoint(path):
-    """The dict a checkpoint file holds; a truncated or corrupted file is named in the error."""
+    """The dict a checkpoint file holds; a truncated or corrupted file is
+    named in the error.
+    """
     payload = Path(path).read_bytes()
     if payload.startswith(_CHECKSUMMED):  # files without it: older saves
         digest = payload[len(_CHECKSUMMED) : len(_CHECKSUMMED) + 32]
@@ -445,17 +451,10 @@ _CHECKPOINT_KEYS = (
 )
 
 
-@contextlib.contextmanager
-def _naming(path):
-    """Put the checkpoint's file name in front of a ValueError/TypeError raised inside."""
-    try:
-        yield
-    except (TypeError, ValueError) as error:
-        raise type(error)(f"{path}: {error}") from None
-
-
 def _check_parameters(saved, parameters):
-    """ValueError unless the saved arrays match the model's parameters: count, shapes, dtypes."""
+    """ValueError unless the saved arrays match the model's parameters:
+    count, shapes, dtypes.
+    """
     if not isinstance(saved, list) or len(saved) != len(parameters):
         count = len(saved) if isinstance(saved, list) else repr(saved)
         raise ValueError(
@@ -703,9 +702,11 @@ class Trainer:
 
     # --- checkpoints -------------------------------------------------------------------------------------
     def save_checkpoint(self, path, overwrite=False):
-        """Save parameters, optimizer/scheduler state, epoch and history to `path` (a pickle file).
+        """Save parameters, optimizer/scheduler state, epoch and history to
+        `path` (a checksummed pickle file).
 
-        The file appears at `path` complete or not at all (see `_write_atomically`).
+        The file appears at `path` complete or not at all (see
+        `_write_atomically`).
         """
         state = {
             "format": "tinytorch-checkpoint-1",
@@ -718,14 +719,16 @@ class Trainer:
         _write_atomically(path, _checkpoint_bytes(state), overwrite)
 
     def load_checkpoint(self, path):
-        """Restore what save_checkpoint wrote, into this trainer's model, optimizer and scheduler.
+        """Restore what save_checkpoint wrote, into this trainer's model,
+        optimizer and scheduler.
 
-        The checkpoint is checked against the trainer before anything changes: a refused load leaves
-        the model, optimizer, scheduler, epoch and history as they were, and its error names the file.
+        The checkpoint is checked against the trainer before anything changes:
+        a refused load leaves the model, optimizer, scheduler, epoch and
+        history as they were, and its error names the file.
         """
         state = _read_checkpoint(path)
         parameters = list(self.model.parameters())
-        with _naming(path):
+        with _context(path):  # errors start with the file's name
             _check_parameters(state["parameters"], parameters)
             _check_progress(state["epoch"], state["history"])
             self._load_optimizer_and_scheduler(state)
@@ -737,8 +740,9 @@ class Trainer:
         self.history = copy.deepcopy(state["history"])
 
     def _load_optimizer_and_scheduler(self, state):
-        """Load both states, or neither: each checks its own, and a refused scheduler puts the
-        optimizer back."""
+        """Load both states or neither: each checks its own state, and a
+        refused scheduler state puts the optimizer back.
+        """
         for name in ("optimizer", "scheduler"):
             live = _state_of(getattr(self, name))
             if (state[name] is None) != (live is None):
@@ -766,7 +770,9 @@ class Trainer:
 
 
 def _state_of(component):
-    """An optimizer's or scheduler's `state_dict()`, or None if it has none (or is None)."""
+    """An optimizer's or scheduler's `state_dict()`, or None if it has none
+    (or is None).
+    """
     return component.state_dict() if hasattr(component, "state_dict") else None
 
 
