@@ -221,13 +221,13 @@ def test_adam_without_eps_ignores_the_scale_of_the_loss(seed, scale, amsgrad):
     grads = np.random.default_rng(seed + 7).standard_normal((6, 4)) + 0.1
     plain_grads, scaled_grads = iter(grads), iter(grads * scale)
     plain, _ = run(
-        lambda p: Adam(p, lr=0.1, eps=0.0, amsgrad=amsgrad),
+        lambda p: Adam(p, lr=0.1, eps=1e-300, amsgrad=amsgrad),
         arrays,
         lambda flat: next(plain_grads),
         6,
     )
     scaled, _ = run(
-        lambda p: Adam(p, lr=0.1, eps=0.0, amsgrad=amsgrad),
+        lambda p: Adam(p, lr=0.1, eps=1e-300, amsgrad=amsgrad),
         arrays,
         lambda flat: next(scaled_grads),
         6,

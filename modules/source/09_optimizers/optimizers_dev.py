@@ -91,7 +91,10 @@ import tinytorch
 #| default_exp core.optimizers
 #| export
 import bisect
+import contextlib
 import copy
+import functools
+import inspect
 import math
 import numbers
 import types
@@ -99,6 +102,102 @@ import warnings
 from collections.abc import MutableMapping
 
 import numpy as np
+
+
+# %%
+#| export
+# Input checks shared by every function and class of this module: each kind of
+# rule is written once, so every optimizer, scheduler and helper gives the same
+# message for the same mistake.
+def _is_parameter(obj):
+    """Duck typing: anything with a NumPy `.data` and a `.grad` attribute can be optimized."""
+    return isinstance(getattr(obj, "data", None), np.ndarray) and hasattr(
+        obj, "grad"
+    )
+
+
+def _grad_array(parameter):
+    """The parameter's gradient as a NumPy array (`.grad` may be a tensor or an array), or None."""
+    grad = parameter.grad
+    if grad is None:
+        return None
+    return (
+        grad.data
+        if isinstance(getattr(grad, "data", None), np.ndarray)
+        else np.asarray(grad)
+    )
+
+
+def _check_gradient_shape(parameter):
+    """ValueError unless the gradient has the parameter's shape.
+
+    NumPy would broadcast a (1,) gradient over a (3,) parameter without a word;
+    that is always a bug.
+    """
+    grad = _grad_array(parameter)
+    if grad is not None and grad.shape != parameter.data.shape:
+        raise ValueError(
+            f"a gradient of shape {grad.shape} belongs to a parameter of "
+            f"shape {parameter.data.shape}: a gradient must have the shape "
+            f"of its parameter"
+        )
+
+
+def _check_range(
+    name,
+    value,
+    low=0.0,
+    high=math.inf,
+    low_open=False,
+    high_open=False,
+    allow_inf=False,
+):
+    """TypeError unless `value` is a real number; ValueError unless it is
+    finite and in the range.
+
+    Infinity and NaN are refused (a step with them can only give inf or NaN
+    parameters), except where `allow_inf` says that +inf means "no limit".
+    """
+    if math.isinf(high):
+        allowed = f"{'>' if low_open else '>='} {low:g}"
+    else:
+        allowed = (
+            f"in {'(' if low_open else '['}{low:g}, {high:g}"
+            f"{')' if high_open else ']'}"
+        )
+    kind, inf = (
+        ("a number", " or inf") if allow_inf else ("a finite number", "")
+    )
+    message = f"{name} must be {kind} {allowed}{inf}, got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{message} (a {type(value).__name__})")
+    above_low = value > low if low_open else value >= low
+    below_high = value < high if high_open else value <= high
+    finite = math.isfinite(value) or (allow_inf and value == math.inf)
+    if not (finite and above_low and below_high):
+        raise ValueError(message)  # NaN fails every comparison: refused too
+
+
+def _check_int(name, value, low=1):
+    """ValueError unless `value` is an integer >= low (True and 2.0 are not
+    integers here).
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < low
+    ):
+        kind = {1: "a positive", 0: "a non-negative"}.get(low, f">= {low},")
+        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
+
+
+def _check_flag(name, value):
+    """TypeError unless `value` is True or False: a string like "False"
+    would count as true.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+
 
 # %%
 # Used by the examples and tests in this notebook (the package itself needs only NumPy).
@@ -216,6 +315,9 @@ if __name__ == "__main__":
 #| export
 def gradient_descent_step(parameter, learning_rate):
     """θ ← θ − α·g, in place on `parameter.data`; a parameter without a gradient is left alone."""
+    # provided: refuse what NumPy would silently turn into wrong numbers
+    _check_range("learning_rate", learning_rate)
+    _check_gradient_shape(parameter)
     ### BEGIN SOLUTION
     if parameter.grad is None:
         return
@@ -314,25 +416,6 @@ if __name__ == "__main__":
 
 # %%
 #| export
-def _is_parameter(obj):
-    """Duck typing: anything with a NumPy `.data` and a `.grad` attribute can be optimized."""
-    return isinstance(getattr(obj, "data", None), np.ndarray) and hasattr(
-        obj, "grad"
-    )
-
-
-def _grad_array(parameter):
-    """The parameter's gradient as a NumPy array (`.grad` may be a tensor or an array), or None."""
-    grad = parameter.grad
-    if grad is None:
-        return None
-    return (
-        grad.data
-        if isinstance(getattr(grad, "data", None), np.ndarray)
-        else np.asarray(grad)
-    )
-
-
 def _as_list(params, name):
     """A list of parameters (or of group dicts), with a clear message for the usual mistakes."""
     if _is_parameter(params):
@@ -367,33 +450,161 @@ def _check_parameter(p, name):
         )
 
 
-def _check_number(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
+# The range each hyperparameter is defined on, by its key in a parameter group
+# (PyTorch's names). Where PyTorch accepts a value that can only give NaN or a
+# run that never settles, the module is stricter: eps = 0 divides 0 by 0 on a
+# zero gradient; a momentum, beta or alpha of 1 or more makes an average that
+# never forgets (or grows without bound).
+_UNIT = dict(high=1.0, high_open=True)  # [0, 1)
+_RANGES = {
+    "lr": ("learning_rate (lr)", {}),
+    "momentum": ("momentum", _UNIT),
+    "dampening": ("dampening", dict(high=1.0)),
+    "weight_decay": ("weight_decay", {}),
+    "eps": ("eps", dict(low_open=True)),
+    "alpha": ("alpha", _UNIT),
+    "lr_decay": ("lr_decay", {}),
+    "initial_accumulator_value": ("initial_accumulator_value", {}),
+    # what schedulers add to a group
+    "initial_lr": ("initial_lr", {}),
+    "max_lr": ("max_lr", {}),
+    "min_lr": ("min_lr", {}),
+    "max_momentum": ("max_momentum", _UNIT),
+    "base_momentum": ("base_momentum", _UNIT),
+}
+_FLAGS = ("nesterov", "maximize", "amsgrad", "centered")
+_SCHEDULE_KEYS = {"initial_lr", "max_lr", "min_lr"} | {
+    "max_momentum",
+    "base_momentum",
+}
 
 
-def _check_at_least(name, value, low=0.0):
-    """ValueError naming the argument unless value >= low (NaN fails too)."""
-    _check_number(name, value)
-    if not value >= low:
-        raise ValueError(f"{name} must be >= {low:g}, got {value!r}")
-
-
-def _check_beta(name, value):
-    _check_number(name, value)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-
-
-def _renamed(name, value, default, torch_name, torch_value):
-    """Accept PyTorch's name for an argument (lr, betas, params) as well as the module's own."""
-    if torch_value is None:
-        return value
-    if value is not default and value != default:
+def _check_betas(betas):
+    pair = isinstance(betas, (tuple, list))
+    if pair and betas and isinstance(betas[0], (tuple, list)):
+        # Adam(params, lr, (0.9, 0.999)): PyTorch's positional pair
         raise TypeError(
-            f"got both {name}={value!r} and {torch_name}={torch_value!r}: pass only one of them"
+            f"beta1 must be a number, got {betas[0]!r}: pass PyTorch's "
+            f"pair as betas={betas[0]!r}"
         )
-    return torch_value
+    if not pair or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    _check_range("beta1", betas[0], **_UNIT)
+    _check_range("beta2", betas[1], **_UNIT)
+
+
+def _check_hyperparameters(group):
+    """Check every hyperparameter of a group whose range is known, whichever
+    optimizer it belongs to.
+    """
+    for key, value in group.items():
+        if key in _RANGES:
+            name, limits = _RANGES[key]
+            _check_range(name, value, **limits)
+        elif key in _FLAGS:
+            _check_flag(key, value)
+    if "betas" in group:
+        _check_betas(group["betas"])
+
+
+# PyTorch's argument names for the module's own: code written for torch.optim
+# ports unchanged.
+_PYTORCH_NAMES = {
+    "params": ("parameters",),
+    "lr": ("learning_rate",),
+    "betas": ("beta1", "beta2"),
+}
+
+
+def _accept_pytorch_names(init):
+    """Wrap an optimizer's `__init__` so that it also takes `params`, `lr`
+    and `betas` (PyTorch's names).
+    """
+    signature = inspect.signature(init)
+    aliases = {
+        torch_name: own_names
+        for torch_name, own_names in _PYTORCH_NAMES.items()
+        if torch_name not in signature.parameters
+        and all(name in signature.parameters for name in own_names)
+    }
+    if not aliases:
+        return init
+
+    @functools.wraps(init)
+    def init_with_pytorch_names(self, *args, **kwargs):
+        torch_values = {
+            name: kwargs.pop(name) for name in aliases if name in kwargs
+        }
+        given = signature.bind_partial(self, *args, **kwargs).arguments
+        for torch_name, value in torch_values.items():
+            own_names = aliases[torch_name]
+            values = (value,)
+            if len(own_names) > 1:  # betas=(beta1, beta2)
+                values = (
+                    tuple(value) if isinstance(value, (tuple, list)) else ()
+                )
+                if len(values) != len(own_names):
+                    raise ValueError(
+                        f"{torch_name} must be a pair ({', '.join(own_names)})"
+                        f", got {value!r}"
+                    )
+            for name, own_value in zip(own_names, values):
+                if name in given:
+                    raise TypeError(
+                        f"got both {name}={given[name]!r} and {torch_name}="
+                        f"{value!r}: pass only one of them"
+                    )
+                kwargs[name] = own_value
+        return init(self, *args, **kwargs)
+
+    return init_with_pytorch_names
+
+
+def _optimizers_with_keys(keys):
+    """The names of the optimizer classes whose groups hold these
+    hyperparameters (to name a foreign state).
+    """
+    own_key = {
+        own: torch for torch, owns in _PYTORCH_NAMES.items() for own in owns
+    }
+    found, classes = {}, list(Optimizer.__subclasses__())
+    while classes:
+        cls = classes.pop()
+        classes += cls.__subclasses__()
+        names = inspect.signature(cls.__init__).parameters
+        wanted = {own_key.get(n, n) for n in names} - {"self", "params"}
+        if wanted <= set(keys):
+            found[cls.__name__] = len(wanted)
+    best = max(found.values(), default=0)
+    names = sorted(name for name, size in found.items() if size == best)
+    return " or ".join(names) if names else "another optimizer"
+
+
+def _entries(state_dict, where, keys):
+    """The values of `keys` in a loaded dict; a missing one is named instead
+    of a bare KeyError.
+    """
+    if not isinstance(state_dict, dict):
+        raise TypeError(
+            f"{where} must be a dict (from state_dict()), got "
+            f"{type(state_dict).__name__}"
+        )
+    for key in keys:
+        if key not in state_dict:
+            raise ValueError(
+                f"{where} has no {key!r} entry: is it a state dict made by "
+                f"state_dict()?"
+            )
+    return [state_dict[key] for key in keys]
+
+
+@contextlib.contextmanager
+def _context(where):
+    """Prefix a ValueError/TypeError raised inside with where it happened."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{where}: {error}") from None
 
 
 def _copy_value(value):
@@ -446,9 +657,18 @@ class Optimizer:
     """Base class of every optimizer: parameter groups, per-parameter state, zero_grad and checkpoints.
 
     A subclass hands its hyperparameter defaults (PyTorch's names: lr, momentum, betas, ...) to
-    `__init__`, may check them in `_validate(group)`, and writes one method, `step`, whose body is its
-    update formula.
+    `__init__` and writes one method, `step`, whose body is its update formula.
+    The base class checks every hyperparameter it knows (`_RANGES`) wherever it
+    enters: constructor, `add_param_group` and `load_state_dict`; a subclass
+    adds rules that tie several together in `_validate(group)`.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        # one place for PyTorch's names: every optimizer's constructor takes
+        # params, lr and betas too
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__ = _accept_pytorch_names(cls.__init__)
 
     def __init__(self, params, defaults):
         if params is None:
@@ -463,6 +683,12 @@ class Optimizer:
             0  # schedulers warn if they step before the optimizer has
         )
         groups = _as_list(params, "parameters")
+        if not groups and iter(params) is params:
+            raise ValueError(
+                "parameters is an empty iterator: was it already used, e.g. "
+                "by another optimizer? A generator can be read only once: "
+                "pass a list, list(model.parameters())"
+            )
         if not groups:
             raise ValueError(
                 "parameters is an empty list: an optimizer needs at least one parameter to update"
@@ -514,7 +740,10 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _validate(self, group):
-        """Subclasses raise ValueError for hyperparameters outside their valid range."""
+        """ValueError/TypeError for a hyperparameter outside its range;
+        subclasses add joint rules.
+        """
+        _check_hyperparameters(group)
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: set `.grad` to None (default), or fill it with zeros in place."""
@@ -551,10 +780,7 @@ class Optimizer:
                     grad is None
                 ):  # not used by this loss: leave it and its state alone
                     continue
-                if grad.shape != p.data.shape:
-                    raise ValueError(
-                        f"a gradient of shape {grad.shape} belongs to a parameter of shape {p.data.shape}"
-                    )
+                _check_gradient_shape(p)
                 yield p, grad, self.state.setdefault(p, {}), group
 
     # --- checkpoints -------------------------------------------------------------------------------
@@ -585,25 +811,43 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Restore a checkpoint made by `state_dict()` of an optimizer over the same parameter shapes."""
-        saved_groups = state_dict["param_groups"]
+        """Restore a checkpoint made by `state_dict()` of an optimizer over the
+        same parameter shapes.
+
+        Everything is checked before anything changes: a refused state dict
+        leaves the optimizer as it was.
+        """
+        saved_groups, saved_state = _entries(
+            state_dict, "the state dict", ("param_groups", "state")
+        )
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
                 f"the state dict has {len(saved_groups)} parameter groups, this optimizer has "
                 f"{len(self.param_groups)}"
             )
-        by_position = {}
+        groups, by_position = [], {}
         for i, (saved, group) in enumerate(
             zip(saved_groups, self.param_groups)
         ):
-            if len(saved["params"]) != len(group["params"]):
+            where = f"the state dict's param_groups[{i}]"
+            (positions,) = _entries(saved, where, ("params",))
+            if len(positions) != len(group["params"]):
                 raise ValueError(
-                    f"parameter group {i} has {len(saved['params'])} parameters in the state dict "
-                    f"and {len(group['params'])} in this optimizer"
+                    f"parameter group {i} has {len(positions)} parameters in "
+                    f"the state dict and {len(group['params'])} in this "
+                    f"optimizer"
                 )
-            by_position.update(zip(saved["params"], group["params"]))
+            self._check_same_kind(saved, group, where)
+            restored = {
+                **{k: _copy_value(v) for k, v in saved.items()},
+                "params": group["params"],
+            }
+            with _context(where):
+                self._validate(restored)
+            groups.append(restored)
+            by_position.update(zip(positions, group["params"]))
         state = ParameterState()
-        for position, buffers in state_dict["state"].items():
+        for position, buffers in saved_state.items():
             if position not in by_position:
                 raise ValueError(
                     f"the state dict has state for parameter {position}, which no group contains"
@@ -626,17 +870,32 @@ class Optimizer:
             }
         # every check passed: only now replace anything
         self.state = state
-        self.param_groups = [
-            {
-                **{
-                    key: _copy_value(value)
-                    for key, value in saved.items()
-                    if key != "params"
-                },
-                "params": group["params"],
-            }
-            for saved, group in zip(saved_groups, self.param_groups)
-        ]
+        self.param_groups = groups
+
+    def _check_same_kind(self, saved, group, where):
+        """ValueError unless a saved group has this optimizer's
+        hyperparameters (not another's).
+        """
+        name = type(self).__name__
+        missing = sorted(set(self.defaults) - set(saved))
+        extra = sorted(set(saved) - set(group) - _SCHEDULE_KEYS - {"params"})
+        if missing and extra:
+            raise ValueError(
+                f"{name} cannot load the state of "
+                f"{_optimizers_with_keys(saved)}"
+                f": {where} has {', '.join(extra)} instead of "
+                f"{', '.join(missing)}"
+            )
+        if missing:
+            raise ValueError(
+                f"{where} has no {missing[0]!r}: a state dict of {name} holds "
+                f"{', '.join(sorted(self.defaults))}"
+            )
+        if extra:
+            raise ValueError(
+                f"{where} has {', '.join(extra)}, which {name} does not use: "
+                f"is it the state of another optimizer?"
+            )
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -670,9 +929,6 @@ class PlainGD(Optimizer):
 
     def __init__(self, parameters, lr=0.1):
         super().__init__(parameters, defaults={"lr": lr})
-
-    def _validate(self, group):
-        _check_at_least("lr", group["lr"])
 
     def step(self, closure=None):
         loss = self._begin_step(closure)
@@ -871,6 +1127,10 @@ class SGD(Optimizer):
 
     sgd = SGD(parameters=[w1, w2, bias], learning_rate=0.01, momentum=0.9)
     sgd = SGD(model.parameters(), lr=0.01, momentum=0.9)      # PyTorch's names work too
+
+    momentum must be in [0, 1) and dampening in [0, 1]: stricter than
+    PyTorch, which accepts a momentum of 1 or more, whose velocity never
+    decays and grows without bound.
     """
 
     def __init__(
@@ -882,14 +1142,7 @@ class SGD(Optimizer):
         weight_decay=0.0,
         nesterov=False,
         maximize=False,
-        *,
-        lr=None,
-        params=None,
     ):
-        parameters = _renamed("parameters", parameters, None, "params", params)
-        learning_rate = _renamed(
-            "learning_rate", learning_rate, 0.01, "lr", lr
-        )
         defaults = {
             "lr": learning_rate,
             "momentum": momentum,
@@ -901,10 +1154,7 @@ class SGD(Optimizer):
         super().__init__(parameters, defaults)
 
     def _validate(self, group):
-        _check_at_least("learning_rate (lr)", group["lr"])
-        _check_at_least("momentum", group["momentum"])
-        _check_at_least("weight_decay", group["weight_decay"])
-        _check_number("dampening", group["dampening"])
+        super()._validate(group)
         if group["nesterov"] and (
             group["momentum"] <= 0 or group["dampening"] != 0
         ):
@@ -1128,7 +1378,11 @@ if __name__ == "__main__":
 # %%
 #| export
 class Adagrad(Optimizer):
-    """Adagrad: each parameter's step is divided by the root of its summed squared gradients (torch.optim.Adagrad)."""
+    """Adagrad: each parameter's step is divided by the root of its summed squared gradients (torch.optim.Adagrad).
+
+    eps must be > 0: stricter than PyTorch (eps = 0 gives 0/0 on a zero
+    gradient).
+    """
 
     def __init__(
         self,
@@ -1138,14 +1392,7 @@ class Adagrad(Optimizer):
         weight_decay=0.0,
         initial_accumulator_value=0.0,
         eps=1e-10,
-        *,
-        lr=None,
-        params=None,
     ):
-        parameters = _renamed("parameters", parameters, None, "params", params)
-        learning_rate = _renamed(
-            "learning_rate", learning_rate, 0.01, "lr", lr
-        )
         defaults = {
             "lr": learning_rate,
             "lr_decay": lr_decay,
@@ -1154,16 +1401,6 @@ class Adagrad(Optimizer):
             "eps": eps,
         }
         super().__init__(parameters, defaults)
-
-    def _validate(self, group):
-        for name in (
-            "lr_decay",
-            "weight_decay",
-            "initial_accumulator_value",
-            "eps",
-        ):
-            _check_at_least(name, group[name])
-        _check_at_least("learning_rate (lr)", group["lr"])
 
     def step(self, closure=None):
         loss = self._begin_step(closure)
@@ -1183,7 +1420,11 @@ class Adagrad(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop: steps divided by a moving root-mean-square of the gradient (torch.optim.RMSprop)."""
+    """RMSprop: steps divided by a moving root-mean-square of the gradient (torch.optim.RMSprop).
+
+    Stricter than PyTorch: alpha must be in [0, 1) (at 1 the average of g²
+    stays 0 forever) and eps > 0 (eps = 0 gives 0/0 on a zero gradient).
+    """
 
     def __init__(
         self,
@@ -1194,14 +1435,7 @@ class RMSprop(Optimizer):
         weight_decay=0.0,
         momentum=0.0,
         centered=False,
-        *,
-        lr=None,
-        params=None,
     ):
-        parameters = _renamed("parameters", parameters, None, "params", params)
-        learning_rate = _renamed(
-            "learning_rate", learning_rate, 0.01, "lr", lr
-        )
         defaults = {
             "lr": learning_rate,
             "alpha": alpha,
@@ -1211,11 +1445,6 @@ class RMSprop(Optimizer):
             "centered": centered,
         }
         super().__init__(parameters, defaults)
-
-    def _validate(self, group):
-        for name in ("alpha", "eps", "weight_decay", "momentum"):
-            _check_at_least(name, group[name])
-        _check_at_least("learning_rate (lr)", group["lr"])
 
     def step(self, closure=None):
         loss = self._begin_step(closure)
@@ -1375,6 +1604,10 @@ class Adam(Optimizer):
 
     adam = Adam(parameters=[w1, w2, bias], learning_rate=0.001, beta1=0.9, beta2=0.999)
     adam = Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999))   # PyTorch's names work too
+
+    eps must be > 0: stricter than PyTorch, which accepts eps=0, a value
+    that can only give NaN (a zero gradient makes the step 0/0). A tiny eps
+    such as 1e-300 is fine.
     """
 
     def __init__(
@@ -1387,27 +1620,8 @@ class Adam(Optimizer):
         weight_decay=0.0,
         amsgrad=False,
         *,
-        lr=None,
-        betas=None,
-        params=None,
         decoupled_weight_decay=False,
     ):
-        parameters = _renamed("parameters", parameters, None, "params", params)
-        learning_rate = _renamed(
-            "learning_rate", learning_rate, 0.001, "lr", lr
-        )
-        if betas is not None:
-            if len(betas) != 2:
-                raise ValueError(
-                    f"betas must be a pair (beta1, beta2), got {betas!r}"
-                )
-            beta1, beta2 = _renamed(
-                "(beta1, beta2)",
-                (beta1, beta2),
-                (0.9, 0.999),
-                "betas",
-                tuple(betas),
-            )
         defaults = {
             "lr": learning_rate,
             "betas": (beta1, beta2),
@@ -1417,24 +1631,6 @@ class Adam(Optimizer):
             "decoupled_weight_decay": decoupled_weight_decay,
         }
         super().__init__(parameters, defaults)
-
-    def _validate(self, group):
-        _check_at_least("learning_rate (lr)", group["lr"])
-        _check_at_least("eps", group["eps"])
-        _check_at_least("weight_decay", group["weight_decay"])
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(
-                f"betas must be a pair (beta1, beta2), got {betas!r}"
-            )
-        if isinstance(
-            betas[0], (tuple, list)
-        ):  # Adam(params, lr, (0.9, 0.999)): PyTorch's positional pair
-            raise TypeError(
-                f"beta1 must be a number, got {betas[0]!r}: pass PyTorch's pair as betas={betas[0]!r}"
-            )
-        _check_beta("beta1", betas[0])
-        _check_beta("beta2", betas[1])
 
     def step(self, closure=None):
         """One Adam update of every parameter that has a gradient; returns the closure's loss (or None)."""
@@ -1514,11 +1710,11 @@ def test_unit_adam():
     )
     print("✅ Adaptive learning rates working")
     ### BEGIN HIDDEN TESTS
-    # two steps with different gradients, by hand: g = 1 then g = 3, α = 1, β1 = 0.5, β2 = 0.75, ε = 0
+    # two steps with different gradients, by hand: g = 1 then g = 3, α = 1, β1 = 0.5, β2 = 0.75, ε ≈ 0
     # t=1: m = 0.5, v = 0.25; m̂ = 1, v̂ = 1 → θ = −1
     # t=2: m = 0.25 + 1.5 = 1.75, v = 0.1875 + 2.25 = 2.4375; m̂ = 1.75/0.75, v̂ = 2.4375/0.4375
     p = make_parameter(0.0)
-    adam = Adam([p], learning_rate=1.0, beta1=0.5, beta2=0.75, eps=0.0)
+    adam = Adam([p], learning_rate=1.0, beta1=0.5, beta2=0.75, eps=1e-300)
     for g in (1.0, 3.0):
         p.grad = Tensor(np.array(g))
         adam.step()
@@ -1647,10 +1843,6 @@ class AdamW(Adam):
         eps=1e-8,
         weight_decay=0.01,
         amsgrad=False,
-        *,
-        lr=None,
-        betas=None,
-        params=None,
     ):
         super().__init__(
             parameters,
@@ -1660,9 +1852,6 @@ class AdamW(Adam):
             eps,
             weight_decay,
             amsgrad,
-            lr=lr,
-            betas=betas,
-            params=params,
             decoupled_weight_decay=True,
         )
 
@@ -1738,26 +1927,12 @@ def _check_optimizer(optimizer):
         )
 
 
-def _check_positive_int(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _check_positive(name, value):
-    _check_number(name, value)
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-
-
 class LRScheduler:
     """Base class of the schedules: each one says, in `get_lr()`, what the rate is at epoch `last_epoch`."""
 
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
+        _check_int("last_epoch", last_epoch, low=-1)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -1795,16 +1970,27 @@ class LRScheduler:
                 UserWarning,
                 stacklevel=2,
             )
-        self._step_count += 1
         self.last_epoch += 1
-        self._set_lrs(self.get_lr())
+        try:
+            self._set_lrs(self.get_lr())
+        except (TypeError, ValueError):
+            self.last_epoch -= 1  # a refused step changes nothing
+            raise
+        self._step_count += 1
 
     def _set_lrs(self, lrs):
+        """Give every group its rate, once all of them are checked (a NaN
+        rate would train on NaN).
+        """
         groups = self.optimizer.param_groups
         if len(lrs) != len(groups):
             raise ValueError(
                 f"{len(lrs)} learning rates for {len(groups)} parameter groups"
             )
+        for i, lr in enumerate(lrs):
+            where = f"{type(self).__name__} at epoch {self.last_epoch}"
+            with _context(f"{where}, param_groups[{i}]"):
+                _check_range("learning_rate (lr)", lr)
         for group, lr in zip(groups, lrs):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in groups]
@@ -1813,21 +1999,66 @@ class LRScheduler:
         """The learning rates the last step set, one per parameter group."""
         return list(self._last_lr)
 
+    _NOT_DATA = ("optimizer",)  # attributes that state_dict() leaves out
+
     def state_dict(self):
         """The schedule's position and settings (everything but the optimizer), as plain values."""
-        return {
+        state = {
             key: _copy_value(value)
             for key, value in self.__dict__.items()
-            if key != "optimizer"
+            if key not in self._NOT_DATA
         }
+        return {"scheduler": type(self).__name__, **state}
 
     def load_state_dict(self, state_dict):
-        self.__dict__.update(
-            {key: _copy_value(value) for key, value in state_dict.items()}
-        )
+        """Restore `state_dict()`; all is checked first, so a refused state
+        changes nothing.
+        """
+        self._restore(self._checked_state(state_dict))
+
+    def _checked_state(self, state_dict):
+        """A copy of a saved state, once it is known to be this kind of
+        scheduler's, for these groups.
+        """
+        name = type(self).__name__
+        (kind,) = _entries(state_dict, f"the {name} state dict", ["scheduler"])
+        if kind != name:
+            raise ValueError(
+                f"{name} cannot load the state of {kind}: load each "
+                f"scheduler's state into a scheduler of the same kind"
+            )
+        own, saved = set(self.state_dict()), set(state_dict)
+        missing, extra = sorted(own - saved), sorted(saved - own)
+        if missing:
+            raise ValueError(
+                f"the {name} state dict has no {missing[0]!r} entry"
+            )
+        if extra:
+            raise ValueError(
+                f"the {name} state dict has {extra[0]!r}, which a {name} does "
+                f"not have: is it another scheduler's state?"
+            )
+        groups = len(self.optimizer.param_groups)
+        for key in sorted(own & {"base_lrs", "_last_lr", "min_lrs"}):
+            rates = state_dict[key]
+            if len(rates) != groups:
+                raise ValueError(
+                    f"the {name} state dict's {key} has {len(rates)} rates, "
+                    f"but the optimizer has {groups} parameter groups"
+                )
+            for i, lr in enumerate(rates):
+                with _context(f"the {name} state dict's {key}[{i}]"):
+                    _check_range("learning_rate (lr)", lr)
+        _check_int("last_epoch", state_dict["last_epoch"], low=-1)
+        state = {k: _copy_value(v) for k, v in state_dict.items()}
+        del state["scheduler"]
+        return state
+
+    def _restore(self, state):
+        self.__dict__.update(state)
         self._set_lrs(
             self._last_lr
-        )  # the groups get the rates of the restored epoch
+        )  # the groups get the restored epoch's rates
 
     def __repr__(self):
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
@@ -1853,8 +2084,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        _check_positive_int("step_size", step_size)
-        _check_positive("gamma", gamma)
+        _check_int("step_size", step_size)
+        _check_range("gamma", gamma, low_open=True)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -1954,7 +2185,7 @@ class MultiStepLR(LRScheduler):
                 raise ValueError(
                     f"milestones must be non-negative integers (epochs), got {milestones!r}"
                 )
-        _check_positive("gamma", gamma)
+        _check_range("gamma", gamma, low_open=True)
         self.milestones = sorted(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -1970,7 +2201,7 @@ class ExponentialLR(LRScheduler):
     """α_e = α_0 · γ^e."""
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
-        _check_positive("gamma", gamma)
+        _check_range("gamma", gamma, low_open=True)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -1984,8 +2215,8 @@ class CosineAnnealingLR(LRScheduler):
     """α_e = η_min + (α_0 − η_min)(1 + cos(π e / T_max)) / 2: half a cosine from α_0 down to η_min."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        _check_positive_int("T_max", T_max)
-        _check_at_least("eta_min", eta_min)
+        _check_int("T_max", T_max)
+        _check_range("eta_min", eta_min)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -2009,17 +2240,9 @@ class LinearLR(LRScheduler):
         total_iters=5,
         last_epoch=-1,
     ):
-        _check_number("start_factor", start_factor)
-        _check_number("end_factor", end_factor)
-        if not 0 < start_factor <= 1:
-            raise ValueError(
-                f"start_factor must be in (0, 1], got {start_factor!r}"
-            )
-        if not 0 <= end_factor <= 1:
-            raise ValueError(
-                f"end_factor must be in [0, 1], got {end_factor!r}"
-            )
-        _check_positive_int("total_iters", total_iters)
+        _check_range("start_factor", start_factor, high=1.0, low_open=True)
+        _check_range("end_factor", end_factor, high=1.0)
+        _check_int("total_iters", total_iters)
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
@@ -2057,18 +2280,18 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        factors = [fn(self.last_epoch) for fn in self.lr_lambdas]
+        for factor in factors:  # a negative or NaN factor is a broken schedule
+            _check_range(f"the factor lr_lambda({self.last_epoch})", factor)
         return [
-            base_lr * fn(self.last_epoch)
-            for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)
+            base_lr * factor for factor, base_lr in zip(factors, self.base_lrs)
         ]
+
+    _NOT_DATA = ("optimizer", "lr_lambdas")
 
     def state_dict(self):
         # functions are not data: save only the attributes of callable objects, as PyTorch does
-        state = {
-            key: _copy_value(value)
-            for key, value in self.__dict__.items()
-            if key not in ("optimizer", "lr_lambdas")
-        }
+        state = super().state_dict()
         state["lr_lambdas"] = [
             None
             if isinstance(fn, types.FunctionType)
@@ -2078,13 +2301,20 @@ class LambdaLR(LRScheduler):
         ]
         return state
 
-    def load_state_dict(self, state_dict):
-        state = dict(state_dict)
-        saved_lambdas = state.pop("lr_lambdas")
-        for fn, saved in zip(self.lr_lambdas, saved_lambdas):
+    def _checked_state(self, state_dict):
+        state = super()._checked_state(state_dict)
+        if len(state["lr_lambdas"]) != len(self.lr_lambdas):
+            raise ValueError(
+                f"the LambdaLR state dict has {len(state['lr_lambdas'])} "
+                f"lr_lambdas, this scheduler has {len(self.lr_lambdas)}"
+            )
+        return state
+
+    def _restore(self, state):
+        for fn, saved in zip(self.lr_lambdas, state.pop("lr_lambdas")):
             if saved is not None:
-                fn.__dict__.update(copy.deepcopy(saved))
-        super().load_state_dict(state)
+                fn.__dict__.update(saved)
+        super()._restore(state)
 
 
 class OneCycleLR(LRScheduler):
@@ -2113,24 +2343,22 @@ class OneCycleLR(LRScheduler):
     ):
         _check_optimizer(optimizer)
         if total_steps is not None:
-            _check_positive_int("total_steps", total_steps)
+            _check_int("total_steps", total_steps)
         elif epochs is not None and steps_per_epoch is not None:
-            _check_positive_int("epochs", epochs)
-            _check_positive_int("steps_per_epoch", steps_per_epoch)
+            _check_int("epochs", epochs)
+            _check_int("steps_per_epoch", steps_per_epoch)
             total_steps = epochs * steps_per_epoch
         else:
             raise ValueError(
                 "OneCycleLR needs total_steps, or both epochs and steps_per_epoch"
             )
-        _check_number("pct_start", pct_start)
-        if not 0 <= pct_start <= 1:
-            raise ValueError(f"pct_start must be in [0, 1], got {pct_start!r}")
+        _check_range("pct_start", pct_start, high=1.0)
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(
                 f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
             )
-        _check_positive("div_factor", div_factor)
-        _check_positive("final_div_factor", final_div_factor)
+        _check_range("div_factor", div_factor, low_open=True)
+        _check_range("final_div_factor", final_div_factor, low_open=True)
         self.total_steps = total_steps
         self.anneal_strategy = anneal_strategy
         warm_end = float(pct_start * total_steps) - 1
@@ -2180,7 +2408,7 @@ class OneCycleLR(LRScheduler):
         groups = optimizer.param_groups
         if last_epoch == -1:
             for group, peak in zip(
-                groups, _per_group("max_lr", max_lr, groups)
+                groups, _per_group("max_lr", max_lr, groups, low_open=True)
             ):
                 group["initial_lr"] = peak / div_factor
                 group["max_lr"] = peak
@@ -2197,8 +2425,10 @@ class OneCycleLR(LRScheduler):
             if last_epoch == -1:
                 for group, top, bottom in zip(
                     groups,
-                    _per_group("max_momentum", max_momentum, groups),
-                    _per_group("base_momentum", base_momentum, groups),
+                    _per_group("max_momentum", max_momentum, groups, **_UNIT),
+                    _per_group(
+                        "base_momentum", base_momentum, groups, **_UNIT
+                    ),
                 ):
                     self._set_momentum(group, top)
                     group["max_momentum"] = top
@@ -2253,15 +2483,21 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
-def _per_group(name, value, groups):
-    """One value per parameter group: a list of them, or one value for all."""
+def _per_group(name, value, groups, **limits):
+    """One value per parameter group (a list of them, or one value for all),
+    each in its range.
+    """
     if isinstance(value, (list, tuple)):
         if len(value) != len(groups):
             raise ValueError(
                 f"{name}: expected {len(groups)} values (one per parameter group), got {len(value)}"
             )
-        return list(value)
-    return [value] * len(groups)
+        values = list(value)
+    else:
+        values = [value] * len(groups)
+    for each in values:
+        _check_range(name, each, **limits)
+    return values
 
 
 class SequentialLR(LRScheduler):
@@ -2317,24 +2553,34 @@ class SequentialLR(LRScheduler):
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
 
+    _NOT_DATA = ("optimizer", "_schedulers")
+
     def state_dict(self):
-        state = {
-            key: _copy_value(value)
-            for key, value in self.__dict__.items()
-            if key not in ("optimizer", "_schedulers")
-        }
+        state = super().state_dict()
         state["_schedulers"] = [
             scheduler.state_dict() for scheduler in self._schedulers
         ]
         return state
 
-    def load_state_dict(self, state_dict):
-        state = dict(state_dict)
+    def _checked_state(self, state_dict):
+        state = super()._checked_state(state_dict)
+        if len(state["_schedulers"]) != len(self._schedulers):
+            raise ValueError(
+                f"the SequentialLR state dict has {len(state['_schedulers'])}"
+                f" schedulers, this one has {len(self._schedulers)}"
+            )
+        state["_schedulers"] = [
+            scheduler._checked_state(saved)
+            for scheduler, saved in zip(self._schedulers, state["_schedulers"])
+        ]
+        return state
+
+    def _restore(self, state):
         for scheduler, saved in zip(
             self._schedulers, state.pop("_schedulers")
         ):
-            scheduler.load_state_dict(saved)
-        super().load_state_dict(state)
+            scheduler._restore(saved)
+        super()._restore(state)
 
 
 def _undo_first_step(scheduler):
@@ -2370,20 +2616,11 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(
                 f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
             )
-        _check_number("factor", factor)
-        if not 0 <= factor < 1:
-            raise ValueError(f"factor must be in [0, 1), got {factor!r}")
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Integral)
-                or value < 0
-            ):
-                raise ValueError(
-                    f"{name} must be a non-negative integer, got {value!r}"
-                )
-        _check_at_least("threshold", threshold)
-        _check_at_least("eps", eps)
+        _check_range("factor", factor, **_UNIT)
+        _check_int("patience", patience, low=0)
+        _check_int("cooldown", cooldown, low=0)
+        _check_range("threshold", threshold)
+        _check_range("eps", eps)
         self.optimizer = optimizer
         self.min_lrs = _per_group("min_lr", min_lr, optimizer.param_groups)
         self.mode, self.factor, self.patience = mode, factor, patience
@@ -2573,8 +2810,11 @@ def clip_grad_norm_(
 
     total = ‖(‖g_1‖, ‖g_2‖, ...)‖ with the chosen norm; every g is multiplied by min(1, max_norm/(total + 1e-6)).
     """
-    _check_at_least("max_norm", max_norm)
-    norm_type = float(norm_type)
+    _check_range("max_norm", max_norm, allow_inf=True)  # inf: only measure
+    norm_type = math.inf if norm_type == "inf" else norm_type
+    # 0 counts the nonzero entries and p < 1 is no norm: neither can be
+    # scaled to max_norm
+    _check_range("norm_type", norm_type, low=1.0, allow_inf=True)
     grads = _gradients(parameters)
     if not grads:
         return 0.0
@@ -2600,7 +2840,7 @@ def clip_grad_norm_(
 
 def clip_grad_value_(parameters, clip_value):
     """Clamp every gradient entry to [-clip_value, clip_value], in place."""
-    _check_at_least("clip_value", clip_value)
+    _check_range("clip_value", clip_value, allow_inf=True)
     for g in _gradients(parameters):
         np.clip(g, -clip_value, clip_value, out=g)
 

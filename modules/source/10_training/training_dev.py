@@ -42,6 +42,8 @@ import tinytorch
 #| default_exp core.training
 #| export
 import copy
+import hashlib
+import io
 import os
 import pickle
 import tempfile
@@ -50,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from tinytorch.core.autograd import no_grad
-from tinytorch.core.optimizers import ReduceLROnPlateau
+from tinytorch.core.optimizers import ReduceLROnPlateau, _context
 from tinytorch.core.tensor import Tensor
 
 # %%
@@ -336,14 +338,24 @@ if __name__ == "__main__":
 # (`loader.set_epoch`), and module 07's loader derives its order from the seed and the epoch, so a resumed
 # run sees the same batches. Together, a resumed run reproduces the uninterrupted one bit for bit.
 #
-# Two safety rules. A checkpoint is never written over an existing file unless you say `overwrite=True`
-# (yesterday's good model is not lost to a typo), and an overwrite first writes a temporary file and then
-# renames it, so a crash half-way never leaves a broken checkpoint. The file is a Python pickle; loading
-# only accepts plain Python values and NumPy arrays, so a checkpoint cannot smuggle in code to run.
+# Three safety rules. A checkpoint is never written over an existing file unless you say `overwrite=True`
+# (yesterday's good model is not lost to a typo). Every save first writes a temporary file next to the
+# target, forces it to disk and then renames it into place, so a crash or a kill half-way leaves the
+# previous checkpoint (or none), never half of one. A load checks the whole file against the trainer
+# (parameter shapes and dtypes, the kind of optimizer and scheduler, the epoch) before it changes
+# anything, and its errors name the file. The file is a SHA-256 checksum (a damaged file is caught) and a
+# Python pickle; loading only accepts plain Python values and NumPy arrays, so a checkpoint cannot smuggle
+# in code to run.
 
 
 # %%
 #| export
+class _ForeignObjectError(pickle.UnpicklingError):
+    """A checkpoint asked to build something other than plain values and
+    arrays.
+    """
+
+
 class _CheckpointUnpickler(pickle.Unpickler):
     """Unpickles plain Python values and NumPy arrays only: loading a checkpoint runs no foreign code."""
 
@@ -352,37 +364,132 @@ class _CheckpointUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if module.split(".")[0] == "numpy" and name in self._ALLOWED:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(
+        raise _ForeignObjectError(
             f"a checkpoint may only hold numbers and arrays, not {module}.{name}"
         )
 
 
-def _write_new_file(path, payload, overwrite):
-    """Write bytes to `path`: refuse an existing file unless `overwrite`; never leave a half-written file."""
+def _write_atomically(path, payload, overwrite):
+    """Write bytes to `path` in one piece: refuse an existing file unless
+    `overwrite`.
+
+    The bytes go to a temporary file in the same folder (a rename is atomic
+    only within one file system), are flushed and fsynced to disk, and only
+    then renamed over `path`. A save killed at any moment leaves the previous
+    file (or none) at `path`, never a partial one.
+    """
     path = Path(path)
-    if not overwrite:
-        try:
-            with open(
-                path, "xb"
-            ) as file:  # "x": fails if the file exists, atomically
-                file.write(payload)
-        except FileExistsError:
-            raise FileExistsError(
-                f"{path} exists; pass overwrite=True to replace it"
-            ) from None
-        return
+    exists_message = f"{path} exists; pass overwrite=True to replace it"
+    if not overwrite and path.exists():
+        raise FileExistsError(exists_message)
     handle, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(payload)
-        os.replace(
-            temporary, path
-        )  # atomic: the old file or the new, never half of one
+            file.flush()
+            os.fsync(file.fileno())  # on disk before the name points at it
+        if not overwrite and path.exists():  # appeared while we wrote
+            raise FileExistsError(exists_message)
+        os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+# A checkpoint file: this tag, the SHA-256 of the pickle, then the pickle. The
+# checksum catches a truncated or damaged file even where the damage would
+# still unpickle (inside an array's bytes).
+_CHECKSUMMED = b"tinytorch-checkpoint sha256\n"
+
+
+def _checkpoint_bytes(state):
+    payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    return _CHECKSUMMED + hashlib.sha256(payload).digest() + payload
+
+
+def _read_checkpoint(path):
+    """The dict a checkpoint file holds; a truncated or corrupted file is
+    named in the error.
+    """
+    payload = Path(path).read_bytes()
+    if payload.startswith(_CHECKSUMMED):  # files without it: older saves
+        digest = payload[len(_CHECKSUMMED) : len(_CHECKSUMMED) + 32]
+        payload = payload[len(_CHECKSUMMED) + 32 :]
+        if hashlib.sha256(payload).digest() != digest:
+            raise ValueError(
+                f"{path} is truncated or corrupted: its checksum does not "
+                f"match its contents"
+            )
+    try:
+        state = _CheckpointUnpickler(io.BytesIO(payload)).load()
+    except _ForeignObjectError as error:
+        raise pickle.UnpicklingError(f"{path}: {error}") from None
+    except Exception as error:  # what a damaged pickle raises varies
+        raise ValueError(
+            f"{path} is truncated or corrupted, not a readable TinyTorch "
+            f"checkpoint ({type(error).__name__}: {error})"
+        ) from error
+    if (
+        not isinstance(state, dict)
+        or state.get("format") != "tinytorch-checkpoint-1"
+    ):
+        raise ValueError(f"{path} is not a TinyTorch checkpoint")
+    missing = [key for key in _CHECKPOINT_KEYS if key not in state]
+    if missing:
+        raise ValueError(f"{path} has no {missing[0]!r} entry")
+    return state
+
+
+_CHECKPOINT_KEYS = (
+    "parameters",
+    "optimizer",
+    "scheduler",
+    "epoch",
+    "history",
+)
+
+
+def _check_parameters(saved, parameters):
+    """ValueError unless the saved arrays match the model's parameters:
+    count, shapes, dtypes.
+    """
+    if not isinstance(saved, list) or len(saved) != len(parameters):
+        count = len(saved) if isinstance(saved, list) else repr(saved)
+        raise ValueError(
+            f"the checkpoint holds {count} parameters, the model "
+            f"{len(parameters)}"
+        )
+    shapes = [np.shape(array) for array in saved]
+    if shapes != [p.data.shape for p in parameters]:
+        raise ValueError(
+            f"the checkpoint holds parameters of shapes {shapes}, but the "
+            f"model has {[p.data.shape for p in parameters]}"
+        )
+    for i, (array, p) in enumerate(zip(saved, parameters)):
+        if np.asarray(array).dtype != p.data.dtype:
+            raise ValueError(
+                f"parameter {i} is {np.asarray(array).dtype} in the "
+                f"checkpoint but {p.data.dtype} in the model"
+            )
+
+
+def _check_progress(epoch, history):
+    if (
+        isinstance(epoch, bool)
+        or not isinstance(epoch, (int, np.integer))
+        or epoch < 0
+    ):
+        raise ValueError(
+            f"the checkpoint's epoch must be an integer >= 0, got {epoch!r}"
+        )
+    if not isinstance(history, dict) or not all(
+        isinstance(values, list) for values in history.values()
+    ):
+        raise ValueError(
+            "the checkpoint's history must be a dict of per-epoch lists"
+        )
 
 
 # %% [markdown]
@@ -595,51 +702,78 @@ class Trainer:
 
     # --- checkpoints -------------------------------------------------------------------------------------
     def save_checkpoint(self, path, overwrite=False):
-        """Save parameters, optimizer/scheduler state, epoch and history to `path` (a pickle file)."""
+        """Save parameters, optimizer/scheduler state, epoch and history to
+        `path` (a checksummed pickle file).
+
+        The file appears at `path` complete or not at all (see
+        `_write_atomically`).
+        """
         state = {
             "format": "tinytorch-checkpoint-1",
             "parameters": [p.data.copy() for p in self.model.parameters()],
-            "optimizer": self.optimizer.state_dict()
-            if hasattr(self.optimizer, "state_dict")
-            else None,
-            "scheduler": self.scheduler.state_dict()
-            if hasattr(self.scheduler, "state_dict")
-            else None,
+            "optimizer": _state_of(self.optimizer),
+            "scheduler": _state_of(self.scheduler),
             "epoch": self.epoch,
             "history": self.history,
         }
-        _write_new_file(
-            path,
-            pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL),
-            overwrite,
-        )
+        _write_atomically(path, _checkpoint_bytes(state), overwrite)
 
     def load_checkpoint(self, path):
-        """Restore what save_checkpoint wrote, into this trainer's model, optimizer and scheduler."""
-        with open(path, "rb") as file:
-            state = _CheckpointUnpickler(file).load()
-        if (
-            not isinstance(state, dict)
-            or state.get("format") != "tinytorch-checkpoint-1"
-        ):
-            raise ValueError(f"{path} is not a TinyTorch checkpoint")
-        parameters = self.model.parameters()
-        saved = state["parameters"]
-        shapes = [p.data.shape for p in parameters]
-        if [np.shape(a) for a in saved] != shapes:
-            raise ValueError(
-                f"{path} holds parameters of shapes {[np.shape(a) for a in saved]}, "
-                f"but the model has {shapes}"
-            )
-        for parameter, array in zip(parameters, saved):
+        """Restore what save_checkpoint wrote, into this trainer's model,
+        optimizer and scheduler.
+
+        The checkpoint is checked against the trainer before anything changes:
+        a refused load leaves the model, optimizer, scheduler, epoch and
+        history as they were, and its error names the file.
+        """
+        state = _read_checkpoint(path)
+        parameters = list(self.model.parameters())
+        with _context(path):  # errors start with the file's name
+            _check_parameters(state["parameters"], parameters)
+            _check_progress(state["epoch"], state["history"])
+            self._load_optimizer_and_scheduler(state)
+        # nothing below can fail: every check has passed
+        for parameter, array in zip(parameters, state["parameters"]):
             parameter.data = np.array(array, dtype=parameter.data.dtype)
             parameter.grad = None
-        if state["optimizer"] is not None:
+        self.epoch = int(state["epoch"])
+        self.history = copy.deepcopy(state["history"])
+
+    def _load_optimizer_and_scheduler(self, state):
+        """Load both states or neither: each checks its own state, and a
+        refused scheduler state puts the optimizer back.
+        """
+        for name in ("optimizer", "scheduler"):
+            live = _state_of(getattr(self, name))
+            if (state[name] is None) != (live is None):
+                has, lacks = (
+                    ("the checkpoint", "this trainer")
+                    if live is None
+                    else ("this trainer", "the checkpoint")
+                )
+                raise ValueError(
+                    f"{has} has a {name} state and {lacks} has none: "
+                    f"resume with the same kind of {name}"
+                )
+        before = _state_of(self.optimizer)
+        if before is not None:
             self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
-        if state["scheduler"] is not None and self.scheduler is not None:
-            self.scheduler.load_state_dict(copy.deepcopy(state["scheduler"]))
-        self.epoch = state["epoch"]
-        self.history = state["history"]
+        try:
+            if state["scheduler"] is not None:
+                self.scheduler.load_state_dict(
+                    copy.deepcopy(state["scheduler"])
+                )
+        except BaseException:
+            if before is not None:
+                self.optimizer.load_state_dict(before)
+            raise
+
+
+def _state_of(component):
+    """An optimizer's or scheduler's `state_dict()`, or None if it has none
+    (or is None).
+    """
+    return component.state_dict() if hasattr(component, "state_dict") else None
 
 
 # %% nbgrader={"grade": true, "grade_id": "test-train-step", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
