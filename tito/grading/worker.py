@@ -57,6 +57,10 @@ def grade(course, task: dict) -> dict:
         config.Execute.timeout = int(task["cell_timeout"])
         config.ExecutePreprocessor.timeout = int(task["cell_timeout"])
     os.environ["TINYTORCH_GRADING_BLOCK"] = task["block"]
+    if task.get("sandbox"):
+        config.SandboxedExecution.sandbox = True
+        for name, value in task["sandbox"].items():
+            setattr(config.SandboxedKernelManager, name, value)
     started = time.monotonic()
     try:
         Autograde(
