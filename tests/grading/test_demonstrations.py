@@ -1,6 +1,6 @@
-"""Grading skips the ungraded demonstrations, and only them: a graded test cell still calls its test,
-whatever the cells before it did to `__name__`; `tito nbgrader validate` reports a test that depends on
-a demonstration."""
+"""Grading skips the ungraded demonstrations, and only them: a graded test
+cell still calls its test, whatever the cells before it did to `__name__`;
+`tito nbgrader validate` reports a test that depends on a demonstration."""
 
 from __future__ import annotations
 

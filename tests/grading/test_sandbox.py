@@ -1,10 +1,13 @@
-"""The grading sandbox holds against hostile submissions: graded by the real nbgrader (through
-`tito nbgrader autograde`, two workers) alongside an honest one, in a temporary copy of the course.
+"""The grading sandbox holds against hostile submissions: graded by the real
+nbgrader (through `tito nbgrader autograde`, two workers) alongside an honest
+one, in a temporary copy of the course.
 
-None of the hostile submissions solves anything: each scores 0 unless its attack works. They try to
-find and run the reference (walking up from their folder, and at the course's real paths), to read and
-write the gradebook, to reach the network, to overwrite another student's submission and a tracked file
-of the repository, and to leave a detached process behind that changes grades after grading.
+None of the hostile submissions solves anything: each scores 0 unless its
+attack works. They try to find and run the reference (walking up from their
+folder, and at the course's real paths), to read and write the gradebook, to
+reach the network, to overwrite another student's submission and a tracked file
+of the repository, and to leave a detached process behind that changes grades
+after grading.
 """
 
 from __future__ import annotations
@@ -40,16 +43,18 @@ CELL_TIMEOUT = 20
 TRACKED = REPO / "tito" / "__init__.py"
 TOKEN = f"tito-sandbox-test-{uuid.uuid4().hex}"  # in the daemon's command line
 
-# Each attack prints what it tried: the test checks that it ran, and that it got nowhere.
+# Each attack prints what it tried: the test checks that it ran and got
+# nowhere.
 SNOOP = """
 import os, socket, sqlite3
 found = []
 here = os.getcwd()
-while True:  # walk up from the work folder, looking two levels down at each step
+while True:  # walk up from the work folder, two levels down at each step
     for root, dirs, files in os.walk(here):
         dirs[:] = [] if root.count(os.sep) - here.count(os.sep) >= 2 else dirs
         found += [os.path.join(root, f) for f in files
-                  if f in ("optimizers_dev.py", "gradebook.db", "optimizers.py")]
+                  if f in ("optimizers_dev.py", "optimizers.py",
+                           "gradebook.db")]
     if os.path.dirname(here) == here:
         break
     here = os.path.dirname(here)
@@ -73,7 +78,8 @@ except OSError as error:
 """
 
 VANDAL = """
-for path, mode, text in (({victim!r}, "w", "{{}}"), ({tracked!r}, "a", "# owned\\n")):
+targets = (({victim!r}, "w", "{{}}"), ({tracked!r}, "a", "# owned\\n"))
+for path, mode, text in targets:
     try:
         with open(path, mode) as handle:
             handle.write(text)

@@ -1,11 +1,14 @@
-"""Grading without the ungraded demonstrations: most of a module's run time, and no points.
+"""Grading without the ungraded demonstrations: most of a module's run time,
+and no points.
 
-In a module source every demonstration runs under `if __name__ == "__main__":` in a cell that is not
-graded, and every graded test cell defines its test and calls it under the same guard. So the grader
-sets `__name__` before each code cell: "__main__" before a graded cell (its test runs, as in a full
-run), another name before any other cell (its demonstrations are skipped). A submission cannot use this
-to skip a test: `__name__` is set again right before every graded cell. `tito nbgrader validate`
-checks that the reference earns the same per-cell results both ways.
+In a module source every demonstration runs under `if __name__ == "__main__":`
+in a cell that is not graded, and every graded test cell defines its test and
+calls it under the same guard. So the grader sets `__name__` before each code
+cell: "__main__" before a graded cell (its test runs, as in a full run),
+another name before any other cell (its demonstrations are skipped). A
+submission cannot use this to skip a test: `__name__` is set again right before
+every graded cell. `tito nbgrader validate` checks that the reference earns the
+same per-cell results both ways.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ def is_graded(cell) -> bool:
 
 
 class SkipDemonstrations(NotebookClient):
-    """An executor that runs every cell, with the demonstrations of ungraded cells switched off."""
+    """An executor that runs every cell, with the demonstrations of ungraded
+    cells switched off."""
 
     skip_demonstrations = Bool(
         True,
