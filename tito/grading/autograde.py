@@ -10,10 +10,12 @@ merging one finished submission at a time. So:
   per-cell timeout) is graded on what ran; a submission that hangs the whole worker past
   --submission-timeout is stopped, recorded with no autograde score (0, "needs review") and the batch
   goes on with a fresh worker;
-- manual grades already in the gradebook are kept (as `nbgrader autograde` keeps them);
-- each kernel runs in a sandbox (tito/grading/sandbox.py): it sees its own submission, the release
-  files and the earlier modules' package files, never the course source, the gradebook or another
-  submission, and nothing it starts outlives its grading.
+- manual grades already in the gradebook are kept (as `nbgrader autograde`
+  keeps them);
+- each kernel runs in a sandbox (tito/grading/sandbox.py): it sees its own
+  submission, the release files and the earlier modules' package files, never
+  the course source, the gradebook or another submission, and nothing it
+  starts outlives its grading.
 """
 
 from __future__ import annotations
@@ -299,8 +301,9 @@ def autograde(
     verbose: bool = False,
     sandbox: bool = True,
 ) -> list[Result]:
-    """Autograde every submission of the given modules (of the given students), `workers` at a time.
-    Without `sandbox` (--unsafe-no-sandbox) kernels run with the grader's rights."""
+    """Autograde every submission of the given modules (of the given students),
+    `workers` at a time. Without `sandbox` (--unsafe-no-sandbox) kernels run
+    with the grader's rights."""
     bwrap = sandboxing.find_bwrap() if sandbox else None
     ensure_in_gradebook(course, assignments, verbose=verbose)
     for assignment in stale_releases(
@@ -419,8 +422,8 @@ def _prepare(
         task_dir / "submitted" / student / assignment.slug,
     )
     shutil.copy(skeleton, task_dir / "gradebook.db")
-    # nbgrader copies a module's other files next to the submission: the release files, not the
-    # course source (which holds the solutions)
+    # nbgrader copies a module's other files next to the submission: the
+    # release files, not the course source (which holds the solutions)
     shutil.copytree(
         assignment.release_notebook.parent,
         task_dir / "source" / assignment.slug,
@@ -429,8 +432,9 @@ def _prepare(
 
 
 def _sandbox_settings(bwrap: str, tmp: Path, assignment: Assignment) -> dict:
-    """What a worker needs to sandbox this module's kernels: bwrap, and a copy of the package
-    holding the earlier modules only, to be mounted where the package lives."""
+    """What a worker needs to sandbox this module's kernels: bwrap, and a copy
+    of the package holding the earlier modules only, mounted where the package
+    lives."""
     home = sandboxing.package_home()
     copy = sandboxing.earlier_modules_only(
         home, tmp / f"package-{assignment.slug}" / home.name, assignment.number

@@ -200,7 +200,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         args += ["--ro-bind", str(GUARD_DIR), str(GUARD_DIR)]
         for folder in (self._work, self._sockets):
             args += ["--bind", str(folder), str(folder)]
-        # the root is a tmpfs that bwrap made for the mount points: read-only too
+        # bwrap's root (a tmpfs holding the mount points): read-only too
         args += ["--remount-ro", "/", "--chdir", str(self._work), "--clearenv"]
         env = {n: os.environ[n] for n in PASSED_ENV if n in os.environ}
         env.update(

@@ -3,9 +3,11 @@ the stubbed exercises, each with NotImplementedError, and so scores zero untouch
 
 Both notebooks run in a fresh kernel in an empty temporary folder, with the grading environment (no
 module source on PYTHONPATH; the module's own package file and `*_dev` not importable), with the
-per-cell timeout of nbgrader_config.py, several notebooks at a time (--workers). The instructor edition
-runs twice: in full, and as the grader runs it, without the ungraded demonstrations; both runs must give
-every graded test cell the same result.
+per-cell timeout of nbgrader_config.py, several notebooks at a time (--workers).
+
+The instructor edition runs twice: in full, and as the grader runs it, without
+the ungraded demonstrations; both runs must give every graded test cell the
+same result.
 """
 
 from __future__ import annotations
@@ -65,8 +67,9 @@ def execute(
     cell_timeout: int,
     skip_demonstrations: bool = False,
 ) -> Run:
-    """Run a notebook (copied to an empty folder) with allow_errors; report every code cell. With
-    `skip_demonstrations`, as the grader runs it (tito/grading/demonstrations.py)."""
+    """Run a notebook (copied to an empty folder) with allow_errors; report
+    every code cell. With `skip_demonstrations`, as the grader runs it
+    (tito/grading/demonstrations.py)."""
     import nbclient
     import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -233,13 +236,15 @@ def source_problems(
 
 
 def demonstration_problems(full: Run, graded: Run) -> list[str]:
-    """Graded test cells whose result changes when the demonstrations are skipped (as in grading)."""
+    """Graded test cells whose result changes when the demonstrations are
+    skipped (as when grading)."""
     if graded.crash and not full.crash:
         return [f"without the demonstrations (as graded): {graded.crash}"]
     results = {c.cell_id: c.errors for c in full.cells if c.kind == "test"}
     return [
         f"graded test cell {cell.cell_id} gives {_outcome(cell.errors)} when "
-        f"graded (demonstrations skipped) but {_outcome(results.get(cell.cell_id))} "
+        f"graded (demonstrations skipped) but "
+        f"{_outcome(results.get(cell.cell_id))} "
         'in a full run: it depends on code under `if __name__ == "__main__":` '
         "in an ungraded cell"
         for cell in graded.cells
