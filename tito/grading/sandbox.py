@@ -202,6 +202,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             args += ["--bind", str(folder), str(folder)]
         # bwrap's root (a tmpfs holding the mount points): read-only too
         args += ["--remount-ro", "/", "--chdir", str(self._work), "--clearenv"]
+        # a clean environment also drops JPY_PARENT_PID: in its own pid
+        # namespace the kernel would take its parent for gone, and exit
         env = {n: os.environ[n] for n in PASSED_ENV if n in os.environ}
         env.update(
             PATH=f"{Path(python).parent}:/usr/bin:/bin",
@@ -233,7 +235,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 def _prefix_of(python: str) -> str:
     """The installation folder of a Python program (…/bin/python -> …)."""
-    return str(Path(python).resolve().parent.parent)
+    return str(Path(shutil.which(python) or python).resolve().parent.parent)
 
 
 class SandboxedExecution(NotebookClient):
