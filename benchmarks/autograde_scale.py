@@ -3,6 +3,7 @@ through `tito nbgrader autograde`, with 1 and with 2 workers.
 
     python benchmarks/autograde_scale.py                    # 30 students, workers 1 and 2
     python benchmarks/autograde_scale.py --students 10 --workers 1 2 4
+    python benchmarks/autograde_scale.py --unsafe-no-sandbox   # the sandbox's cost
 
 Each run grades a fresh temporary copy of the course (nothing is written in the repository). The class is
 mostly right answers, some partly right, a few untouched, as a real class is. Prints wall time, time per
@@ -47,7 +48,9 @@ def class_of(count: int) -> dict[str, dict]:
     return students
 
 
-def run(students: int, workers: int, cell_timeout: int) -> dict:
+def run(
+    students: int, workers: int, cell_timeout: int, sandbox: bool = True
+) -> dict:
     from tito.grading.autograde import autograde
     from tito.grading.course import Course, generate
 
@@ -67,6 +70,7 @@ def run(students: int, workers: int, cell_timeout: int) -> dict:
             workers=workers,
             cell_timeout=cell_timeout,
             progress=False,
+            sandbox=sandbox,
         )
         wall = time.monotonic() - started
     failed = [r.student for r in results if not r.ok]
@@ -87,6 +91,11 @@ def main() -> int:
     parser.add_argument(
         "--timeout", type=int, default=60, help="per-cell timeout (s)"
     )
+    parser.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="grade without the bwrap sandbox",
+    )
     args = parser.parse_args()
     import os
 
@@ -96,7 +105,9 @@ def main() -> int:
     )
     rows = []
     for workers in args.workers:
-        row = run(args.students, workers, args.timeout)
+        row = run(
+            args.students, workers, args.timeout, not args.unsafe_no_sandbox
+        )
         rows.append(row)
         print(
             f"  workers={workers}: {row['wall']:.1f} s wall, {row['per_submission']:.2f} s per submission "

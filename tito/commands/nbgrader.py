@@ -181,7 +181,9 @@ def register(subparsers) -> None:
         description="Each submission is graded by a worker process in a private copy of "
         "the course; the gradebook is written by this process only. Test "
         "cells a student deleted or edited are restored from the gradebook. "
-        "Module sources are not importable by submissions.",
+        "Each kernel runs in a bubblewrap sandbox: no course source, no "
+        "gradebook, no other submission, no network, nothing left running. "
+        "Ungraded demonstrations are not run.",
     )
     _add_selection(p)
     p.add_argument(
@@ -209,6 +211,12 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--quiet", "-q", action="store_true", help="no progress bar"
+    )
+    p.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="grade without the bwrap sandbox, where bubblewrap is missing: "
+        "a submission can then read the course source and change grades",
     )
     _add_common(p)
     p.set_defaults(func=_autograde)
@@ -425,6 +433,7 @@ def _autograde(args) -> int:
         submission_timeout=args.submission_timeout,
         progress=not args.quiet,
         verbose=args.verbose,
+        sandbox=not args.unsafe_no_sandbox,
     )
     print_summary(results)
     return 0

@@ -10,7 +10,12 @@ merging one finished submission at a time. So:
   per-cell timeout) is graded on what ran; a submission that hangs the whole worker past
   --submission-timeout is stopped, recorded with no autograde score (0, "needs review") and the batch
   goes on with a fresh worker;
-- manual grades already in the gradebook are kept (as `nbgrader autograde` keeps them).
+- manual grades already in the gradebook are kept (as `nbgrader autograde`
+  keeps them);
+- each kernel runs in a sandbox (tito/grading/sandbox.py): it sees its own
+  submission, the release files and the earlier modules' package files, never
+  the course source, the gradebook or another submission, and nothing it
+  starts outlives its grading.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tito.grading import sandbox as sandboxing
 from tito.grading.course import (
     Assignment,
     Course,
@@ -293,8 +299,12 @@ def autograde(
     submission_timeout: float | None = None,
     progress: bool = True,
     verbose: bool = False,
+    sandbox: bool = True,
 ) -> list[Result]:
-    """Autograde every submission of the given modules (of the given students), `workers` at a time."""
+    """Autograde every submission of the given modules (of the given students),
+    `workers` at a time. Without `sandbox` (--unsafe-no-sandbox) kernels run
+    with the grader's rights."""
+    bwrap = sandboxing.find_bwrap() if sandbox else None
     ensure_in_gradebook(course, assignments, verbose=verbose)
     for assignment in stale_releases(
         course,
@@ -335,6 +345,10 @@ def autograde(
         tmp = Path(tmp)
         skeleton = tmp / "skeleton.db"
         skeleton_gradebook(course, skeleton)
+        sandboxes = {
+            a.slug: _sandbox_settings(bwrap, tmp, a) if bwrap else None
+            for a in assignments
+        }
         todo: queue.Queue = queue.Queue()
         for number, (assignment, student) in enumerate(tasks):
             todo.put((number, assignment, student))
@@ -362,6 +376,7 @@ def autograde(
                     done,
                     cell_timeout,
                     submission_timeout,
+                    sandboxes,
                     index,
                 ),
             )
@@ -407,11 +422,24 @@ def _prepare(
         task_dir / "submitted" / student / assignment.slug,
     )
     shutil.copy(skeleton, task_dir / "gradebook.db")
-    (task_dir / "source").mkdir()
-    (task_dir / "source" / assignment.slug).symlink_to(
-        course.source / assignment.slug, target_is_directory=True
+    # nbgrader copies a module's other files next to the submission: the
+    # release files, not the course source (which holds the solutions)
+    shutil.copytree(
+        assignment.release_notebook.parent,
+        task_dir / "source" / assignment.slug,
     )
     return task_dir
+
+
+def _sandbox_settings(bwrap: str, tmp: Path, assignment: Assignment) -> dict:
+    """What a worker needs to sandbox this module's kernels: bwrap, and a copy
+    of the package holding the earlier modules only, mounted where the package
+    lives."""
+    home = sandboxing.package_home()
+    copy = sandboxing.earlier_modules_only(
+        home, tmp / f"package-{assignment.slug}" / home.name, assignment.number
+    )
+    return {"bwrap": bwrap, "package": str(copy), "package_home": str(home)}
 
 
 def _worker_loop(
@@ -423,6 +451,7 @@ def _worker_loop(
     done,
     cell_timeout,
     submission_timeout,
+    sandboxes,
     index,
 ):
     """One thread per worker process: hand it submissions until none are left. Every submission taken
@@ -453,6 +482,7 @@ def _worker_loop(
                 "log": str(log_dir / f"{assignment.slug}--{student}.log"),
                 "cell_timeout": cell_timeout,
                 "block": ",".join(course.blocked_imports(assignment)),
+                "sandbox": sandboxes[assignment.slug],
             }
             started = time.monotonic()
             answer = worker.ask(task, started + submission_timeout)
@@ -502,7 +532,8 @@ def _finish(
         if target.exists():
             shutil.rmtree(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(graded, target)
+        # symlinks the kernel made stay links: their targets are never copied
+        shutil.copytree(graded, target, symlinks=True)
         result.seconds, result.log = seconds, log
         return result
     score, max_score = record_failure(course, assignment, student)

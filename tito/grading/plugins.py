@@ -5,7 +5,8 @@
 - SurvivingExecute: nbgrader's Execute, except that a kernel killed by the submission (os.kill, os._exit,
   exit()) or one that ignores the timeout's interrupt does not abort the student's grading: that cell and
   every later code cell get an error output, so the notebook is graded on what ran and nothing after the
-  crash earns points.
+  crash earns points. Its kernel runs in a sandbox (tito/grading/sandbox.py)
+  and skips the ungraded demonstrations (tito/grading/demonstrations.py).
 - HideHiddenTests: feedback shows the test cells without their hidden part, and a traceback never quotes a
   hidden line (nbgrader 0.9 shows hidden tests in feedback by design).
 - QuotedCsvExportPlugin: the grades CSV, properly quoted.
@@ -25,6 +26,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
 from tito.bootstrap import fill_bootstrap
+from tito.grading.demonstrations import SkipDemonstrations
+from tito.grading.sandbox import SandboxedExecution
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -53,9 +56,11 @@ def _error(ename: str, message: str) -> NotebookNode:
     )
 
 
-class SurvivingExecute(Execute):
+class SurvivingExecute(SkipDemonstrations, SandboxedExecution, Execute):
     """Execute every cell; when the kernel dies or stops answering, mark the rest as not run instead of
-    failing the whole notebook (nbgrader would then record no grade at all for the student)."""
+    failing the whole notebook (nbgrader would then record no grade at all for the student).
+    Its kernel runs in a sandbox when the grading worker turns it on, and
+    skips the demonstrations."""
 
     def preprocess(self, nb, resources=None, km=None):
         self._kernel_gone = False

@@ -4,6 +4,10 @@ the stubbed exercises, each with NotImplementedError, and so scores zero untouch
 Both notebooks run in a fresh kernel in an empty temporary folder, with the grading environment (no
 module source on PYTHONPATH; the module's own package file and `*_dev` not importable), with the
 per-cell timeout of nbgrader_config.py, several notebooks at a time (--workers).
+
+The instructor edition runs twice: in full, and as the grader runs it, without
+the ungraded demonstrations; both runs must give every graded test cell the
+same result.
 """
 
 from __future__ import annotations
@@ -57,17 +61,31 @@ def _kind(cell) -> tuple[str, float]:
     return "code", 0.0
 
 
-def execute(notebook: str, env: dict, cell_timeout: int) -> Run:
-    """Run a notebook (copied to an empty folder) with allow_errors; report every code cell."""
+def execute(
+    notebook: str,
+    env: dict,
+    cell_timeout: int,
+    skip_demonstrations: bool = False,
+) -> Run:
+    """Run a notebook (copied to an empty folder) with allow_errors; report
+    every code cell. With `skip_demonstrations`, as the grader runs it
+    (tito/grading/demonstrations.py)."""
     import nbclient
     import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    from tito.grading.demonstrations import SkipDemonstrations
 
     started = time.monotonic()
     run = Run(notebook)
     nb = nbformat.read(notebook, as_version=4)
     with tempfile.TemporaryDirectory(prefix="tito-validate-") as folder:
-        client = nbclient.NotebookClient(
+        client_class = (
+            SkipDemonstrations
+            if skip_demonstrations
+            else nbclient.NotebookClient
+        )
+        client = client_class(
             nb,
             timeout=cell_timeout,
             kernel_name="python3",
@@ -217,6 +235,29 @@ def source_problems(
     return problems, warnings
 
 
+def demonstration_problems(full: Run, graded: Run) -> list[str]:
+    """Graded test cells whose result changes when the demonstrations are
+    skipped (as when grading)."""
+    if graded.crash and not full.crash:
+        return [f"without the demonstrations (as graded): {graded.crash}"]
+    results = {c.cell_id: c.errors for c in full.cells if c.kind == "test"}
+    return [
+        f"graded test cell {cell.cell_id} gives {_outcome(cell.errors)} when "
+        f"graded (demonstrations skipped) but "
+        f"{_outcome(results.get(cell.cell_id))} "
+        'in a full run: it depends on code under `if __name__ == "__main__":` '
+        "in an ungraded cell"
+        for cell in graded.cells
+        if cell.kind == "test" and cell.errors != results.get(cell.cell_id)
+    ]
+
+
+def _outcome(errors) -> str:
+    if errors is None:
+        return "no result"
+    return ", ".join(ename for ename, _ in errors) or "a pass"
+
+
 def release_problems(run: Run) -> list[str]:
     problems = []
     if run.crash:
@@ -325,9 +366,14 @@ def validate(
         for assignment in assignments:
             env = course.grading_env(assignment)
             if "source" in editions and assignment.source_notebook.is_file():
-                jobs[(assignment.slug, "source")] = pool.submit(
-                    execute, str(assignment.source_notebook), env, cell_timeout
-                )
+                for skip, edition in ((False, "source"), (True, "graded")):
+                    jobs[(assignment.slug, edition)] = pool.submit(
+                        execute,
+                        str(assignment.source_notebook),
+                        env,
+                        cell_timeout,
+                        skip,
+                    )
             if "release" in editions and assignment.release_notebook.is_file():
                 jobs[(assignment.slug, "release")] = pool.submit(
                     execute,
@@ -344,10 +390,13 @@ def validate(
                     run = run.result()
                     more, warnings = source_problems(run, cell_timeout)
                     problems += more
+                    graded = jobs[(assignment.slug, "graded")].result()
+                    problems += demonstration_problems(run, graded)
                     tests = [c for c in run.cells if c.kind == "test"]
                     summary = (
                         f"{len(run.cells)} code cells, {len(tests)} graded test cells "
-                        f"({sum(c.points for c in tests):g} points) pass"
+                        f"({sum(c.points for c in tests):g} points) pass; "
+                        f"{graded.seconds:.1f} s without the demonstrations"
                     )
                 reports.append(
                     Report(

@@ -7,6 +7,9 @@ never share a SQLite file; the parent merges the grades into the real gradebook,
 The kernels it starts inherit this process's environment (the parent built it: no module sources on
 PYTHONPATH, the import guard on), and never its protocol pipes: fds 0 and 1 are moved out of the way, so
 whatever a submission prints to the process's stdout cannot be mistaken for an answer.
+
+When the task carries sandbox settings, each kernel runs under bwrap
+(tito/grading/sandbox.py), with a clean environment.
 """
 
 from __future__ import annotations
@@ -57,6 +60,10 @@ def grade(course, task: dict) -> dict:
         config.Execute.timeout = int(task["cell_timeout"])
         config.ExecutePreprocessor.timeout = int(task["cell_timeout"])
     os.environ["TINYTORCH_GRADING_BLOCK"] = task["block"]
+    if task.get("sandbox"):
+        config.SandboxedExecution.sandbox = True
+        for name, value in task["sandbox"].items():
+            setattr(config.SandboxedKernelManager, name, value)
     started = time.monotonic()
     try:
         Autograde(
