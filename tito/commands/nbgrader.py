@@ -125,9 +125,10 @@ def register(subparsers) -> None:
         "leaks",
         help="scan student-facing files for solution lines and hidden tests",
         description="Secrets are the lines between the solution and hidden-test markers of "
-        "the module sources (trivial lines and lines shown elsewhere excluded). "
-        "Scans release notebooks, book pages (book/modules/) and every other "
-        "notebook outside modules/source; exit 1 on any finding.",
+        "the module sources (trivial lines and lines shown elsewhere excluded), "
+        "found as whole lines, inside longer lines, and base64- or hex-encoded. "
+        "Scans release notebooks, every book page (narrative ones too), READMEs "
+        "and every other notebook outside modules/source; exit 1 on any finding.",
     )
     p.add_argument(
         "paths",
@@ -139,7 +140,7 @@ def register(subparsers) -> None:
         "--html",
         type=Path,
         metavar="DIR",
-        help="also scan the built site (e.g. _build/html)",
+        help="also scan every page of the built site (e.g. _build/html)",
     )
     _add_common(p)
     p.set_defaults(func=_leaks)
@@ -352,7 +353,12 @@ def _leaks(args) -> int:
         course.repo, course.source
     )
     if args.html:
-        targets += sorted(Path(args.html).rglob("*.html"))
+        if not Path(args.html).is_dir():
+            raise ValueError(
+                f"--html {args.html}: not a folder (build the site first: "
+                "`tito book build`, then --html _build/html)"
+            )
+        targets += leaks.built_pages(args.html)
     scanned, found = leaks.check(course.repo, course.source, targets)
     secrets = leaks.course_secrets(course.source)
     for leak in found:
