@@ -252,10 +252,16 @@ def register(subparsers) -> None:
 # --- commands --------------------------------------------------------------------------------------------
 
 
-def _course(args):
+def _course(args, gradebook: bool = False):
+    """The course; with `gradebook`, for a command that opens the gradebook, which is checked first
+    (a damaged one gets a message that says how to recover, not an SQLite traceback)."""
     from tito.grading.course import Course
+    from tito.grading.gradebook import check_gradebook
 
-    return Course(args.course)
+    course = Course(args.course)
+    if gradebook:
+        check_gradebook(course.db_path)
+    return course
 
 
 def _selection(course, args, default_all=False):
@@ -279,7 +285,7 @@ def _generate(args) -> int:
     from tito.grading import course as grading
     from tito.grading import leaks
 
-    course = _course(args)
+    course = _course(args, gradebook=not args.check)
     assignments = _selection(course, args)
     if args.check:
         stale = grading.stale_releases(course, assignments)
@@ -398,7 +404,7 @@ def _release(args) -> int:
 def _collect(args) -> int:
     from tito.grading import course as grading
 
-    course = _course(args)
+    course = _course(args, gradebook=True)
     assignments = _selection(course, args)
     if args.from_:
         if len(assignments) != 1:
@@ -421,7 +427,7 @@ def _collect(args) -> int:
 def _autograde(args) -> int:
     from tito.grading.autograde import autograde, print_summary
 
-    course = _course(args)
+    course = _course(args, gradebook=True)
     results = autograde(
         course,
         _selection(course, args),
@@ -438,23 +444,21 @@ def _autograde(args) -> int:
 
 def _feedback(args) -> int:
     from tito.grading import course as grading
-    from tito.grading import leaks
 
-    course = _course(args)
+    course = _course(args, gradebook=True)
     assignments = _selection(course, args)
-    written = grading.feedback(
+    run = grading.generate_feedback(
         course, assignments, _students(args), verbose=args.verbose
     )
-    found = leaks.scan(
-        written, leaks.course_secrets(course.source), kinds=("hidden test",)
-    )
-    for leak in found:
-        print(f"LEAK {leak}")
+    for withheld in run.withheld:
+        print(f"WITHHELD {withheld}")
+        for leak in withheld.leaks:
+            print(f"    LEAK {leak}")
     print(
-        f"wrote {len(written)} feedback page(s) in {course.feedback.relative_to(course.repo)}/"
+        f"wrote {len(run.written)} feedback page(s) in "
+        f"{course.feedback.relative_to(course.repo)}/"
+        + (f"; withheld {len(run.withheld)}" if run.withheld else "")
     )
-    if found:
-        return 1
     if args.release:
         from nbgrader.exchange.default.release_feedback import (
             ExchangeReleaseFeedback,
@@ -484,13 +488,13 @@ def _feedback(args) -> int:
                 log=log,
             ).start()
             print(f"{assignment.slug}: feedback released to the exchange")
-    return 0
+    return 1 if run.withheld else 0
 
 
 def _export(args) -> int:
     from tito.grading import course as grading
 
-    course = _course(args)
+    course = _course(args, gradebook=True)
     selected = (
         _selection(course, args)
         if (args.module or args.range_ or args.all_)
@@ -506,7 +510,7 @@ def _export(args) -> int:
 def _status(args) -> int:
     from tito.grading import course as grading
 
-    course = _course(args)
+    course = _course(args, gradebook=True)
     report = grading.status(course, _selection(course, args, default_all=True))
     if args.json:
         print(grading.dumps(report))
