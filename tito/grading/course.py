@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import filecmp
 import json
 import logging
@@ -747,7 +748,10 @@ def _withhold(
     shutil.move(page, kept / page.name)
     # the whole folder goes: `feedback --release` sends every folder it finds
     shutil.rmtree(page.parent)
-    return Withheld(student, assignment, kept / page.name, found)
+    moved = [
+        dataclasses.replace(leak, path=kept / page.name) for leak in found
+    ]
+    return Withheld(student, assignment, kept / page.name, moved)
 
 
 def feedback(

@@ -180,6 +180,14 @@ def course_secrets(source_dir: Path) -> dict[str, Secret]:
 SUBSTRING_MIN = 12
 
 
+def found_inside(line: str) -> bool:
+    """Is a (normalized) secret line looked for inside other lines and encoded? Long enough, and with
+    some code in it: words alone (`return total`) are prose as often as code."""
+    return (
+        len(line) >= SUBSTRING_MIN and re.search(r"[^\w\s]", line) is not None
+    )
+
+
 def normalized(line: str) -> str:
     """One space between words: a quoted line keeps its text, not always its alignment."""
     return " ".join(line.split())
@@ -188,9 +196,7 @@ def normalized(line: str) -> str:
 def is_public(secret: Secret, public_lines: set[str], shown: str) -> bool:
     """A line the course shows in the open: as a whole line, or (a long one) inside a shown line."""
     line = normalized(secret.line)
-    return line in public_lines or (
-        len(line) >= SUBSTRING_MIN and line in shown
-    )
+    return line in public_lines or (found_inside(line) and line in shown)
 
 
 @dataclass(frozen=True)
@@ -253,9 +259,7 @@ class Finder:
     def __init__(self, secrets: dict[str, Secret], kinds):
         chosen = [s for s in secrets.values() if s.kind in set(kinds)]
         self.whole = {normalized(s.line): s for s in chosen}
-        inside = [
-            s for s in chosen if len(normalized(s.line)) >= SUBSTRING_MIN
-        ]
+        inside = [s for s in chosen if found_inside(normalized(s.line))]
         self.inside = _Needles((normalized(s.line), s) for s in inside)
         forms = [
             (encoding, form, s)
