@@ -125,9 +125,10 @@ def register(subparsers) -> None:
         "leaks",
         help="scan student-facing files for solution lines and hidden tests",
         description="Secrets are the lines between the solution and hidden-test markers of "
-        "the module sources (trivial lines and lines shown elsewhere excluded). "
-        "Scans release notebooks, book pages (book/modules/) and every other "
-        "notebook outside modules/source; exit 1 on any finding.",
+        "the module sources (trivial lines and lines shown elsewhere excluded), "
+        "found as whole lines, inside longer lines, and base64- or hex-encoded. "
+        "Scans release notebooks, every book page (narrative ones too), READMEs "
+        "and every other notebook outside modules/source; exit 1 on any finding.",
     )
     p.add_argument(
         "paths",
@@ -139,7 +140,7 @@ def register(subparsers) -> None:
         "--html",
         type=Path,
         metavar="DIR",
-        help="also scan the built site (e.g. _build/html)",
+        help="also scan every page of the built site (e.g. _build/html)",
     )
     _add_common(p)
     p.set_defaults(func=_leaks)
@@ -259,10 +260,16 @@ def register(subparsers) -> None:
 # --- commands --------------------------------------------------------------------------------------------
 
 
-def _course(args):
+def _course(args, gradebook: bool = False):
+    """The course; with `gradebook`, for a command that opens the gradebook, which is checked first
+    (a damaged one gets a message that says how to recover, not an SQLite traceback)."""
     from tito.grading.course import Course
+    from tito.grading.gradebook import check_gradebook
 
-    return Course(args.course)
+    course = Course(args.course)
+    if gradebook:
+        check_gradebook(course.db_path)
+    return course
 
 
 def _selection(course, args, default_all=False):
@@ -286,7 +293,7 @@ def _generate(args) -> int:
     from tito.grading import course as grading
     from tito.grading import leaks
 
-    course = _course(args)
+    course = _course(args, gradebook=not args.check)
     assignments = _selection(course, args)
     if args.check:
         stale = grading.stale_releases(course, assignments)
@@ -360,7 +367,12 @@ def _leaks(args) -> int:
         course.repo, course.source
     )
     if args.html:
-        targets += sorted(Path(args.html).rglob("*.html"))
+        if not Path(args.html).is_dir():
+            raise ValueError(
+                f"--html {args.html}: not a folder (build the site first: "
+                "`tito book build`, then --html _build/html)"
+            )
+        targets += leaks.built_pages(args.html)
     scanned, found = leaks.check(course.repo, course.source, targets)
     secrets = leaks.course_secrets(course.source)
     for leak in found:
@@ -400,7 +412,7 @@ def _release(args) -> int:
 def _collect(args) -> int:
     from tito.grading import course as grading
 
-    course = _course(args)
+    course = _course(args, gradebook=True)
     assignments = _selection(course, args)
     if args.from_:
         if len(assignments) != 1:
@@ -423,7 +435,7 @@ def _collect(args) -> int:
 def _autograde(args) -> int:
     from tito.grading.autograde import autograde, print_summary
 
-    course = _course(args)
+    course = _course(args, gradebook=True)
     results = autograde(
         course,
         _selection(course, args),
@@ -441,23 +453,21 @@ def _autograde(args) -> int:
 
 def _feedback(args) -> int:
     from tito.grading import course as grading
-    from tito.grading import leaks
 
-    course = _course(args)
+    course = _course(args, gradebook=True)
     assignments = _selection(course, args)
-    written = grading.feedback(
+    run = grading.generate_feedback(
         course, assignments, _students(args), verbose=args.verbose
     )
-    found = leaks.scan(
-        written, leaks.course_secrets(course.source), kinds=("hidden test",)
-    )
-    for leak in found:
-        print(f"LEAK {leak}")
+    for withheld in run.withheld:
+        print(f"WITHHELD {withheld}")
+        for leak in withheld.leaks:
+            print(f"    LEAK {leak}")
     print(
-        f"wrote {len(written)} feedback page(s) in {course.feedback.relative_to(course.repo)}/"
+        f"wrote {len(run.written)} feedback page(s) in "
+        f"{course.feedback.relative_to(course.repo)}/"
+        + (f"; withheld {len(run.withheld)}" if run.withheld else "")
     )
-    if found:
-        return 1
     if args.release:
         from nbgrader.exchange.default.release_feedback import (
             ExchangeReleaseFeedback,
@@ -487,13 +497,13 @@ def _feedback(args) -> int:
                 log=log,
             ).start()
             print(f"{assignment.slug}: feedback released to the exchange")
-    return 0
+    return 1 if run.withheld else 0
 
 
 def _export(args) -> int:
     from tito.grading import course as grading
 
-    course = _course(args)
+    course = _course(args, gradebook=True)
     selected = (
         _selection(course, args)
         if (args.module or args.range_ or args.all_)
@@ -509,7 +519,7 @@ def _export(args) -> int:
 def _status(args) -> int:
     from tito.grading import course as grading
 
-    course = _course(args)
+    course = _course(args, gradebook=True)
     report = grading.status(course, _selection(course, args, default_all=True))
     if args.json:
         print(grading.dumps(report))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import csv
-import datetime as dt
+import dataclasses
 import filecmp
 import json
 import logging
@@ -439,8 +439,11 @@ def ensure_in_gradebook(
 
 
 def _in_gradebook(course: Course, assignment: Assignment) -> bool:
+    from tito.grading.gradebook import check_gradebook
+
     if not course.db_path.is_file():
         return False
+    check_gradebook(course.db_path)  # damaged: say how to recover
     with sqlite3.connect(course.db_path) as db:
         try:
             row = db.execute(
@@ -532,14 +535,33 @@ _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 def collect_from_folder(
     course: Course, assignment: Assignment, folder: Path
 ) -> list[str]:
-    """Copy submissions from a folder into modules/submitted/STUDENT/NN_name/ (with a timestamp.txt).
+    """Copy submissions from a folder into modules/submitted/STUDENT/NN_name/ (with a timestamp.txt);
+    returns the students whose submission was collected (new or newer).
 
-    Accepted layouts: FOLDER/STUDENT/*.ipynb (one notebook per student) or FOLDER/STUDENT.ipynb.
+    Accepted layouts: FOLDER/STUDENT/*.ipynb (one notebook per student; FOLDER/STUDENT/timestamp.txt
+    gives its time when present) or FOLDER/STUDENT.ipynb (the file's modification time). A submission
+    never replaces a newer one (the replaced older one is kept under modules/logs/collect/), and a
+    notebook of another module is refused by name.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"--from {folder}: not a folder")
-    found: dict[str, Path] = {}
+    collected = []
+    for student, notebook in _newest_per_student(assignment, folder).items():
+        if not _STUDENT_ID.match(student):
+            print(
+                f"skipped {notebook}: {student!r} is not a usable student id "
+                "(letters, digits, _ . @ -)"
+            )
+        elif _refused_as_other_module(course, assignment, notebook):
+            continue
+        elif _keep_or_replace(course, assignment, student, notebook):
+            collected.append(student)
+    return collected
+
+
+def _candidates(assignment: Assignment, folder: Path):
+    """(student, notebook) of every submission in the folder, in either layout."""
     for path in sorted(folder.iterdir()):
         if path.is_dir():
             notebooks = sorted(
@@ -547,47 +569,154 @@ def collect_from_folder(
             )
             exact = [p for p in notebooks if p.stem == assignment.notebook_id]
             if exact or len(notebooks) == 1:
-                found[path.name] = (exact or notebooks)[0]
+                yield path.name, (exact or notebooks)[0]
             elif notebooks:
                 print(
-                    f"skipped {path}: several notebooks and none named {assignment.notebook_id}.ipynb"
+                    f"skipped {path}: several notebooks and none named "
+                    f"{assignment.notebook_id}.ipynb"
                 )
         elif path.suffix == ".ipynb":
-            found[path.stem] = path
-    collected = []
-    for student, notebook in found.items():
-        if not _STUDENT_ID.match(student):
-            print(
-                f"skipped {notebook}: {student!r} is not a usable student id (letters, digits, _ . @ -)"
+            yield path.stem, path
+
+
+def _newest_per_student(
+    assignment: Assignment, folder: Path
+) -> dict[str, Path]:
+    """One notebook per student: when a folder holds two (ada/ and ada.ipynb), the newer one."""
+    from tito.grading.submissions import handed_in_at
+
+    chosen: dict[str, Path] = {}
+    for student, notebook in _candidates(assignment, folder):
+        other = chosen.get(student)
+        if other is not None:
+            older, newer = sorted(
+                (other, notebook), key=lambda p: (handed_in_at(p), str(p))
             )
-            continue
-        target = assignment.submitted_notebook(student)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(notebook, target)
-        stamp = dt.datetime.fromtimestamp(
-            notebook.stat().st_mtime, dt.timezone.utc
+            print(
+                f"{student}: two submissions in {folder}; took the newer "
+                f"{newer}, not {older}"
+            )
+            notebook = newer
+        chosen[student] = notebook
+    return chosen
+
+
+def _refused_as_other_module(
+    course: Course, assignment: Assignment, notebook: Path
+) -> bool:
+    from tito.grading.submissions import module_of
+
+    found = module_of(notebook, course.assignments(), expected=assignment)
+    if found is None or found == assignment:
+        return False
+    print(
+        f"refused {notebook}: this is module {found.number:02d}'s notebook "
+        f"({found.slug}, {found.notebook_id}.ipynb), not "
+        f"{assignment.slug}'s: collect it with --module {found.name}"
+    )
+    return True
+
+
+def _keep_or_replace(
+    course: Course, assignment: Assignment, student: str, notebook: Path
+) -> bool:
+    """Collect `notebook` unless the student's collected submission is as new or newer; say which
+    one is kept. A replaced submission is kept under modules/logs/collect/."""
+    from tito.grading.submissions import handed_in_at, write_stamp
+
+    target = assignment.submitted_notebook(student)
+    incoming = handed_in_at(notebook)
+    if target.is_file():
+        held = handed_in_at(target)
+        if held >= incoming:
+            print(f"kept {student}'s collected submission of {_when(held)}")
+            if held > incoming:
+                print(f"    {notebook} is older ({_when(incoming)})")
+            elif not filecmp.cmp(target, notebook, shallow=False):
+                print(
+                    f"    {notebook} has the same time: check which is right"
+                )
+            return False
+        backup = (
+            course.logs
+            / "collect"
+            / student
+            / assignment.slug
+            / f"{held:%Y%m%d-%H%M%S}-{target.name}"
         )
-        (target.parent / "timestamp.txt").write_text(
-            stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(target, backup)
+        print(
+            f"replaced {student}'s submission of {_when(held)} by the newer "
+            f"one of {_when(incoming)} "
+            f"(the older one is kept in {backup})"
         )
-        collected.append(student)
-    return collected
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(notebook, target)
+    write_stamp(target.parent, incoming)
+    return True
+
+
+def _when(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
 
 # --- feedback and export ----------------------------------------------------------------------------------
 
 
-def feedback(
+@dataclass
+class Withheld:
+    """A feedback page that would show a hidden test: kept from the student, kept for the instructor."""
+
+    student: str
+    assignment: Assignment
+    kept_at: Path  # under modules/logs/, which is never released
+    leaks: list  # tito.grading.leaks.Leak
+
+    def __str__(self) -> str:
+        first = self.leaks[0]
+        why = (
+            f"{first.secret.kind} line of cell {first.secret.grade_id}"
+            if first.secret
+            else "a hidden-test marker"
+        )
+        if first.encoding:
+            why += f", {first.encoding}-encoded"
+        more = (
+            f" (and {len(self.leaks) - 1} more)" if len(self.leaks) > 1 else ""
+        )
+        return (
+            f"{self.student} {self.assignment.slug}: feedback withheld, its page "
+            f"shows a {why} at line {first.line}{more}; the page is kept for "
+            f"review in {self.kept_at}"
+        )
+
+
+@dataclass
+class FeedbackRun:
+    written: list[Path] = field(default_factory=list)  # pages students get
+    withheld: list[Withheld] = field(default_factory=list)
+
+
+def generate_feedback(
     course: Course,
     assignments: list[Assignment],
     students: list[str] | None = None,
     verbose: bool = False,
-) -> list[Path]:
-    """nbgrader generate_feedback (hidden tests stripped by tito.grading.plugins.HideHiddenTests)."""
+) -> FeedbackRun:
+    """nbgrader generate_feedback, student by student (hidden tests stripped by
+    tito.grading.plugins.HideHiddenTests); then each page is checked for hidden tests, encoded ones
+    included. A page that leaks is moved out of modules/feedback/ (so no release sends it) and reported;
+    the other students' pages are not held back by it."""
     from nbgrader.converters import GenerateFeedback
 
+    from tito.grading import leaks
+
     log = nbgrader_logger(verbose)
-    written = []
+    hidden = leaks.Finder(
+        leaks.course_secrets(course.source), kinds=("hidden test",)
+    )
+    run = FeedbackRun()
     for assignment in assignments:
         graded = [
             s
@@ -599,8 +728,40 @@ def feedback(
             config.CourseDirectory.assignment_id = assignment.slug
             config.CourseDirectory.student_id = student
             run_converter(GenerateFeedback, config, log, force=True)
-            written.append(assignment.feedback_html(student))
-    return written
+            page = assignment.feedback_html(student)
+            found = leaks.scan_text_file(page, hidden)
+            if found:
+                run.withheld.append(
+                    _withhold(course, assignment, student, found)
+                )
+            else:
+                run.written.append(page)
+    return run
+
+
+def _withhold(
+    course: Course, assignment: Assignment, student: str, found: list
+) -> Withheld:
+    page = assignment.feedback_html(student)
+    kept = course.logs / "feedback-withheld" / student / assignment.slug
+    kept.mkdir(parents=True, exist_ok=True)
+    shutil.move(page, kept / page.name)
+    # the whole folder goes: `feedback --release` sends every folder it finds
+    shutil.rmtree(page.parent)
+    moved = [
+        dataclasses.replace(leak, path=kept / page.name) for leak in found
+    ]
+    return Withheld(student, assignment, kept / page.name, moved)
+
+
+def feedback(
+    course: Course,
+    assignments: list[Assignment],
+    students: list[str] | None = None,
+    verbose: bool = False,
+) -> list[Path]:
+    """The feedback pages students get (see generate_feedback: a leaking page is withheld)."""
+    return generate_feedback(course, assignments, students, verbose).written
 
 
 def _autograded_students(course: Course, assignment: Assignment) -> list[str]:

@@ -5,13 +5,21 @@ The secrets come from the module sources (modules/source/NN_name/name_dev.py): e
 TESTS`, stripped. Trivial lines (`return`, `pass`, `)`) are no secret, and neither is a line that the course
 shows on purpose somewhere outside those regions (a formula in the prose, a line of a demonstration).
 
-The targets are what students get: release notebooks (modules/release/), book pages (book/modules/),
-any other notebook outside the module sources (what a launch button may open), and feedback pages.
-A finding names the file, the cell, the line, and the module and cell the secret comes from.
+The targets are what students get: release notebooks (modules/release/), every book page (book/, the
+narrative pages too) and README, every page of the built site (`--html _build/html`), any other notebook
+outside the module sources (what a launch button may open), and feedback pages.
+
+A secret is found as a whole line, inside a longer line (quoted in prose, pasted after other code) when it
+is at least SUBSTRING_MIN characters long, and encoded: its base64 and hex forms are looked for, and
+every base64 or hex run of a target is decoded and searched in turn (print(base64.b64encode(...)) in a
+submission does not get a hidden test past the check). A finding names the file, the cell, the line, the
+encoding, and the module and cell the secret comes from.
 """
 
 from __future__ import annotations
 
+import base64
+import bisect
 import html
 import json
 import re
@@ -59,11 +67,16 @@ _TRACEBACK_PREFIX = re.compile(
 )  # IPython's "----> 12 " and "     13 " context lines
 
 
+# a bare name or attribute, as in a call spread over lines: `shape,` says nothing of the solution
+_BARE_NAME = re.compile(r"[\w.]+[,)\]]*")
+
+
 def is_trivial(line: str) -> bool:
     return (
         len(line) < 4
         or line in _TRIVIAL
         or not re.search(r"[A-Za-z0-9]", line)
+        or _BARE_NAME.fullmatch(line) is not None
     )
 
 
@@ -84,6 +97,7 @@ class Leak:
     line: int  # 1-based line in the cell (or file)
     text: str
     secret: Secret | None  # None for a marker
+    encoding: str | None = None  # how the secret was hidden: "base64", "hex"
 
     def __str__(self) -> str:
         place = "file"
@@ -98,7 +112,12 @@ class Leak:
             if self.secret
             else "a solution/hidden-test marker"
         )
-        return f"{self.path}: {place}, line {self.line}: {what}: {self.text.strip()!r}"
+        if self.encoding:
+            what += f", {self.encoding}-encoded"
+        shown = self.text.strip()
+        if self.secret and len(shown) > 120:  # a long line of a page
+            shown = f"...{self.secret.line}..."
+        return f"{self.path}: {place}, line {self.line}: {what}: {shown!r}"
 
 
 # --- secrets ----------------------------------------------------------------------------------------------
@@ -147,8 +166,219 @@ def course_secrets(source_dir: Path) -> dict[str, Secret]:
     for source_py in sorted(source_dir.glob("[0-9][0-9]_*/*_dev.py")):
         secrets, shown = module_secrets(source_py, source_py.parent.name)
         all_secrets += secrets
-        public |= shown
-    return {s.line: s for s in all_secrets if s.line not in public}
+        public |= {normalized(line) for line in shown}
+    # prose renders `code` without its backticks: the page shows `a`, `b` as a, b
+    shown = "\n".join(sorted(public))
+    shown += "\n" + shown.replace("`", "")
+    return {s.line: s for s in all_secrets if not is_public(s, public, shown)}
+
+
+# --- finding secrets in a text ------------------------------------------------------------------------------
+
+# A secret this long or longer is looked for inside lines (quoted in prose, pasted after other code) and
+# encoded (base64, hex); a shorter one (`b = g`) only as a whole line, where it cannot be a coincidence.
+SUBSTRING_MIN = 12
+
+
+def found_inside(line: str) -> bool:
+    """Is a (normalized) secret line looked for inside other lines and encoded? Long enough, and with
+    some code in it: words alone (`return total`) are prose as often as code."""
+    return (
+        len(line) >= SUBSTRING_MIN and re.search(r"[^\w\s]", line) is not None
+    )
+
+
+def normalized(line: str) -> str:
+    """One space between words: a quoted line keeps its text, not always its alignment."""
+    return " ".join(line.split())
+
+
+def is_public(secret: Secret, public_lines: set[str], shown: str) -> bool:
+    """A line the course shows in the open: as a whole line, or (a long one) inside a shown line."""
+    line = normalized(secret.line)
+    return line in public_lines or (found_inside(line) and line in shown)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    line: int  # 1-based line of the scanned text
+    text: str
+    secret: Secret | None  # None for a marker
+    encoding: str | None = None  # "base64", "hex", "hex in base64", ...
+
+
+def encoded_forms(line: str):
+    """(encoding, text) of `line` as it reads inside a longer encoded text.
+
+    Hex is byte-aligned. A base64 character holds 6 bits, so the encoding of a line depends on its offset
+    modulo 3 in what was encoded: one form per offset, without the characters at either end that mix the
+    line's bits with its neighbours'."""
+    data = line.encode()
+    yield "hex", data.hex()
+    for offset in range(3):
+        text = base64.b64encode(b"\0" * offset + data).decode()
+        end = len(text) - (4 if (offset + len(data)) % 3 else 0)
+        form = text[(0, 2, 3)[offset] : end]
+        yield "base64", form
+        yield "base64", form.translate(_URLSAFE)
+
+
+_URLSAFE = str.maketrans("+/", "-_")
+_BASE64_BLOB = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+_HEX_BLOB = re.compile(r"(?:[0-9a-fA-F]{2}){8,}")
+
+
+class _Needles:
+    """Many strings looked for at once. Each is filed under its first KEY characters, so a text is read
+    once whatever the number of secrets (one str.find per secret and encoding took minutes on the
+    built site)."""
+
+    KEY = SUBSTRING_MIN  # no needle is shorter
+
+    def __init__(self, pairs):
+        self.index: dict[str, list] = {}
+        for needle, payload in pairs:
+            self.index.setdefault(needle[: self.KEY], []).append(
+                (needle, payload)
+            )
+
+    def find_all(self, text: str):
+        """(position, payload) of every needle found in `text`."""
+        index, key = self.index, self.KEY
+        for position in range(len(text) - key + 1):
+            for needle, payload in index.get(
+                text[position : position + key], ()
+            ):
+                if text.startswith(needle, position):
+                    yield position, payload
+
+
+class Finder:
+    """The secrets of the wanted kinds, prepared once for every text scanned."""
+
+    def __init__(self, secrets: dict[str, Secret], kinds):
+        chosen = [s for s in secrets.values() if s.kind in set(kinds)]
+        self.whole = {normalized(s.line): s for s in chosen}
+        inside = [s for s in chosen if found_inside(normalized(s.line))]
+        self.inside = _Needles((normalized(s.line), s) for s in inside)
+        forms = [
+            (encoding, form, s)
+            for s in inside
+            for encoding, form in encoded_forms(s.line)
+        ]
+        self.hex = _Needles(
+            (form, (e, s)) for e, form, s in forms if e == "hex"
+        )
+        self.base64 = _Needles(
+            (form, (e, s)) for e, form, s in forms if e != "hex"
+        )
+
+    def plain(self, text: str, markers: bool, output: bool = False):
+        """Markers, secret lines, and long secrets inside lines."""
+        lines = text.splitlines()
+        hits: dict[int, _Hit] = {}
+        for number, raw in enumerate(lines, start=1):
+            if markers and any(m in raw for m in MARKERS):
+                hits[number] = _Hit(number, raw, None)
+                continue
+            secret = self.whole.get(normalized(raw))
+            if secret is None and output:
+                secret = self.whole.get(
+                    normalized(_TRACEBACK_PREFIX.sub("", raw, count=1))
+                )
+            if secret:
+                hits[number] = _Hit(number, raw, secret)
+        flat = [normalized(line) for line in lines]
+        starts = _line_starts(flat)
+        longest: dict[int, Secret] = {}  # a line is reported once
+        for position, secret in self.inside.find_all("\n".join(flat)):
+            number = bisect.bisect_right(starts, position)
+            if len(secret.line) > len(
+                getattr(longest.get(number), "line", "")
+            ):
+                longest[number] = secret
+        for number, secret in longest.items():
+            hits.setdefault(number, _Hit(number, lines[number - 1], secret))
+        return hits
+
+    def encoded(self, text: str, depth: int = 2):
+        """Secrets encoded in base64 or hex, and secrets in the decoded blobs (nested `depth` deep)."""
+        lines = text.splitlines()
+        hits: dict[int, _Hit] = {}
+        # whitespace removed: an encoding wrapped over several lines (base64 at 76 columns) reads whole
+        compact = ["".join(line.split()) for line in lines]
+        starts = _line_starts(compact, separator=0)
+        found = [
+            *self.hex.find_all("".join(compact).lower()),
+            *self.base64.find_all("".join(compact)),
+        ]
+        for position, (encoding, secret) in found:
+            number = bisect.bisect_right(starts, position)
+            hits.setdefault(
+                number, _Hit(number, lines[number - 1], secret, encoding)
+            )
+        for number, encoding, decoded in (
+            _decoded_blobs(lines) if depth else ()
+        ):
+            inner = {
+                **self.encoded(decoded, depth - 1),
+                **self.plain(decoded, markers=False),
+            }
+            for hit in inner.values():
+                if hit.secret is not None:
+                    how = encoding
+                    if hit.encoding:
+                        how = f"{hit.encoding} in {encoding}"
+                    hits.setdefault(
+                        number,
+                        _Hit(number, lines[number - 1], hit.secret, how),
+                    )
+        return hits
+
+    def hits(self, text, markers, output=False, markup=None) -> list[_Hit]:
+        """Everything found in `text`; encodings are also looked for in `markup` (an HTML page's source,
+        whose attributes can hold what its text does not show)."""
+        found = self.encoded(text)
+        if markup is not None:
+            found = {**found, **self.encoded(markup)}
+        found.update(self.plain(text, markers, output))
+        return [found[number] for number in sorted(found)]
+
+
+def _line_starts(lines, separator: int = 1) -> list[int]:
+    starts, offset = [], 0
+    for line in lines:
+        starts.append(offset)
+        offset += len(line) + separator
+    return starts
+
+
+def _decoded_blobs(lines: list[str]):
+    """(line, encoding, decoded text) of every base64 or hex run that decodes to UTF-8 text."""
+    for number, line in enumerate(lines, start=1):
+        for match in _HEX_BLOB.finditer(line):
+            decoded = _utf8(bytes.fromhex(match.group()))
+            if decoded:
+                yield number, "hex", decoded
+        for match in _BASE64_BLOB.finditer(line):
+            blob = match.group().rstrip("=")
+            blob = blob.translate(str.maketrans("-_", "+/"))
+            try:
+                data = base64.b64decode(
+                    blob + "=" * (-len(blob) % 4), validate=True
+                )
+            except ValueError:
+                continue
+            decoded = _utf8(data)
+            if decoded:
+                yield number, "base64", decoded
+
+
+def _utf8(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 # --- scanning ----------------------------------------------------------------------------------------------
@@ -182,94 +412,96 @@ def html_text(markup: str) -> str:
     return html.unescape(_TAG.sub("", markup))
 
 
-def _scan_lines(
-    text: str,
-    secrets: dict[str, Secret],
-    kinds: set[str],
-    markers: bool,
-    output: bool = False,
-):
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if markers and any(m in line for m in MARKERS):
-            yield number, raw, None
-            continue
-        secret = secrets.get(line)
-        if secret is None and output:
-            secret = secrets.get(
-                _TRACEBACK_PREFIX.sub("", raw, count=1).strip()
-            )
-        if secret and secret.kind in kinds:
-            yield number, raw, secret
+def _finder(secrets, kinds) -> Finder:
+    return secrets if isinstance(secrets, Finder) else Finder(secrets, kinds)
 
 
 def scan_notebook(
     path: Path,
-    secrets: dict[str, Secret],
+    secrets: dict[str, Secret] | Finder,
     kinds=("solution", "hidden test"),
     markers: bool = True,
 ) -> list[Leak]:
+    finder = _finder(secrets, kinds)
     notebook = json.loads(Path(path).read_text(encoding="utf-8"))
     leaks = []
     for index, cell in enumerate(notebook.get("cells", [])):
         cell_id = cell.get("id") or cell.get("metadata", {}).get(
             "nbgrader", {}
         ).get("grade_id")
-        for number, text, secret in _scan_lines(
-            _joined(cell.get("source", "")), secrets, set(kinds), markers
-        ):
-            leaks.append(
-                Leak(
-                    Path(path), index, cell_id, "source", number, text, secret
-                )
-            )
+        source = _joined(cell.get("source", ""))
         outputs = "\n".join(_output_text(o) for o in cell.get("outputs", []))
-        for number, text, secret in _scan_lines(
-            outputs, secrets, set(kinds), markers, output=True
+        for where, hits in (
+            ("source", finder.hits(source, markers)),
+            ("output", finder.hits(outputs, markers, output=True)),
         ):
-            leaks.append(
-                Leak(
-                    Path(path), index, cell_id, "output", number, text, secret
-                )
-            )
+            leaks += [
+                Leak(Path(path), index, cell_id, where, *_fields(hit))
+                for hit in hits
+            ]
     return leaks
+
+
+def _fields(hit: _Hit) -> tuple:
+    return hit.line, hit.text, hit.secret, hit.encoding
 
 
 def scan_text_file(
     path: Path,
-    secrets: dict[str, Secret],
+    secrets: dict[str, Secret] | Finder,
     kinds=("solution", "hidden test"),
     markers: bool = False,
 ) -> list[Leak]:
+    finder = _finder(secrets, kinds)
     text = Path(path).read_text(encoding="utf-8", errors="replace")
+    markup = None
     if Path(path).suffix in (".html", ".htm"):
-        text = html_text(text)
+        text, markup = html_text(text), text
     return [
-        Leak(Path(path), None, None, "source", number, line, secret)
-        for number, line, secret in _scan_lines(
-            text, secrets, set(kinds), markers
-        )
+        Leak(Path(path), None, None, "source", *_fields(hit))
+        for hit in finder.hits(text, markers, markup=markup)
     ]
 
 
 def scan(
     paths, secrets: dict[str, Secret], kinds=("solution", "hidden test")
 ) -> list[Leak]:
+    finder = Finder(secrets, kinds)
     leaks = []
     for path in paths:
         path = Path(path)
         if path.suffix == ".ipynb":
-            leaks += scan_notebook(path, secrets, kinds)
+            leaks += scan_notebook(path, finder)
         else:
-            leaks += scan_text_file(path, secrets, kinds)
+            leaks += scan_text_file(path, finder)
     return leaks
+
+
+PAGE_SUFFIXES = (".md", ".html", ".txt")
+
+
+def is_page(rel: str) -> bool:
+    """A page of the book, narrative ones included (the instructor guide is public too), or a README."""
+    name = rel.rsplit("/", 1)[-1]
+    if rel.startswith("book/modules/") and name.endswith(".py"):
+        return True  # a module page as Jupytext writes it
+    return name == "README.md" or (
+        rel.startswith("book/") and name.endswith(PAGE_SUFFIXES)
+    )
+
+
+def built_pages(folder: Path) -> list[Path]:
+    """Every page of a built site: HTML, and the sources and notebooks it offers for download."""
+    suffixes = (".html", ".htm", ".ipynb", ".md", ".txt")
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix in suffixes)
 
 
 def default_targets(
     repo: Path, source_dir: Path, extra: list[Path] = ()
 ) -> list[Path]:
-    """Release notebooks, book pages and every other notebook students can reach (not the sources, not
-    the grading folders, not build or environment folders)."""
+    """Release notebooks, every book page (module pages and narrative ones), READMEs and every other
+    notebook students can reach (not the sources, not the grading folders, not build or environment
+    folders)."""
     repo = Path(repo)
     skip = (
         "modules/source/",
@@ -304,10 +536,7 @@ def default_targets(
             continue
         if source_dir in path.resolve().parents:
             continue
-        if path.suffix == ".ipynb" or (
-            rel.startswith("book/modules/")
-            and path.suffix in (".md", ".py", ".html")
-        ):
+        if path.suffix == ".ipynb" or is_page(rel):
             targets.add(path)
     # the release folder even when git does not know it yet
     for path in (repo / "modules" / "release").glob("*/*.ipynb"):
