@@ -13,8 +13,8 @@ from module09_answers import WRONG as WRONG_ANSWERS
 from nbgrader_support import (
     MODULE,
     cell_by_id,
-    course_copy,
     expected_grades,
+    generated_course,
     hand_in,
     read_release,
     structure,
@@ -23,7 +23,7 @@ from nbgrader_support import (
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("nbgrader-tamper")]
 
-CELL_TIMEOUT = 20
+CELL_TIMEOUT = 90  # generous: the machine may be busy
 GD, SGD, ADAM, STEP_LR = (
     "gradient-descent-step",
     "sgd-step",
@@ -119,35 +119,33 @@ HONEST = {
 REFERENCE = "reference"  # the instructor's own notebook, handed in
 
 
+def _autograde(course, assignment, students=None):
+    """Student -> result, two workers at a time."""
+    from tito.grading.autograde import autograde
+
+    options = {"workers": 2, "cell_timeout": CELL_TIMEOUT, "progress": False}
+    results = autograde(course, [assignment], students=students, **options)
+    return {result.student: result for result in results}
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    from tito.grading.autograde import autograde
-    from tito.grading.course import Course, export_grades, feedback, generate
+    from tito.grading.course import export_grades, feedback
 
-    root = course_copy(tmp_path_factory.mktemp("course"))
-    course = Course(root)
-    assignment = course.find(MODULE)
-    _, problems = generate(course, [assignment])
-    assert not problems, problems
-    release = read_release(assignment.release_notebook)
+    target = tmp_path_factory.mktemp("course")
+    root, course, assignment, release = generated_course(target)
     for student, (answers, edit) in HOSTILE.items():
         hand_in(root, student, submission(release, answers, edit))
     for student, (answers, edit, _) in HONEST.items():
         hand_in(root, student, submission(release, answers, edit))
     hand_in(root, REFERENCE, read_release(assignment.source_notebook))
-    results = autograde(
-        course,
-        [assignment],
-        workers=2,
-        cell_timeout=CELL_TIMEOUT,
-        progress=False,
-    )
+    results = _autograde(course, assignment)
     csv_path = export_grades(course, root / "grades.csv")
     pages = feedback(course, [assignment], ["loud", "hooks"])
     return {
         "course": course,
         "assignment": assignment,
-        "results": {r.student: r for r in results},
+        "results": results,
         "csv": csv_path,
         "feedback": dict(zip(["loud", "hooks"], pages)),
         "tests": structure(assignment.source_py),
@@ -255,7 +253,6 @@ def test_clearing_restores_the_computed_points_and_a_regrade_keeps_flags(
     students: the cleared one stays cleared (same notebook, same findings),
     the other stays flagged with nothing earned."""
     from tito.grading import review
-    from tito.grading.autograde import autograde
     from tito.grading.course import status
 
     course, assignment = graded["course"], graded["assignment"]
@@ -267,15 +264,7 @@ def test_clearing_restores_the_computed_points_and_a_regrade_keeps_flags(
         review.clear(course, assignment, "no-guard")
     report = status(course, [assignment])
     assert report["students"]["no-guard"][MODULE]["flagged"] == []
-    again = autograde(
-        course,
-        [assignment],
-        students=["hooks", "no-guard"],
-        workers=2,
-        cell_timeout=CELL_TIMEOUT,
-        progress=False,
-    )
-    again = {r.student: r for r in again}
+    again = _autograde(course, assignment, ["hooks", "no-guard"])
     assert again["hooks"].flags and again["hooks"].score == 0
     assert again["no-guard"].flags == []
     assert again["no-guard"].score == pytest.approx(sum(computed.values()))

@@ -51,7 +51,7 @@ def test_no_reference_notebook_trips_the_static_scan(source):
         ("setattr(np, 'allclose', f)", "setattr(np"),
         ("def expect_close(*a, **k):\n    pass", "`expect_close` redefined"),
         ("import pandas as np", "`np` bound to pandas"),
-        ("ip.showtraceback = f", "error reporting"),
+        ("ip.showtraceback = f", "kernel machinery: `showtraceback`"),
         ("import sys\nsys.settrace(f)", "error reporting: `settrace`"),
         ("exec(base64.b64decode(code))", "hidden code: `exec`"),
         ("print(In[-1])", "code introspection: `In`"),

@@ -31,6 +31,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 
 from tito.grading.plugins import SurvivingExecute
+from tito.grading.tamper_probe import TITO_SHELL_PARTS
 
 REPORT_KEY = "tito_tamper"
 PROBE_SOURCE = (
@@ -97,7 +98,7 @@ class TamperCheckedExecute(SurvivingExecute):
             outputs=[],
             source=PROBE_SOURCE
             + f"try:\n    _tito_tamper_snapshot({marker!r})\n"
-            "finally:\n    del _tito_tamper_snapshot\n",
+            "finally:\n    del _tito_tamper_snapshot, TITO_SHELL_PARTS\n",
         )
         cell = self.nb.cells[index]
         try:
@@ -224,16 +225,11 @@ WORDS = {
     "kernel machinery": {
         "get_ipython",
         "InteractiveShell",
-        "run_cell",
-        "run_cell_async",
-        "run_ast_nodes",
-        "run_code",
-        "transform_cell",
-        "transform_ast",
         "do_execute",
         "execute_request",
         "shell_handlers",
         "history_manager",
+        *TITO_SHELL_PARTS,
     },
     "import system": {
         "meta_path",
@@ -244,14 +240,8 @@ WORDS = {
     },
     "builtins": {"builtins", "__builtins__"},
     "error reporting": {
-        "showtraceback",
-        "_showtraceback",
-        "showsyntaxerror",
         "set_custom_exc",
-        "CustomTB",
         "custom_exceptions",
-        "InteractiveTB",
-        "SyntaxTB",
         "excepthook",
         "displayhook",
         "settrace",

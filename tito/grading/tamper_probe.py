@@ -5,12 +5,29 @@ tito/grading/tamper.py sends this file's source into the grading kernel
 before the first cell (the baseline: no submission code has run yet),
 before every graded test cell and after the last cell, and compares the
 snapshots itself: the baseline never stays in the kernel, so a submission
-cannot edit it. tito never imports this file: it only runs in a kernel,
-where the cell that calls it deletes it again.
+cannot edit it. Its names are deleted by the cell that calls it; tito
+imports it only for TITO_SHELL_PARTS.
 
 A snapshot maps each area to {key: description}; a description names the
 object and its identity (`id`), so a replacement with a look-alike differs.
 """
+
+# what runs a cell and shows its errors (tamper.py's static scan looks for
+# these names too)
+TITO_SHELL_PARTS = (
+    "showtraceback",
+    "_showtraceback",
+    "showsyntaxerror",
+    "run_cell",
+    "run_cell_async",
+    "run_ast_nodes",
+    "run_code",
+    "transform_cell",
+    "transform_ast",
+    "InteractiveTB",
+    "SyntaxTB",
+    "CustomTB",
+)
 
 
 def _tito_tamper_snapshot(marker):
@@ -99,20 +116,7 @@ def _tito_tamper_snapshot(marker):
     }
 
     errors = snap["errors"]
-    for name in (
-        "showtraceback",
-        "_showtraceback",
-        "showsyntaxerror",
-        "run_cell",
-        "run_cell_async",
-        "run_ast_nodes",
-        "run_code",
-        "transform_cell",
-        "transform_ast",
-        "InteractiveTB",
-        "SyntaxTB",
-        "CustomTB",
-    ):
+    for name in TITO_SHELL_PARTS:
         errors[f"shell.{name}"] = describe(getattr(shell, name, None))
     errors["shell.custom_exceptions"] = repr(shell.custom_exceptions)
     errors["shell (class)"] = describe(type(shell))
