@@ -19,12 +19,13 @@ from nbconvert.preprocessors import (
 )
 from nbgrader import preprocessors as nbg
 
+from tito.grading.output_cap import CapOutputs
 from tito.grading.plugins import (
     HideHiddenTests,
     QuotedCsvExportPlugin,
     StudentEdition,
-    SurvivingExecute,
 )
+from tito.grading.tamper import TamperCheckedExecute
 
 c = get_config()  # noqa: F821  (injected by traitlets when it loads this file)
 
@@ -101,11 +102,14 @@ c.Execute.kernel_name = "python3"
 c.OverwriteCells.add_missing_cells = True
 # Grade with an Execute that survives a dying kernel (os.kill, os._exit, exit()): the cell that killed it
 # and every later cell get an error, so the notebook is graded on what ran, and nothing after scores.
+# It also checks the kernel for tampering (tito/grading/tamper.py) and caps
+# what cells printed: 64 KiB of text per cell, 1 MiB in all (output_cap.py).
 c.Autograde.autograde_preprocessors = [
-    SurvivingExecute,
+    TamperCheckedExecute,
     nbg.IgnorePattern,
     ClearMetadataPreprocessor,
     nbg.LimitOutput,
+    CapOutputs,
     nbg.SaveAutoGrades,
     nbg.AssignLatePenalties,
     nbg.CheckCellMetadata,

@@ -55,6 +55,19 @@ def course_copy(target: Path, modules=(MODULE,)) -> Path:
     return target
 
 
+def generated_course(target: Path):
+    """A course copy with module 09 generated: (root, course, assignment,
+    release notebook), ready for hand_in."""
+    from tito.grading.course import Course, generate
+
+    root = course_copy(target)
+    course = Course(root)
+    assignment = course.find(MODULE)
+    _, problems = generate(course, [assignment])
+    assert not problems, problems
+    return root, course, assignment, read_release(assignment.release_notebook)
+
+
 # --- what the module asks for ---------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ autograde  grade submissions, in parallel, surviving broken ones
 feedback   HTML feedback per student (hidden tests not shown)
 export     grades CSV: one row per student per module
 status     per-module and per-student progress
+review     submissions flagged for tampering; --clear restores their points
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ the workflow (see book/instructor-guide.md):
   tito nbgrader feedback --module 09
   tito nbgrader export                    # modules/grades.csv
   tito nbgrader status
+  tito nbgrader review --module 09        # flagged: signs of tampering
 A module is named by --module NAME (optimizers, 09_optimizers or 9; several with commas),
 --range 02-09, or --all. Each command takes --course DIR to work on another copy of the course."""
 
@@ -255,6 +257,21 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable")
     _add_common(p)
     p.set_defaults(func=_status)
+
+    p = commands.add_parser(
+        "review",
+        help="submissions flagged for tampering (points withheld); "
+        "--clear STUDENT gives them back",
+    )
+    _add_selection(p, required=False)
+    p.add_argument(
+        "--clear",
+        metavar="STUDENT",
+        help="you reviewed the submission and found it honest: restore the "
+        "points autograding computed (needs --module)",
+    )
+    _add_common(p)
+    p.set_defaults(func=_review)
 
 
 # --- commands --------------------------------------------------------------------------------------------
@@ -525,6 +542,39 @@ def _status(args) -> int:
         print(grading.dumps(report))
     else:
         grading.print_status(report)
+    return 0
+
+
+def _review(args) -> int:
+    from tito.grading import review
+
+    course = _course(args)
+    if args.clear:
+        if not args.module:
+            raise ValueError("--clear STUDENT needs --module NAME")
+        for assignment in _selection(course, args):
+            score = review.clear(course, assignment, args.clear)
+            print(
+                f"{args.clear} {assignment.slug}: cleared, score {score:g} "
+                "(the points autograding computed)"
+            )
+        return 0
+    slugs = {a.slug for a in _selection(course, args, default_all=True)}
+    flags = review.flagged(course.root)
+    shown = {key: found for key, found in flags.items() if key[0] in slugs}
+    for (slug, student), found in sorted(shown.items()):
+        print(f"{student} {slug}: flagged for review (test cells earn 0)")
+        for finding in found:
+            print(f"  - {finding}")
+    print(
+        f"{len(shown)} submission(s) flagged"
+        + (
+            "; after reading the notebook, clear an honest one with "
+            "`tito nbgrader review --clear STUDENT --module NAME`"
+            if shown
+            else ""
+        )
+    )
     return 0
 
 

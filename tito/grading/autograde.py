@@ -37,6 +37,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tito.grading import review
 from tito.grading import sandbox as sandboxing
 from tito.grading.course import (
     Assignment,
@@ -65,6 +66,7 @@ class Result:
     error: str | None = None
     log: Path | None = None
     grades: dict = field(default_factory=dict)  # grade cell -> auto score
+    flags: list = field(default_factory=list)  # tampering: points withheld
 
 
 # --- the parent's side ----------------------------------------------------------------------------------------
@@ -535,6 +537,7 @@ def _finish(
         # symlinks the kernel made stay links: their targets are never copied
         shutil.copytree(graded, target, symlinks=True)
         result.seconds, result.log = seconds, log
+        result.flags = review.check(course, assignment, student, result)
         return result
     score, max_score = record_failure(course, assignment, student)
     return Result(
@@ -557,6 +560,8 @@ def print_summary(results: list[Result]) -> None:
     for r in sorted(results, key=lambda r: (r.assignment, r.student)):
         score = "-" if r.score is None else f"{r.score:g}/{r.max_score:g}"
         note = "" if r.ok else f"NOT GRADED: {r.error} (log: {r.log})"
+        if r.flags:  # tito nbgrader review lists what was found
+            note = f"FLAGGED FOR REVIEW: {r.flags[0]}"
         print(
             f"{r.student:<20} {r.assignment:<16} {score:>10} {r.seconds:6.1f}s  {note}"
         )

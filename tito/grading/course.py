@@ -824,6 +824,9 @@ def status(course: Course, assignments: list[Assignment]) -> dict:
     else:
         all_students = []
     all_students = sorted(set(all_students) | set(course.students()))
+    from tito.grading import review
+
+    flags = review.flagged(course.root)
     for assignment in assignments:
         submitted = course.students(assignment)
         graded = [
@@ -846,16 +849,20 @@ def status(course: Course, assignments: list[Assignment]) -> dict:
             "mean_score": (sum(g[0] for g in got) / len(got)) if got else None,
             "max_score": got[0][1] if got else None,
             "needs_review": sum(1 for g in got if g[2]),
+            "flagged": sum(1 for key in flags if key[0] == assignment.slug),
         }
     for student in all_students:
         students[student] = {}
         for assignment in assignments:
             if (student, assignment.slug) in scores:
-                score, max_score, review = scores[(student, assignment.slug)]
+                score, max_score, needs_review = scores[
+                    (student, assignment.slug)
+                ]
                 students[student][assignment.slug] = {
                     "score": score,
                     "max_score": max_score,
-                    "needs_review": review,
+                    "needs_review": needs_review,
+                    "flagged": flags.get((assignment.slug, student), []),
                 }
             elif (course.submitted / student / assignment.slug).is_dir():
                 students[student][assignment.slug] = {
@@ -900,12 +907,22 @@ def print_status(report: dict) -> None:
             else:
                 row.append(
                     f"{cell['score']:g}/{cell['max_score']:g}"
+                    + ("!" if cell.get("flagged") else "")
                     + ("*" if cell["needs_review"] else "")
                 )
         print(f"{student:<20}" + "".join(f"{r:>16}" for r in row))
     print(
         "\n* needs review (autograding failed or a manual grade exists): see `tito nbgrader autograde` output"
     )
+    if any(row.get("flagged") for row in modules.values()):
+        print(
+            "! flagged for review: signs of tampering, test cells earn "
+            "nothing until cleared (`tito nbgrader review`)"
+        )
+        for student, cells in report["students"].items():
+            for slug, cell in cells.items():
+                if cell.get("flagged"):
+                    print(f"  {student} {slug}: {cell['flagged'][0]}")
 
 
 def dumps(report: dict) -> str:

@@ -163,9 +163,16 @@ class QuotedCsvExportPlugin(ExportPlugin):
         "late_submission_penalty",
         "score",
         "max_score",
+        "flagged_for_review",  # why its test cells earn nothing for now
     ]
 
     def export(self, gradebook):
+        from nbgrader.coursedir import CourseDirectory
+
+        from tito.grading import review
+
+        root = CourseDirectory(config=self.config).root
+        flags = review.flagged(root)
         assignments, students = (
             set(map(str, self.assignment)),
             set(map(str, self.student)),
@@ -202,6 +209,9 @@ class QuotedCsvExportPlugin(ExportPlugin):
                         penalty,
                         max(0.0, raw - penalty),
                         assignment.max_score,
+                        "; ".join(
+                            flags.get((assignment.name, student.id), [])
+                        ),
                     ]
                     writer.writerow(
                         ["" if value is None else value for value in row]
