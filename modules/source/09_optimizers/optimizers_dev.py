@@ -543,14 +543,15 @@ class Optimizer:
         return None if closure is None else closure()
 
     def _each_parameter(self):
-        """(parameter, gradient array, its state dict, its group) for every parameter with a gradient
-        that the readable loop body of `step` must update.
+        """(parameter, gradient array, its state dict, its group) for every
+        parameter with a gradient that the readable loop of `step` updates.
 
-        The fast path (Part 3.6) is chosen here, once for every optimizer, as torch.optim chooses
-        between its implementations: a parameter that takes it is updated by the class's
-        `_fast_update` (the same numbers, computed in place in cache-sized blocks) and is not
-        yielded, so `step` stays the readable formula. `fused` in the group decides: None (auto)
-        takes it for large float arrays, True always where possible, False never.
+        The fast path (Part 3.6) is chosen here, once for every optimizer, as
+        torch.optim chooses between its implementations: a parameter that
+        takes it is updated by the class's `_fast_update` (the same numbers,
+        in place, in cache-sized blocks) and is not yielded, so `step` stays
+        the readable formula. The group's `fused` decides: None (auto) for
+        large float arrays, True wherever possible, False never.
         """
         for group in self.param_groups:
             for p in group["params"]:
@@ -577,7 +578,7 @@ class Optimizer:
         return False
 
     def _scratch(self, param):
-        """Three rows of one block, reused by every fast update of this dtype."""
+        """Three rows of one block, reused by every fast update (per dtype)."""
         buffers = self.__dict__.setdefault("_scratch_buffers", {})
         if param.dtype not in buffers:
             buffers[param.dtype] = np.empty((3, BLOCK_SIZE), param.dtype)
@@ -700,9 +701,10 @@ def _set_grad_array(parameter, array):
         parameter.grad = array
 
 
-# The fast path pays where temporaries are expensive: a full-size temporary is fresh memory
-# the system must find and clear, and costs a pass over memory. Below ~64K elements (256 KB
-# in float32) it stays in cache and the readable step is as fast.
+# The fast path pays where temporaries are expensive: a full-size temporary is
+# fresh memory the system must find and clear, and costs a pass over memory.
+# Below ~64K elements (256 KB in float32) it stays in cache and the readable
+# step is as fast.
 FAST_PATH_MIN_SIZE = 1 << 16
 FAST_PATH_DTYPES = (np.float32, np.float64)
 # A fast update works on blocks of this many elements: a few arrays of 64 KB
@@ -721,7 +723,7 @@ def _plain_numbers(group):
 
 
 def _fast_path_arrays(param, *arrays):
-    """Whether blocks of flat views can update `param` in place, reading `arrays`."""
+    """Whether flat views can update `param` in place, reading `arrays`."""
     return (
         isinstance(param, np.ndarray)
         and param.dtype in FAST_PATH_DTYPES
@@ -3874,8 +3876,9 @@ if __name__ == "__main__":
 # %% [markdown]
 # ## 3.6 Make it fast: the memory-traffic floor, in place, in blocks
 #
-# An optimizer step does very little arithmetic, about ten floating-point operations per parameter for
-# Adam, but it must *read and write* every array it touches. Per float32 parameter (4 bytes per array):
+# An optimizer step does very little arithmetic, about ten floating-point
+# operations per parameter for Adam, but it must *read and write* every array
+# it touches. Per float32 parameter (4 bytes per array):
 #
 # | optimizer | reads | writes | bytes per parameter |
 # | --- | --- | --- | --- |
@@ -3883,60 +3886,72 @@ if __name__ == "__main__":
 # | SGD + momentum | $\theta$, $g$, $b$ | $\theta$, $b$ | 20 |
 # | Adam | $\theta$, $g$, $m$, $v$ | $\theta$, $m$, $v$ | 28 |
 #
-# Ten operations per 28 bytes is far below what a processor computes while memory delivers those bytes,
-# so for a model too large for the caches the step is **memory-bound**: its time is at least
+# Ten operations per 28 bytes is far below what a processor computes while
+# memory delivers those bytes, so for a model too large for the caches the step
+# is **memory-bound**: its time is at least
 #
 # $$t_{\text{floor}} = \frac{\text{bytes per parameter} \times N}{\text{memory bandwidth}} .$$
 #
-# Your readable `step` is far above it. NumPy evaluates an expression one operator at a time, and each
-# operator reads its inputs and writes a **new full-size array**: `beta1 * m + (1 - beta1) * g` makes two
-# temporaries and three passes over memory, and a fresh temporary of 64 MB is memory the system must find
-# and clear before NumPy can write it. Three habits remove almost all of that cost, without changing a
-# single number:
+# Your readable `step` is far above it. NumPy evaluates an expression one
+# operator at a time, and each operator reads its inputs and writes a **new
+# full-size array**: `beta1 * m + (1 - beta1) * g` makes two temporaries and
+# three passes over memory, and a fresh temporary of 64 MB is memory the system
+# must find and clear before NumPy can write it. Three habits remove almost all
+# of that cost, without changing a single number:
 #
-# 1. **In place.** `m *= beta1` and `np.multiply(g, 1 - beta1, out=scratch)` write into arrays that already
-#    exist.
-# 2. **A small reusable scratch buffer** holds the intermediate results (`scratch` below), allocated once.
-# 3. **Blocks that stay in cache.** Work on 16K elements (64 KB of float32) at a time: the block of $m$
-#    read by one operation is still in the processor's cache when the next one reads it, so memory sees
-#    roughly one read and one write per array, as at the floor.
+# 1. **In place.** `m *= beta1` and `np.multiply(g, 1 - beta1, out=scratch)`
+#    write into arrays that already exist.
+# 2. **A small reusable scratch buffer** holds the intermediate results
+#    (`scratch` below), allocated once.
+# 3. **Blocks that stay in cache.** Work on 16K elements (64 KB of float32) at
+#    a time: the block of $m$ read by one operation is still in the processor's
+#    cache when the next one reads it, so memory sees roughly one read and one
+#    write per array, as at the floor.
 #
-# **Why the numbers do not change, bit for bit.** IEEE 754 rounds every `+ − × ÷ √` to the nearest
-# representable number, and NumPy's vectorised loops do the same. An operation on the same two numbers
-# gives the same bits whether its result goes to a new array or an existing one, and an element never
-# depends on its neighbours, so cutting the arrays into blocks changes nothing either. What *does* change
-# the bits is the order: $(\alpha m)/d$ and $\alpha (m/d)$ round differently (by about one unit in the last
-# place, an *ulp*). The fast updates below therefore perform exactly the readable step's operations in
-# its order; done so, they give its numbers exactly.
+# **Why the numbers do not change, bit for bit.** IEEE 754 rounds every
+# `+ − × ÷ √` to the nearest representable number, and NumPy's vectorised loops
+# do the same. An operation on the same two numbers gives the same bits whether
+# its result goes to a new array or an existing one, and an element never
+# depends on its neighbours, so cutting the arrays into blocks changes nothing
+# either. What *does* change the bits is the order: $(\alpha m)/d$ and $\alpha
+# (m/d)$ round differently (by about one unit in the last place, an *ulp*). The
+# fast updates below therefore perform exactly the readable step's operations
+# in its order; done so, they give its numbers exactly.
 #
-# This is how the package works, as `torch.optim` chooses between its single-tensor, foreach and fused
-# implementations: `SGD`, `Adam` and `AdamW` take a `fused` argument. `fused=None` (the default) takes the
-# fast path for float32/float64 parameters of at least 65,536 elements (`FAST_PATH_MIN_SIZE`), where it pays;
-# `fused=True` takes it for every parameter it can handle; `fused=False` never. The choice is made in one
-# place, `Optimizer._each_parameter`: it hands such parameters to the class's fast update and yields the
-# others to your readable loop. Options or arrays a fast update does not handle (AMSGrad, a non-contiguous
-# or read-only array, an integer array) always take the readable step, even with `fused=True`.
+# This is how the package works, as `torch.optim` chooses between its
+# single-tensor, foreach and fused implementations: `SGD`, `Adam` and `AdamW`
+# take a `fused` argument. `fused=None` (the default) takes the fast path for
+# float32/float64 parameters of at least 65,536 elements
+# (`FAST_PATH_MIN_SIZE`), where it pays; `fused=True` takes it for every
+# parameter it can handle; `fused=False` never. The choice is made in one
+# place, `Optimizer._each_parameter`: it hands such parameters to the class's
+# fast update and yields the others to your readable loop. Options or arrays a
+# fast update does not handle (AMSGrad, a non-contiguous or read-only array, an
+# integer array) always take the readable step, even with `fused=True`.
 #
 # ### Worked example: SGD with momentum, in place, in blocks
 #
-# Here is the fast update of `SGD`, the one the package runs. Follow one block: every line is a line of
-# the readable step, written into `d` (the block's direction) or `work` instead of a new array, and in the
-# same order. The momentum buffer is the one full-size array it creates, because it *is* the state.
+# Here is the fast update of `SGD`, the one the package runs. Follow one block:
+# every line is a line of the readable step, written into `d` (the block's
+# direction) or `work` instead of a new array, and in the same order. The
+# momentum buffer is the one full-size array it creates, because it *is* the
+# state.
 
 
 # %%
 #| export
 def blocks(size, block_size=BLOCK_SIZE):
-    """Slices that cut `size` elements into consecutive blocks of `block_size`."""
+    """Slices that cut `size` elements into blocks of `block_size`."""
     for start in range(0, size, block_size):
         yield slice(start, min(start + block_size, size))
 
 
 def sgd_fast_update(param, grad, state, group, scratch):
-    """SGD.step for one parameter, in place in blocks: the same numbers, bit for bit.
+    """SGD.step for one parameter in place, in blocks: the same numbers.
 
-    param, grad: arrays of one shape (param is updated, grad only read); state, group: as in
-    SGD.step; scratch: a (2, k) array of param's dtype, free to overwrite.
+    param, grad: arrays of one shape (param is updated, grad only read);
+    state, group: as in SGD.step; scratch: a (2, k) array (or larger) of
+    param's dtype, free to overwrite.
     """
     lr, mu = group["lr"], group["momentum"]
     tau, wd = group["dampening"], group["weight_decay"]
@@ -3968,35 +3983,45 @@ def sgd_fast_update(param, grad, state, group, scratch):
 
 
 # %% [markdown]
-# Count the traffic of one block: $\theta$, $g$ and $b$ come from memory once; everything else (`d`, `work`, the
-# block of $b$ just written) is in cache. That is the 20 bytes per parameter of the table, plus a little.
-# (`b += (1 − τ)g` costs a multiplication even when τ = 0; multiplying by exactly 1 changes no bit.)
+# Count the traffic of one block: $\theta$, $g$ and $b$ come from memory once;
+# everything else (`d`, `work`, the block of $b$ just written) is in cache.
+# That is the 20 bytes per parameter of the table, plus a little. (The line
+# for $(1-\tau)g$ multiplies even when τ = 0: multiplying by exactly 1 changes
+# no bit, and it keeps the readable step's operations.)
 #
 # ### Exercise: Adam's update without full-size temporaries
 #
-# Write `adam_update_in_place`: one Adam update of $\theta$, $m$, $v$, **in place**, using only the two
-# scratch arrays you are given for intermediate results. The formula is your `Adam.step`'s:
+# Write `adam_update_in_place`: one Adam update of $\theta$, $m$, $v$, **in
+# place**, using only the two scratch arrays you are given for intermediate
+# results. The formula is your `Adam.step`'s:
 #
-# $$m \leftarrow \beta_1 m + (1-\beta_1) g, \qquad v \leftarrow \beta_2 v + (1-\beta_2) g^2, \qquad
-# \theta \leftarrow \theta - \frac{\alpha}{1-\beta_1^t}\cdot\frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}.$$
+# $$m \leftarrow \beta_1 m + (1-\beta_1) g, \qquad
+# v \leftarrow \beta_2 v + (1-\beta_2) g^2, \qquad
+# \theta \leftarrow \theta -
+# \frac{\alpha}{1-\beta_1^t}\cdot\frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} +
+# \epsilon}.$$
 #
-# The package's `Adam` calls your function on every block of 16K elements of a large parameter (the
-# provided `adam_fast_update` below does the blocking, the weight decay and the step count), so once it
-# works, `Adam` runs *your* code at full speed. Rules and tools:
+# The package's `Adam` calls your function on every block of 16K elements of a
+# large parameter (the provided `adam_fast_update` below does the blocking, the
+# weight decay and the step count), so once it works, `Adam` runs *your* code
+# at full speed. Rules and tools:
 #
-# - Every line writes into an existing array: `x *= c`, `x += y`, `np.multiply(a, c, out=s)`,
-#   `np.sqrt(v, out=s)`, `np.divide(a, s, out=s)`. An expression like `beta1 * exp_avg` allocates a new
-#   array the size of the parameter: the memory test below measures the extra memory with `tracemalloc`
-#   and allows an eighth of the parameter's size.
-# - `grad` is read only (it may be the very array in `p.grad`); `step` is $t$, already counted (1 at the
-#   first step). The scalars ($\alpha/(1-\beta_1^t)$, $\sqrt{1-\beta_2^t}$) are plain Python floats: compute them
-#   once, they cost nothing.
+# - Every line writes into an existing array: `x *= c`, `x += y`,
+#   `np.multiply(a, c, out=s)`, `np.sqrt(v, out=s)`, `np.divide(a, s, out=s)`.
+#   An expression like `beta1 * exp_avg` allocates a new array the size of the
+#   parameter: the memory test below measures the extra memory with
+#   `tracemalloc` and allows an eighth of the parameter's size.
+# - `grad` is read only (it may be the very array in `p.grad`); `step` is $t$,
+#   already counted (1 at the first step). The scalars ($\alpha/(1-\beta_1^t)$,
+#   $\sqrt{1-\beta_2^t}$) are plain Python floats: compute them once, they cost
+#   nothing.
 # - You may cut the arrays into blocks yourself; you do not have to.
 #
-# The test compares your numbers with the readable formula over several steps. Computed in the readable
-# step's order they agree bit for bit; in another order (say $\alpha\,(m/d)$ instead of $(\alpha m)/d$) each
-# quantity may differ by a few ulp, which the test allows ($32$ ulp of the quantity's scale), while any
-# real mistake is off by far more.
+# The test compares your numbers with the readable formula over several steps.
+# Computed in the readable step's order they agree bit for bit; in another
+# order (say $\alpha\,(m/d)$ instead of $(\alpha m)/d$) each quantity may
+# differ by a few ulp, which the test allows ($32$ ulp of the quantity's
+# scale), while any real mistake is off by far more.
 
 
 # %% nbgrader={"grade": false, "grade_id": "adam-in-place", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -4006,9 +4031,10 @@ def adam_update_in_place(
 ):
     """One Adam update, in place, with no full-size temporary.
 
-    param, exp_avg, exp_avg_sq: θ, m, v, arrays of one shape, updated in place; grad: g, read
-    only; step: t (1 at the first step); scratch: two arrays `scratch[0]`, `scratch[1]` of the
-    same shape, free to overwrite. Gives the numbers of `Adam.step`.
+    param, exp_avg, exp_avg_sq: θ, m, v, arrays of one shape, updated in
+    place; grad: g, read only; step: t (1 at the first step); scratch: two
+    arrays `scratch[0]`, `scratch[1]` of the same shape, free to overwrite.
+    Gives the numbers of `Adam.step`.
     """
     ### BEGIN SOLUTION
     s, work = scratch[0], scratch[1]
@@ -4026,17 +4052,19 @@ def adam_update_in_place(
 
 
 # %% [markdown]
-# The package's `Adam` runs your function through this driver: it cuts a large parameter into blocks,
-# applies AdamW's decay or the L2 term on each block first (as the readable step does), and counts the
-# step. Until your function is written, a large parameter's step stops with a message that says so.
+# The package's `Adam` runs your function through this driver: it cuts a large
+# parameter into blocks, applies AdamW's decay or the L2 term on each block
+# first (as the readable step does), and counts the step. Until your function
+# is written, a large parameter's step stops with a message that says so.
 
 
 # %%
 #| export
 def adam_fast_update(param, grad, state, group, scratch):
-    """Adam.step (and AdamW's) for one parameter, in blocks, with adam_update_in_place.
+    """Adam.step (and AdamW's) for one parameter, in blocks.
 
-    scratch: a (3, k) array of param's dtype, free to overwrite.
+    Each block goes through adam_update_in_place; scratch: a (3, k) array of
+    param's dtype, free to overwrite.
     """
     _check_written(adam_update_in_place)
     lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
@@ -4061,7 +4089,7 @@ def adam_fast_update(param, grad, state, group, scratch):
 
 
 def _check_written(update):
-    """Stop before any array changes if the exercise still raises NotImplementedError."""
+    """Stop before any array changes if the exercise is not written yet."""
     nothing = [np.zeros(0) for _ in range(4)]
     try:
         update(*nothing, 1, 1e-3, 0.9, 0.999, 1e-8, np.zeros((2, 0)))
@@ -4079,9 +4107,9 @@ from tinytorch.core.setup import expect, expect_close, expect_equal
 
 
 def readable_adam_steps(theta, grads, lr, beta1, beta2, eps, mistake=None):
-    """(θ, m, v) after each step of the readable formula; `mistake` gives a known wrong one.
+    """(θ, m, v) after each step of the readable formula, in theta's dtype.
 
-    Arrays keep the dtype of `theta` (Python floats do not widen float32 in NumPy 2).
+    `mistake` names a known wrong formula, to recognise it in a test.
     """
     theta, m, v = theta.copy(), np.zeros_like(theta), np.zeros_like(theta)
     trajectory = []
@@ -4104,13 +4132,11 @@ def readable_adam_steps(theta, grads, lr, beta1, beta2, eps, mistake=None):
 
 # %% nbgrader={"grade": true, "grade_id": "test-adam-in-place", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_unit_adam_in_place():
-    print(
-        "🔬 Unit Test: adam_update_in_place gives the readable step's numbers..."
-    )
+    print("🔬 Unit Test: adam_update_in_place gives the readable numbers...")
     rng = np.random.default_rng(0)
     n, lr, beta1, beta2, eps = 64, 0.01, 0.8, 0.9, 1e-3
     theta = rng.standard_normal(n)
-    # gradients from 1e-4 to 1 in size: eps matters for some entries, not others
+    # gradients of 1e-4 to 1: eps matters for some entries, not others
     grads = [
         rng.standard_normal(n) * 10 ** rng.uniform(-4, 0, n) for _ in range(5)
     ]
@@ -4127,7 +4153,7 @@ def test_unit_adam_in_place():
         )
     }
     named = {
-        "no bias correction": "the bias correction is missing (m̂ = m, v̂ = v)",
+        "no bias correction": "bias correction is missing (m̂ = m, v̂ = v)",
         "m corrected only": "only m is bias-corrected (v̂ = v)",
         "v corrected only": "only v is bias-corrected (m̂ = m)",
         "eps before the correction": "eps is added before dividing by "
@@ -4200,7 +4226,7 @@ def test_unit_adam_in_place_memory():
             f"at most {allowed / 1e6:.2f} MB (an eighth of the parameter's "
             f"{param.nbytes / 1e6:.1f} MB), got {extra / 1e6:.2f} MB = "
             f"{extra / param.nbytes:.1f}× the parameter: that is "
-            f"{extra / param.nbytes:.0f} full-size temporary array(s). An "
+            f"about {extra / param.nbytes:.0f} full-size temporaries at once. An "
             "expression like beta1 * exp_avg or np.sqrt(v) makes one; write "
             "into exp_avg, exp_avg_sq, param or scratch (*=, +=, out=).",
         )
@@ -4223,11 +4249,12 @@ if __name__ == "__main__":
 # %% [markdown]
 # ### Against the floor
 #
-# Now time it. We measure this machine's bandwidth with a large NumPy copy (it reads and writes each byte
-# once, so it moves $2\times$ the array's size), then time one step of the readable and the fast path of
-# SGD with momentum and of Adam on one float32 parameter of 4 million elements (16 MB per array, far larger
-# than a processor's caches), and report each time against its floor. Gradients are random numbers: we
-# time the optimizer, not autograd.
+# Now time it. We measure this machine's bandwidth with a large NumPy copy (it
+# reads and writes each byte once, so it moves $2\times$ the array's size),
+# then time one step of the readable and the fast path of SGD with momentum and
+# of Adam on one float32 parameter of 4 million elements (16 MB per array, far
+# larger than a processor's caches), and report each time against its floor.
+# Gradients are random numbers: we time the optimizer, not autograd.
 
 
 # %%
@@ -4254,7 +4281,7 @@ def copy_bandwidth(num_floats, repeats=3):
 
 
 def large_parameter(size, seed=0):
-    """A float32 parameter with a random gradient (we time the optimizer, not autograd)."""
+    """A float32 parameter with a random gradient (no autograd to time)."""
     noise = np.random.default_rng(seed)
     parameter = Variable(
         noise.standard_normal(size, dtype=np.float32), requires_grad=True
@@ -4302,21 +4329,26 @@ if __name__ == "__main__":
 # %% [markdown]
 # How to read the table honestly:
 #
-# - **The floor is a floor.** It assumes one pass over memory per array, at the speed of a plain copy.
-#   The readable Adam makes about a dozen full passes and as many fresh temporaries; the fast path makes one
-#   pass over memory per array and lands within a small factor of the floor. SGD with momentum gains less,
-#   because its readable step has fewer temporaries to remove.
-# - **The rest is NumPy's overhead.** Each block still runs about ten separate NumPy operations, each with a
-#   fixed cost of a microsecond or so, and each pass over the block goes through the cache rather than
-#   registers. **Reaching the floor needs fusion**: one loop that loads $\theta, g, m, v$ once, does all the
-#   arithmetic in registers and stores $\theta, m, v$ once. That is what compiled kernels do (PyTorch's
-#   `fused=True` Adam, or a few lines of C or Numba). The formula is the same; only the traffic changes.
-# - **Adam costs time, not just memory.** Even at the floor it moves $28/20 = 1.4$ times the bytes of SGD with
-#   momentum per step. For a network, the optimizer step is usually small next to the forward and backward
-#   passes, but for very large models it is not negligible.
+# - **The floor is a floor.** It assumes one pass over memory per array, at the
+#   speed of a plain copy. The readable Adam makes about a dozen full passes
+#   and as many fresh temporaries; the fast path makes one pass over memory per
+#   array and lands within a small factor of the floor. SGD with momentum gains
+#   less, because its readable step has fewer temporaries to remove.
+# - **The rest is NumPy's overhead.** Each block still runs about ten separate
+#   NumPy operations, each with a fixed cost of a microsecond or so, and each
+#   pass over the block goes through the cache rather than registers.
+#   **Reaching the floor needs fusion**: one loop that loads $\theta, g, m, v$
+#   once, does all the arithmetic in registers and stores $\theta, m, v$ once.
+#   That is what compiled kernels do (PyTorch's `fused=True` Adam, or a few
+#   lines of C or Numba). The formula is the same; only the traffic changes.
+# - **Adam costs time, not just memory.** Even at the floor it moves $28/20 =
+#   1.4$ times the bytes of SGD with momentum per step. For a network, the
+#   optimizer step is usually small next to the forward and backward passes,
+#   but for very large models it is not negligible.
 #
-# The repository's `benchmarks/optimizer_step.py` runs the same measurement at 16 million parameters
-# outside the notebook and adds `torch.optim` (its default and its `fused=True` Adam) as references.
+# The repository's `benchmarks/optimizer_step.py` runs the same measurement at
+# 16 million parameters outside the notebook and adds `torch.optim` (its
+# default and its `fused=True` Adam) as references.
 
 # %% [markdown]
 # ## 3.7 Explore: your optimizers, live
