@@ -707,9 +707,11 @@ def _set_grad_array(parameter, array):
 # step is as fast.
 FAST_PATH_MIN_SIZE = 1 << 16
 FAST_PATH_DTYPES = (np.float32, np.float64)
-# A fast update works on blocks of this many elements: a few arrays of 64 KB
-# (float32) stay in the processor's cache from one operation to the next.
-BLOCK_SIZE = 1 << 14
+# A fast update works on blocks of this many elements: the block's arrays
+# (128 KB each in float32) stay in the processor's caches from one operation to
+# the next, and each NumPy call (about a microsecond of fixed cost) still does
+# enough work. Measured at 16M parameters: 4K elements 2x slower, 64K no faster.
+BLOCK_SIZE = 1 << 15
 
 
 def _plain_numbers(group):
@@ -3903,7 +3905,7 @@ if __name__ == "__main__":
 #    write into arrays that already exist.
 # 2. **A small reusable scratch buffer** holds the intermediate results
 #    (`scratch` below), allocated once.
-# 3. **Blocks that stay in cache.** Work on 16K elements (64 KB of float32) at
+# 3. **Blocks that stay in cache.** Work on 32K elements (128 KB of float32) at
 #    a time: the block of $m$ read by one operation is still in the processor's
 #    cache when the next one reads it, so memory sees roughly one read and one
 #    write per array, as at the floor.
@@ -4001,7 +4003,7 @@ def sgd_fast_update(param, grad, state, group, scratch):
 # \frac{\alpha}{1-\beta_1^t}\cdot\frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} +
 # \epsilon}.$$
 #
-# The package's `Adam` calls your function on every block of 16K elements of a
+# The package's `Adam` calls your function on every block of 32K elements of a
 # large parameter (the provided `adam_fast_update` below does the blocking, the
 # weight decay and the step count), so once it works, `Adam` runs *your* code
 # at full speed. Rules and tools:
