@@ -155,7 +155,7 @@ def test_adam_paths_agree(problem, lr, b1, b2, eps, wd, amsgrad, kind):
     assert_same_numbers(make, start, grads, block)
 
 
-# --- which path runs ----------------------------------------------------------
+# --- which path runs -----------------------------------------------------
 
 
 @pytest.fixture
@@ -273,7 +273,7 @@ def test_a_large_step_explains_an_unwritten_exercise(monkeypatch):
     assert np.all(p.data < 1)
 
 
-# --- checkpoints across paths ---------------------------------------------------
+# --- checkpoints across paths --------------------------------------------
 
 
 @pytest.mark.parametrize(

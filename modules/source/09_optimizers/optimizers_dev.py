@@ -710,7 +710,7 @@ FAST_PATH_DTYPES = (np.float32, np.float64)
 # A fast update works on blocks of this many elements: the block's arrays
 # (128 KB each in float32) stay in the processor's caches from one operation to
 # the next, and each NumPy call (about a microsecond of fixed cost) still does
-# enough work. Measured at 16M parameters: 4K elements 2x slower, 64K no faster.
+# enough work. Measured at 16M parameters: 4K is 2x slower, 64K no faster.
 BLOCK_SIZE = 1 << 15
 
 
@@ -4228,9 +4228,9 @@ def test_unit_adam_in_place_memory():
             f"at most {allowed / 1e6:.2f} MB (an eighth of the parameter's "
             f"{param.nbytes / 1e6:.1f} MB), got {extra / 1e6:.2f} MB = "
             f"{extra / param.nbytes:.1f}× the parameter: that is "
-            f"about {extra / param.nbytes:.0f} full-size temporaries at once. An "
-            "expression like beta1 * exp_avg or np.sqrt(v) makes one; write "
-            "into exp_avg, exp_avg_sq, param or scratch (*=, +=, out=).",
+            f"about {extra / param.nbytes:.0f} full-size temporaries at once. "
+            "An expression like beta1 * exp_avg or np.sqrt(v) makes one; "
+            "write into exp_avg, exp_avg_sq, param or scratch (*=, +=, out=).",
         )
         ulps = 32 * np.finfo(np.float32).eps
         expect_close(
