@@ -7,7 +7,8 @@ For SGD, SGD with momentum and Adam on float32 parameters (four square
 matrices) it reports, per step:
 - the package's default (fused=None: the fast path for large parameters) and
   its readable step (fused=False),
-- torch.optim's default (it picks foreach on CPU) and, for Adam, fused=True,
+- torch.optim's default (on CPU, its single-tensor loop) and, for Adam,
+  fused=True,
 - the memory-traffic floor: the bytes a step must move (Adam reads p, g, m, v
   and writes p, m, v: 28 bytes per float32 parameter) over this machine's
   copy bandwidth, measured with a large NumPy copy,
