@@ -256,13 +256,13 @@ def test_in_place_adam_is_the_packages_adam():
         start.copy(),
         np.zeros(50),
         np.zeros(50),
-        np.empty(50),
+        np.empty((2, 50)),
     )
     for step, g in enumerate(grads, start=1):
         p.grad = Tensor(g.copy())
         adam.step()
         optimizers_dev.adam_update_in_place(
-            theta, g, m, v, scratch, step, lr=1e-2, beta1=0.9, beta2=0.99
+            theta, g, m, v, step, 1e-2, 0.9, 0.99, 1e-8, scratch
         )
     assert np.allclose(theta, p.data, rtol=1e-12, atol=1e-15)
     assert np.allclose(

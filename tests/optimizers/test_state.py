@@ -238,6 +238,7 @@ def test_missing_group_keys_come_from_defaults_and_extra_keys_are_kept():
         "weight_decay": 0.0,
         "amsgrad": False,
         "decoupled_weight_decay": False,
+        "fused": None,
     }
 
 

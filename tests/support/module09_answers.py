@@ -52,6 +52,25 @@ p.data -= (lr / shrink_first) * first / (np.sqrt(second) / np.sqrt(shrink_second
 decays = self.last_epoch // self.step_size
 return [rate * self.gamma ** decays for rate in self.base_lrs]
 """,
+    # adam_update_in_place: in place, blocked by hand, in another order
+    # (m/d before the step size): equal within the test's ulp bound
+    "adam-in-place": """\
+first, second = scratch[0], scratch[1]
+step_size = lr / (1.0 - beta1 ** step)
+root = (1.0 - beta2 ** step) ** 0.5
+for lo in range(0, param.size, 4096):
+    hi = min(lo + 4096, param.size)
+    g, m, v = grad[lo:hi], exp_avg[lo:hi], exp_avg_sq[lo:hi]
+    a, b = first[lo:hi], second[lo:hi]
+    np.multiply(m, beta1, out=m)
+    np.add(m, np.multiply(g, 1.0 - beta1, out=a), out=m)
+    np.multiply(g, g, out=a)
+    np.multiply(v, beta2, out=v)
+    np.add(v, np.multiply(a, 1.0 - beta2, out=a), out=v)
+    np.add(np.divide(np.sqrt(v, out=b), root, out=b), eps, out=b)
+    np.multiply(np.divide(m, b, out=a), step_size, out=a)
+    np.subtract(param[lo:hi], a, out=param[lo:hi])
+""",
 }
 
 
@@ -87,6 +106,49 @@ WRONG = {
             "return [rate * self.gamma ** ((self.last_epoch + 1) // self.step_size)"
             " for rate in self.base_lrs]\n",
             r"",
+        ),
+    ],
+    "adam-in-place": [
+        Wrong(  # the readable formula: right numbers, full-size temporaries
+            "exp_avg[:] = beta1 * exp_avg + (1 - beta1) * grad\n"
+            "exp_avg_sq[:] = beta2 * exp_avg_sq + (1 - beta2) * grad * grad\n"
+            "m_hat = exp_avg / (1 - beta1 ** step)\n"
+            "v_hat = exp_avg_sq / (1 - beta2 ** step)\n"
+            "param -= lr * m_hat / (np.sqrt(v_hat) + eps)\n",
+            r"full-size temporary",
+        ),
+        Wrong(  # in place, but v is never bias-corrected
+            "s, work = scratch[0], scratch[1]\n"
+            "exp_avg *= beta1\n"
+            "exp_avg += np.multiply(grad, 1 - beta1, out=s)\n"
+            "exp_avg_sq *= beta2\n"
+            "np.multiply(grad, grad, out=s)\n"
+            "exp_avg_sq += np.multiply(s, 1 - beta2, out=s)\n"
+            "np.sqrt(exp_avg_sq, out=s)\n"
+            "s += eps\n"
+            "np.multiply(exp_avg, lr / (1 - beta1 ** step), out=work)\n"
+            "param -= np.divide(work, s, out=work)\n",
+            r"only m is bias-corrected",
+        ),
+        Wrong(  # eps added before the correction of v: (√v + ε)/√(1 − β2ᵗ)
+            "s, work = scratch[0], scratch[1]\n"
+            "exp_avg *= beta1\n"
+            "exp_avg += np.multiply(grad, 1 - beta1, out=s)\n"
+            "exp_avg_sq *= beta2\n"
+            "exp_avg_sq += np.multiply(grad, grad, out=s) * (1 - beta2)\n"
+            "np.sqrt(exp_avg_sq, out=s)\n"
+            "s += eps\n"
+            "s /= (1 - beta2 ** step) ** 0.5\n"
+            "np.multiply(exp_avg, lr / (1 - beta1 ** step), out=work)\n"
+            "param -= np.divide(work, s, out=work)\n",
+            r"eps is added before dividing",
+        ),
+        Wrong(  # rebinds the names instead of writing into the arrays
+            "exp_avg = beta1 * exp_avg + (1 - beta1) * grad\n"
+            "exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad * grad\n"
+            "d = np.sqrt(exp_avg_sq) / (1 - beta2 ** step) ** 0.5 + eps\n"
+            "param -= lr / (1 - beta1 ** step) * exp_avg / d\n",
+            r"m is rebound",
         ),
     ],
 }
