@@ -2778,7 +2778,8 @@ if __name__ == "__main__":
 #
 # Every run uses `StepLR(optimizer, step_size=5, gamma=0.5)`: the learning rate halves every 5 epochs,
 # $\eta_e = \eta_0 \cdot 0.5^{\lfloor e/5 \rfloor}$. Large steps early make fast progress; smaller steps later
-# let the weights settle instead of bouncing around in the noise of $g_t$.
+# let the weights settle instead of bouncing around in the noise of $g_t$. The log counts epochs from 0
+# and prints the rate each epoch trained with: epochs 0–4 at $\eta_0$, epochs 5–9 at $\eta_0/2$, and so on.
 #
 # The loop below is the training loop of the module page, line for line, plus some bookkeeping. Watch
 # for: Adam's loss falls fastest in the first epoch; the two SGD runs behave alike (same effective step);
@@ -2791,7 +2792,7 @@ import numpy as np
 
 from tinytorch.core.autograd import Variable, no_grad
 from tinytorch.core.tensor import Tensor
-from tinytorch.core.setup import after_exercise
+from tinytorch.core.setup import after_exercise, expect, expect_close
 from tinytorch.core.layers import Dense, manual_seed
 from tinytorch.core.activations import ReLU
 from tinytorch.core.losses import CrossEntropyLoss
@@ -2852,9 +2853,10 @@ def train_digits_classifier(
     }
 
     for epoch in range(num_epochs):
-        history["learning_rate"].append(
-            scheduler.get_last_lr()[0]
-        )  # the rate this epoch trains with
+        # The rate this epoch trains with: read it before scheduler.step()
+        # sets the next epoch's rate.
+        epoch_lr = scheduler.get_last_lr()[0]
+        history["learning_rate"].append(epoch_lr)
         epoch_losses = []
         for batch_inputs, batch_targets in dataloader:
             # Forward pass
@@ -2876,8 +2878,9 @@ def train_digits_classifier(
         history["test_accuracy"].append(digits_accuracy(model, test_set))
         if verbose:
             print(
-                f"Epoch {epoch}, LR: {scheduler.get_last_lr()}, "
-                f"loss {history['epoch_loss'][-1]:.4f}, test accuracy {history['test_accuracy'][-1]:.1%}"
+                f"Epoch {epoch}, LR: {epoch_lr:g}, "
+                f"loss {history['epoch_loss'][-1]:.4f}, "
+                f"test accuracy {history['test_accuracy'][-1]:.1%}"
             )
     return history
 
@@ -2984,6 +2987,276 @@ if __name__ == "__main__":
 # This is one small problem with a short budget. On large vision models, well-tuned SGD with momentum and a
 # long schedule often ends at the best test accuracy; Adam (or AdamW) is the default for transformers. The
 # next part gives you the tools to see *why* optimizers differ, rather than trusting a single race.
+
+# %% [markdown]
+# ## Exercise 5 — Use: 95% on a budget
+#
+# Now you choose. Train the same network to **at least 95% held-out accuracy** (342 of the 359 test
+# images) within a fixed budget:
+#
+# | budget | value |
+# | --- | --- |
+# | epochs | 3 (45 mini-batches each: 135 optimizer steps) |
+# | batch size | 32, shuffled with seed 0 |
+# | initial weights | `build_digits_classifier(seed=0)` |
+# | optimizer | one of yours: `SGD`, `Adam`, `AdamW`, `RMSprop` or `Adagrad` |
+# | schedule | one of yours, stepped after **every optimizer step** (not every epoch) |
+#
+# On two cores the whole run takes about a second. You do not write the loop: the locked cell below
+# is the loop the test runs, and the test fixes the epochs, the batch size and the seed. You write
+# `digits_training_plan(parameters, total_steps)`, which returns `(optimizer, scheduler)` for the
+# model's parameters. `total_steps` is the number of times the loop will call `optimizer.step()` and
+# then `scheduler.step()` (135 here), so you can size a schedule to end exactly when the budget does.
+# The loop checks that your plan plays by the rules: your own optimizer over exactly the model's
+# parameters, a schedule attached to it, and weights that change only in `optimizer.step()`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "digits-budget-loop", "locked": true, "schema_version": 3, "solution": false, "task": false}
+DIGITS_BUDGET = dict(num_epochs=3, batch_size=32, seed=0)
+
+
+def check_training_plan(optimizer, scheduler, parameters, expected_weights):
+    """The rules of the budget; `expected_weights` are the weights now."""
+    optimizers = (SGD, Adam, AdamW, RMSprop, Adagrad)
+    expect(
+        type(optimizer) in optimizers,
+        f"optimizer: expected one of {[c.__name__ for c in optimizers]}, "
+        f"got {type(optimizer).__name__}",
+    )
+    expect(
+        isinstance(scheduler, LRScheduler)
+        and scheduler.optimizer is optimizer,
+        f"scheduler: expected one of your schedulers built on the "
+        f"optimizer you return, got {type(scheduler).__name__}",
+    )
+    trained = [p for group in optimizer.param_groups for p in group["params"]]
+    expect(
+        len(trained) == len(parameters)
+        and all(any(p is q for q in trained) for p in parameters),
+        f"optimizer parameters: expected the model's {len(parameters)} "
+        f"parameters, got {len(trained)} others",
+    )
+    for p, weights in zip(parameters, expected_weights):
+        expect(
+            np.array_equal(p.data, weights),
+            "weights: they may change only in optimizer.step(), and they "
+            "changed in your plan or in scheduler.step()",
+        )
+
+
+def train_under_budget(
+    make_plan, train_set, test_set, num_epochs, batch_size, seed
+):
+    """Train a fresh classifier with `make_plan(parameters, total_steps)`.
+
+    Returns the held-out accuracy, the rate of every step, and the step
+    at which the loss stopped being a number (None if it never did).
+    """
+    model = build_digits_classifier(seed)
+    parameters = model.parameters()
+    dataloader = DataLoader(
+        train_set, batch_size=batch_size, shuffle=True, seed=seed
+    )
+    weights = [p.data.copy() for p in parameters]
+    optimizer, scheduler = make_plan(
+        parameters, num_epochs * len(dataloader)
+    )
+    check_training_plan(optimizer, scheduler, parameters, weights)
+    criterion = CrossEntropyLoss()
+    rates = []
+    for epoch in range(num_epochs):
+        for inputs, targets in dataloader:
+            loss = criterion(model(inputs), targets)
+            if not np.isfinite(loss.data):
+                return dict(accuracy=0.0, rates=rates, diverged_at=len(rates))
+            rates.append(optimizer.param_groups[0]["lr"])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            weights = [p.data.copy() for p in parameters]
+            scheduler.step()
+            check_training_plan(optimizer, scheduler, parameters, weights)
+    accuracy = digits_accuracy(model, test_set)
+    return dict(accuracy=accuracy, rates=rates, diverged_at=None)
+
+
+# %% [markdown]
+# Before you write yours, measure what a constant rate does. The cell below trains under the budget with
+# `LambdaLR(optimizer, lambda step: 1.0)` (a schedule that never changes the rate), for SGD with
+# momentum 0.9 and for Adam, at rates from small to large.
+
+
+# %%
+def constant_rate_plan(optimizer_class, **settings):
+    """A plan with a fixed rate: the baseline a schedule has to beat."""
+
+    def make_plan(parameters, total_steps):
+        optimizer = optimizer_class(parameters, **settings)
+        return optimizer, LambdaLR(optimizer, lambda step: 1.0)
+
+    return make_plan
+
+
+def accuracy_text(result, test_set):
+    """'341 of 359 (94.99%)', or where the run diverged."""
+    if result["diverged_at"] is not None:
+        return f"diverged at step {result['diverged_at']}"
+    correct = round(result["accuracy"] * len(test_set))
+    return f"{correct} of {len(test_set)} ({result['accuracy']:.2%})"
+
+
+# %%
+if __name__ == "__main__":
+    constant_runs = {
+        f"SGD, momentum 0.9, lr {lr}": constant_rate_plan(
+            SGD, learning_rate=lr, momentum=0.9
+        )
+        for lr in (0.05, 0.1, 0.2, 0.4)
+    } | {
+        f"Adam, lr {lr}": constant_rate_plan(Adam, learning_rate=lr)
+        for lr in (0.003, 0.01, 0.03)
+    }
+    constant_results = {}
+    started = time.perf_counter()
+    with after_exercise("SGD.step", "Adam.step"):
+        for label, plan in constant_runs.items():
+            constant_results[label] = train_under_budget(
+                plan, digits_train, digits_test, **DIGITS_BUDGET
+            )
+            print(
+                f"{label:28s} constant rate: "
+                f"{accuracy_text(constant_results[label], digits_test)}"
+            )
+        print(f"{len(constant_results)} runs in "
+              f"{time.perf_counter() - started:.1f} s")
+
+# %% [markdown]
+# None reaches 342. The small rates are still improving when the budget runs out; the large ones make
+# fast progress, then keep bouncing in the noise of the mini-batch gradients (and 0.4 with momentum,
+# an effective step of $0.4/(1-0.9) = 4$, is close to blowing up). What the budget teaches is the reason
+# schedules exist: **take large steps while the loss is high and small ones at the end**, so the
+# weights settle near a minimum instead of jittering around it. With the same 135 steps, a rate that
+# starts large and ends near zero gets what neither constant can.
+#
+# Your plan:
+#
+# - pick one of your optimizers and a starting rate at the high end of what trains (the table above
+#   tells you where that is);
+# - pick a schedule that decays it to (nearly) zero by step `total_steps`: cosine annealing, a linear
+#   decay, one-cycle (which also warms up), or your own `LambdaLR`;
+# - size the schedule in **steps**, not epochs: the loop calls `scheduler.step()` 135 times. A
+#   `StepLR(step_size=1)` written for epochs would halve the rate 135 times; a
+#   `CosineAnnealingLR(T_max=3)` would go up and down 22 times.
+
+
+# %% nbgrader={"grade": false, "grade_id": "digits-training-plan", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def digits_training_plan(parameters, total_steps):
+    """Your optimizer and schedule for the budget: (optimizer, scheduler).
+
+    parameters: the model's parameters; total_steps: how many times the
+    loop calls optimizer.step() and then scheduler.step().
+    """
+    ### BEGIN SOLUTION
+    optimizer = SGD(parameters, learning_rate=0.3, momentum=0.9)
+    warm_up = total_steps // 10
+    scheduler = SequentialLR(
+        optimizer,
+        [
+            LinearLR(optimizer, start_factor=0.1, total_iters=warm_up),
+            CosineAnnealingLR(optimizer, T_max=total_steps - warm_up),
+        ],
+        milestones=[warm_up],
+    )
+    return optimizer, scheduler
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-digits-training-plan", "locked": true, "points": 8, "schema_version": 3, "solution": false, "task": false}
+def test_unit_digits_training_plan():
+    print("🔬 Unit Test: 95% on the digits within the budget...")
+    budget = dict(num_epochs=3, batch_size=32, seed=0)  # fixed here
+    train_set, test_set = load_digits()
+    result = train_under_budget(
+        digits_training_plan, train_set, test_set, **budget
+    )
+    rates, where = result["rates"], (
+        f"after {budget['num_epochs']} epochs of batch "
+        f"{budget['batch_size']}"
+    )
+    expect(
+        result["diverged_at"] is None,
+        f"loss at step {result['diverged_at']}: expected a number, got "
+        f"inf or nan → the rate there ({rates[-1]:g}) is too large; "
+        "start lower or warm up",
+    )
+    print(f"   held-out accuracy {result['accuracy']:.2%}")
+    hints = []
+    if max(rates) == min(rates):
+        hints.append(
+            f"your rate stays at {rates[0]:g} for all {len(rates)} steps: "
+            "a constant rate cannot both make fast progress and settle; "
+            "decay it"
+        )
+    if rates[-1] > 0.2 * max(rates):
+        hints.append(
+            f"your rate ends at {rates[-1]:g}, {rates[-1] / max(rates):.0%} "
+            "of its peak: decay it to nearly zero by total_steps"
+        )
+    rises = sum(b > a for a, b in zip(rates[1:], rates[2:]))
+    if rises > 0.2 * len(rates):
+        hints.append(
+            f"your rate goes back up {rises} times: a schedule sized in "
+            "epochs but stepped every step cycles; size it in total_steps"
+        )
+    tiny = [s for s, rate in enumerate(rates) if rate < 0.01 * max(rates)]
+    if tiny and tiny[0] < len(rates) // 2:
+        hints.append(
+            f"your rate is below 1% of its peak from step {tiny[0]} of "
+            f"{len(rates)}: it decays too early (a schedule sized in epochs "
+            "shrinks once per step here)"
+        )
+    expect(
+        result["accuracy"] >= 0.95,
+        f"held-out accuracy {where}: expected at least 0.95, got "
+        f"{result['accuracy']:.4f}"
+        + "".join(f"\n  → {hint}" for hint in hints),
+    )
+    print("✅ At least 95% of the test digits within the budget")
+    print("📈 Progress: Use ✓")
+
+
+if __name__ == "__main__":
+    test_unit_digits_training_plan()
+
+# %% [markdown]
+# Your plan against the constants: the rate of every step (top) and where each run ends.
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    with after_exercise("digits_training_plan"):
+        plan_result = train_under_budget(
+            digits_training_plan, digits_train, digits_test, **DIGITS_BUDGET
+        )
+        print(f"your plan: {accuracy_text(plan_result, digits_test)}")
+        best_label = max(
+            constant_results, key=lambda k: constant_results[k]["accuracy"]
+        )
+        print(
+            f"best constant rate ({best_label}): "
+            f"{accuracy_text(constant_results[best_label], digits_test)}"
+        )
+        fig, ax = plt.subplots(figsize=(9, 3))
+        ax.plot(plan_result["rates"], label="your plan")
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel("learning rate")
+        ax.set_title(
+            f"your schedule: {plan_result['accuracy']:.1%} held-out accuracy"
+        )
+        ax.legend()
+        fig.tight_layout()
+        plt.show()
 
 # %% [markdown]
 # # Part 3 — Optimize: analysing optimizers
