@@ -52,6 +52,26 @@ p.data -= (lr / shrink_first) * first / (np.sqrt(second) / np.sqrt(shrink_second
 decays = self.last_epoch // self.step_size
 return [rate * self.gamma ** decays for rate in self.base_lrs]
 """,
+    # digits_training_plan(parameters, total_steps): momentum SGD, cosine
+    "digits-training-plan": """\
+sgd = SGD(parameters, learning_rate=0.25, momentum=0.9)
+return sgd, CosineAnnealingLR(sgd, T_max=total_steps, eta_min=0.0)
+""",
+    # measured_rate(errors): the geometric mean of the late step ratios
+    "measured-rate": """\
+late = np.log(np.asarray(errors, dtype=float)[len(errors) // 2 :])
+return float(np.exp((late[-1] - late[0]) / (len(late) - 1)))
+""",
+    # gd_rate(learning_rate, lambda_min, lambda_max)
+    "gd-rate": """\
+factors = [1 - learning_rate * lam for lam in (lambda_min, lambda_max)]
+return max(abs(f) for f in factors)
+""",
+    # heavy_ball_rate(lambda_min, lambda_max)
+    "heavy-ball-rate": """\
+a, b = math.sqrt(lambda_min), math.sqrt(lambda_max)
+return (b - a) / (b + a)
+""",
 }
 
 
@@ -87,6 +107,73 @@ WRONG = {
             "return [rate * self.gamma ** ((self.last_epoch + 1) // self.step_size)"
             " for rate in self.base_lrs]\n",
             r"",
+        ),
+    ],
+    "digits-training-plan": [
+        Wrong(  # a good constant rate: one image short
+            "sgd = SGD(parameters, learning_rate=0.2, momentum=0.9)\n"
+            "return sgd, LambdaLR(sgd, lambda step: 1.0)\n",
+            r"after 3 epochs.*\(341 of 359\)\n.*stays at 0\.2 for all 135",
+        ),
+        Wrong(  # a cosine sized in epochs, stepped every batch
+            "sgd = SGD(parameters, learning_rate=0.3, momentum=0.9)\n"
+            "return sgd, CosineAnnealingLR(sgd, T_max=3)\n",
+            r"goes back up \d+ times.*size it in total_steps",
+        ),
+        Wrong(  # StepLR written for epochs: halves the rate every step
+            "adam = Adam(parameters, learning_rate=0.01)\n"
+            "return adam, StepLR(adam, step_size=1, gamma=0.5)\n",
+            r"below 1% of its peak from step \d+ of 135",
+        ),
+        Wrong(  # far too large a rate
+            "sgd = SGD(parameters, learning_rate=3.0, momentum=0.9)\n"
+            "return sgd, CosineAnnealingLR(sgd, T_max=total_steps)\n",
+            r"guesses \(chance is 0\.1\).*too large",
+        ),
+        Wrong(  # trains more than the budget inside the plan
+            "sgd = SGD(parameters, learning_rate=0.1)\n"
+            "for p in parameters:\n"
+            "    p.data *= 1.01\n"
+            "return sgd, CosineAnnealingLR(sgd, T_max=total_steps)\n",
+            r"weights: they may change only in optimizer.step",
+        ),
+    ],
+    "measured-rate": [
+        Wrong(  # from the first steps
+            "return (errors[-1] / errors[0]) ** (1 / (len(errors) - 1))\n",
+            r"from the first steps",
+        ),
+        Wrong(  # entries, not steps
+            "h = len(errors) // 2\n"
+            "return (errors[-1] / errors[h]) ** (1 / (len(errors) - h))\n",
+            r"counts entries, not steps",
+        ),
+        Wrong(  # the last step's ratio
+            "return errors[-1] / errors[-2]\n",
+            r"last step's ratio",
+        ),
+    ],
+    "gd-rate": [
+        Wrong(  # no absolute values
+            "return max(1 - learning_rate * lambda_min,"
+            " 1 - learning_rate * lambda_max)\n",
+            r"not taken in absolute value",
+        ),
+        Wrong(  # only the steep direction
+            "return abs(1 - learning_rate * lambda_max)\n",
+            r"only the steepest direction",
+        ),
+    ],
+    "heavy-ball-rate": [
+        Wrong(  # κ where √κ belongs
+            "kappa = lambda_max / lambda_min\n"
+            "return (kappa - 1) / (kappa + 1)\n",
+            r"κ stands where √κ belongs",
+        ),
+        Wrong(  # returns β*
+            "r = math.sqrt(lambda_max / lambda_min)\n"
+            "return ((r - 1) / (r + 1)) ** 2\n",
+            r"momentum β\* = ρ², not the rate",
         ),
     ],
 }

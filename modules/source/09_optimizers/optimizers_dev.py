@@ -2999,7 +2999,7 @@ if __name__ == "__main__":
 # | epochs | 3 (45 mini-batches each: 135 optimizer steps) |
 # | batch size | 32, shuffled with seed 0 |
 # | initial weights | `build_digits_classifier(seed=0)` |
-# | optimizer | one of yours: `SGD`, `Adam`, `AdamW`, `RMSprop` or `Adagrad` |
+# | optimizer | one you built: `SGD` (with any momentum), `Adam` or `AdamW` |
 # | schedule | one of yours, stepped after **every optimizer step** (not every epoch) |
 #
 # On two cores the whole run takes about a second. You do not write the loop: the locked cell below
@@ -3017,7 +3017,7 @@ DIGITS_BUDGET = dict(num_epochs=3, batch_size=32, seed=0)
 
 def check_training_plan(optimizer, scheduler, parameters, expected_weights):
     """The rules of the budget; `expected_weights` are the weights now."""
-    optimizers = (SGD, Adam, AdamW, RMSprop, Adagrad)
+    optimizers = (SGD, Adam, AdamW)  # the ones you built in Part 1
     expect(
         type(optimizer) in optimizers,
         f"optimizer: expected one of {[c.__name__ for c in optimizers]}, "
@@ -3078,6 +3078,43 @@ def train_under_budget(
             check_training_plan(optimizer, scheduler, parameters, weights)
     accuracy = digits_accuracy(model, test_set)
     return dict(accuracy=accuracy, rates=rates, diverged_at=None)
+
+
+def plan_hint(rates, accuracy):
+    """What the rates of a run that missed the target say went wrong."""
+    peak = max(rates)
+    rises = sum(b > a for a, b in zip(rates[1:], rates[2:]))
+    tiny = [s for s, rate in enumerate(rates) if rate < 0.01 * peak]
+    if accuracy < 0.2:
+        hint = (
+            f"the network guesses (chance is 0.1): a peak rate of {peak:g} "
+            "is too large for it; start lower"
+        )
+    elif peak == min(rates):
+        hint = (
+            f"your rate stays at {peak:g} for all {len(rates)} steps: a "
+            "constant rate cannot both make fast progress and settle; "
+            "decay it"
+        )
+    elif rises > 0.2 * len(rates):
+        hint = (
+            f"your rate goes back up {rises} times: a schedule sized in "
+            "epochs but stepped every step cycles; size it in total_steps"
+        )
+    elif tiny and tiny[0] < len(rates) // 2:
+        hint = (
+            f"your rate is below 1% of its peak from step {tiny[0]} of "
+            f"{len(rates)}: it decays too early (a schedule sized in "
+            "epochs shrinks once per step here)"
+        )
+    elif rates[-1] > 0.2 * peak:
+        hint = (
+            f"your rate ends at {rates[-1]:g}, {rates[-1] / peak:.0%} of "
+            "its peak: decay it to nearly zero by total_steps"
+        )
+    else:
+        hint = "try a larger peak rate, or another of your optimizers"
+    return f"\n  → {hint}"
 
 
 # %% [markdown]
@@ -3190,36 +3227,12 @@ def test_unit_digits_training_plan():
         "start lower or warm up",
     )
     print(f"   held-out accuracy {result['accuracy']:.2%}")
-    hints = []
-    if max(rates) == min(rates):
-        hints.append(
-            f"your rate stays at {rates[0]:g} for all {len(rates)} steps: "
-            "a constant rate cannot both make fast progress and settle; "
-            "decay it"
-        )
-    if rates[-1] > 0.2 * max(rates):
-        hints.append(
-            f"your rate ends at {rates[-1]:g}, {rates[-1] / max(rates):.0%} "
-            "of its peak: decay it to nearly zero by total_steps"
-        )
-    rises = sum(b > a for a, b in zip(rates[1:], rates[2:]))
-    if rises > 0.2 * len(rates):
-        hints.append(
-            f"your rate goes back up {rises} times: a schedule sized in "
-            "epochs but stepped every step cycles; size it in total_steps"
-        )
-    tiny = [s for s, rate in enumerate(rates) if rate < 0.01 * max(rates)]
-    if tiny and tiny[0] < len(rates) // 2:
-        hints.append(
-            f"your rate is below 1% of its peak from step {tiny[0]} of "
-            f"{len(rates)}: it decays too early (a schedule sized in epochs "
-            "shrinks once per step here)"
-        )
     expect(
         result["accuracy"] >= 0.95,
         f"held-out accuracy {where}: expected at least 0.95, got "
-        f"{result['accuracy']:.4f}"
-        + "".join(f"\n  → {hint}" for hint in hints),
+        f"{result['accuracy']:.4f} "
+        f"({round(result['accuracy'] * len(test_set))} of {len(test_set)})"
+        + plan_hint(rates, result["accuracy"]),
     )
     print("✅ At least 95% of the test digits within the budget")
     print("📈 Progress: Use ✓")
@@ -3626,25 +3639,24 @@ def nesterov_settings(lambda_min, lambda_max):
 
 
 def theoretical_rates(kappa):
-    """Error shrink factor per step at the best settings: GD, heavy ball, Nesterov."""
-    root_kappa = np.sqrt(kappa)
+    """Shrink factor per step at the best settings (λ_min = 1, λ_max = κ).
+
+    GD and heavy ball come from your Exercise 6; Nesterov from its formula.
+    """
     return {
-        "GD": (kappa - 1) / (kappa + 1),
-        "heavy ball": (root_kappa - 1) / (root_kappa + 1),
-        "Nesterov": 1 - 1 / root_kappa,
+        "GD": gd_rate(2.0 / (1.0 + kappa), 1.0, kappa),
+        "heavy ball": heavy_ball_rate(1.0, kappa),
+        "Nesterov": 1 - 1 / math.sqrt(kappa),
     }
 
 
-def measured_rate(errors, tiny=1e-250):
-    """Average factor by which the error shrank per step over the second half of the run.
-
-    Steps after the error fell below `tiny` are ignored: there the numbers underflow to zero.
-    """
+def before_underflow(errors, tiny=1e-250):
+    """The errors up to the first one below `tiny`: past it they underflow
+    to zero, and a rate measured there means nothing."""
     errors = np.asarray(errors)
     if np.any(errors < tiny):
         errors = errors[: np.argmax(errors < tiny)]
-    half = len(errors) // 2
-    return (errors[-1] / errors[half]) ** (1.0 / (len(errors) - 1 - half))
+    return errors
 
 
 def quadratic_error_curves(kappa, num_steps):
@@ -3685,23 +3697,234 @@ def quadratic_error_curves(kappa, num_steps):
     }  # the minimum is (0, 0)
 
 
+# %% [markdown]
+# ### Exercise 6 — Optimize: measure a rate, predict it
+#
+# Write the two halves of the check you just read about:
+#
+# - `measured_rate(errors)`: `errors` holds $e_0, e_1, \dots, e_T$ (positive numbers, one per step, so
+#   $T$ = `len(errors) - 1`). Return the average factor by which the error shrinks per step over the
+#   second half of the trace: with $h$ = `len(errors) // 2`, the $\hat\rho$ for which
+#   $e_T = e_h\,\hat\rho^{\,T-h}$.
+# - `gd_rate(learning_rate, lambda_min, lambda_max)`: $\rho_{\mathrm{GD}}(\alpha)$ from the formula above,
+#   for any $\alpha$ (also one that diverges: then the rate is above 1).
+# - `heavy_ball_rate(lambda_min, lambda_max)`: the heavy ball's rate at Polyak's optimal settings.
+#
+# Pitfalls:
+#
+# - **The first steps lie.** Early on, every eigen-direction still contributes, and the fast ones die out
+#   quickly: a rate measured from $e_0$ comes out too fast. Only the slowest direction is left late in
+#   the run, which is why we measure over the second half.
+# - **Steps, not entries.** From $e_h$ to $e_T$ there are $T - h$ steps.
+# - **One step's ratio is not the rate.** With momentum the error oscillates: $e_{t+1}/e_t$ can be
+#   above 1 on one step and far below on the next. The rate is a geometric average over many steps.
+# - **The sign of $1 - \alpha\lambda$.** A step that overshoots ($\alpha\lambda > 1$) multiplies the error
+#   by a negative factor; its size is what counts, so both directions need absolute values.
+# - **$\sqrt\kappa$, not $\kappa$.** With $\kappa$ in the heavy ball's formula you get gradient descent's
+#   best rate back, and momentum's whole point is lost. And $\beta^\star$ is the rate *squared*.
+# - A loss gap $f(\theta_t) - f^\star$ is quadratic in the error, so it shrinks at $\rho^2$ per step: these
+#   functions expect distances $\lVert\theta_t - \theta^\star\rVert$.
+
+
+# %% nbgrader={"grade": false, "grade_id": "measured-rate", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def measured_rate(errors):
+    """Average shrink factor per step over the second half of `errors`."""
+    ### BEGIN SOLUTION
+    errors = np.asarray(errors, dtype=np.float64)
+    half, last = len(errors) // 2, len(errors) - 1
+    return float((errors[last] / errors[half]) ** (1.0 / (last - half)))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "gd-rate", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def gd_rate(learning_rate, lambda_min, lambda_max):
+    """ρ_GD(α): the slowest shrink factor over the eigen-directions."""
+    ### BEGIN SOLUTION
+    return max(
+        abs(1.0 - learning_rate * lambda_min),
+        abs(1.0 - learning_rate * lambda_max),
+    )
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "heavy-ball-rate", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def heavy_ball_rate(lambda_min, lambda_max):
+    """The heavy ball's rate at Polyak's optimal learning rate and momentum."""
+    ### BEGIN SOLUTION
+    root_kappa = math.sqrt(lambda_max / lambda_min)
+    return (root_kappa - 1.0) / (root_kappa + 1.0)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-measured-rate", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def test_unit_measured_rate():
+    print("🔬 Unit Test: measured_rate...")
+    t = np.arange(41)  # e_0 ... e_40
+    errors = 3.0 * 0.8**t
+    expect_close(
+        "rate of e_t = 3·0.8^t, t = 0..40",
+        measured_rate(errors),
+        0.8,
+        rtol=1e-9,
+        mistakes={
+            "the root counts entries, not steps (1/(T − h + 1))": 0.8
+            ** (20 / 21),
+            "the ratio e_T/e_h is not turned into a per-step factor": 0.8
+            ** 20,
+        },
+    )
+    print("✅ A geometric trace gives its ratio")
+    errors = 0.9**t + 5.0 * 0.3**t  # a slow direction and a fast one
+    expect_close(
+        "rate of e_t = 0.9^t + 5·0.3^t, t = 0..40",
+        measured_rate(errors),
+        0.9,
+        rtol=1e-6,
+        mistakes={
+            "the rate is measured from the first steps, where the fast "
+            "direction still counts": (errors[-1] / errors[0]) ** (1 / 40),
+            "the step ratios are averaged over the whole trace": np.mean(
+                errors[1:] / errors[:-1]
+            ),
+        },
+    )
+    print("✅ The fast transient at the start is left out")
+    errors = 0.8**t * (2.0 + (-1.0) ** t)  # oscillates like momentum
+    expect_close(
+        "rate of e_t = 0.8^t·(2 + (−1)^t), t = 0..40",
+        measured_rate(errors),
+        0.8,
+        rtol=1e-9,
+        mistakes={
+            "only the last step's ratio e_T/e_(T−1) is used": errors[-1]
+            / errors[-2],
+            "the step ratios are averaged (an arithmetic mean) instead of "
+            "taking the root of e_T/e_h": np.mean(
+                errors[21:] / errors[20:-1]
+            ),
+        },
+    )
+    print("✅ An oscillating trace gives its average rate")
+    ### BEGIN HIDDEN TESTS
+    t = np.arange(30)  # odd number of steps: h = 15, T = 29
+    errors = 2.0 * 0.6**t + 7.0 * 0.1**t
+    expect_close(
+        "rate of a 30-entry trace 2·0.6^t + 7·0.1^t",
+        measured_rate(errors),
+        0.6,
+        rtol=1e-9,
+    )
+    ### END HIDDEN TESTS
+    print("📈 Progress: measuring a rate ✓")
+
+
+if __name__ == "__main__":
+    test_unit_measured_rate()
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-predicted-rates", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def test_unit_predicted_rates():
+    print("🔬 Unit Test: gd_rate and heavy_ball_rate...")
+    for alpha, low, high, expected in [
+        (0.05, 1.0, 10.0, 0.95),  # too small: the flat direction is slow
+        (2 / 11, 1.0, 10.0, 9 / 11),  # the best α: (κ − 1)/(κ + 1)
+        (0.19, 1.0, 10.0, 0.9),  # the steep direction overshoots
+        (0.25, 1.0, 10.0, 1.5),  # beyond 2/λ_max: diverges
+    ]:
+        expect_close(
+            f"gd_rate(α={alpha:.4g}, λ_min={low:g}, λ_max={high:g})",
+            gd_rate(alpha, low, high),
+            expected,
+            rtol=1e-12,
+            mistakes={
+                "the factors are not taken in absolute value (an "
+                "overshoot multiplies the error by 1 − αλ < 0), so only "
+                "the flattest direction counts": 1 - alpha * low,
+                "only the steepest direction λ_max counts": abs(
+                    1 - alpha * high
+                ),
+            },
+        )
+    print("✅ ρ_GD is the slowest |1 − αλ|")
+    for low, high in [(1.0, 20.0), (4.0, 100.0), (3.0, 3.0)]:
+        root = math.sqrt(high / low)
+        rate = (root - 1) / (root + 1)
+        expect_close(
+            f"heavy_ball_rate(λ_min={low:g}, λ_max={high:g})",
+            heavy_ball_rate(low, high),
+            rate,
+            rtol=1e-12,
+            atol=1e-15,
+            mistakes={
+                "κ stands where √κ belongs (that is gradient descent's "
+                "best rate)": (high / low - 1) / (high / low + 1),
+                "the result is Polyak's momentum β* = ρ², not the rate": (
+                    rate**2
+                ),
+                "the result is Nesterov's rate 1 − 1/√κ": 1 - 1 / root,
+                "κ is λ_min/λ_max, upside down": (1 / root - 1)
+                / (1 / root + 1),
+            },
+        )
+    print("✅ The heavy ball's best rate is (√κ − 1)/(√κ + 1)")
+    ### BEGIN HIDDEN TESTS
+    rng = np.random.default_rng(9)
+    for low, high in rng.uniform(0.1, 50.0, size=(5, 2)):
+        low, high = min(low, high), max(low, high)
+        kappa = high / low
+        expect_close(
+            f"gd_rate at α* = 2/(λ_min + λ_max), λ = {low:.4g}..{high:.4g}",
+            gd_rate(2 / (low + high), low, high),
+            (kappa - 1) / (kappa + 1),
+            rtol=1e-12,
+        )
+    # the prediction against a heavy-ball run in NumPy on diag(1, 50)
+    root = math.sqrt(50.0)
+    alpha, beta = 4 / (1 + root) ** 2, ((root - 1) / (root + 1)) ** 2
+    theta, previous, errors = np.ones(2), np.ones(2), []
+    for _ in range(400):
+        step = theta - alpha * np.array([1.0, 50.0]) * theta
+        theta, previous = step + beta * (theta - previous), theta
+        errors.append(np.linalg.norm(theta))
+    late = (errors[-1] / errors[200]) ** (1 / 199)
+    expect_close(
+        "heavy_ball_rate(1, 50) against a heavy-ball run's late rate",
+        heavy_ball_rate(1, 50),
+        late,
+        rtol=0.01,
+    )
+    ### END HIDDEN TESTS
+    print("📈 Progress: predicting a rate ✓")
+
+
+if __name__ == "__main__":
+    test_unit_predicted_rates()
+
+
 # %%
 if __name__ == "__main__":
     import matplotlib.pyplot as plt
 
     kappas = [2, 5, 10, 20, 50, 100, 200]
-    error_curves = {}
-    with after_exercise("gradient_descent_step", "SGD.step"):
+    error_curves, rates = {}, {}
+    with after_exercise(
+        "gradient_descent_step", "SGD.step", "your Exercise 6 functions"
+    ):
+        theory = theoretical_rates(20)
         for kappa in kappas:
-            error_curves[kappa] = quadratic_error_curves(kappa, num_steps=400)
+            curves = quadratic_error_curves(kappa, num_steps=400)
+            rates[kappa] = {
+                name: measured_rate(before_underflow(errors))
+                for name, errors in curves.items()
+            }
+            error_curves[kappa] = curves
 
-    if error_curves:
+    if len(rates) == len(kappas):
         method_colors = {
             "GD": "tab:blue",
             "heavy ball": "tab:orange",
             "Nesterov": "tab:red",
         }
-        theory = theoretical_rates(20)
         print("κ = 20 (λ_min = 1, λ_max = 20)")
         print(
             f"  {'method':11s} {'settings':26s} {'measured':>9s} {'theory':>8s}   steps to shrink the error 10⁶×"
@@ -3719,7 +3942,7 @@ if __name__ == "__main__":
             steps_needed = int(np.argmax(errors < errors[0] * 1e-6))
             predicted = np.log(1e-6) / np.log(theory[name])
             print(
-                f"  {name:11s} {settings[name]:26s} {measured_rate(errors):9.4f} {theory[name]:8.4f}   "
+                f"  {name:11s} {settings[name]:26s} {rates[20][name]:9.4f} {theory[name]:8.4f}   "
                 f"{steps_needed:4d} measured, ln(10⁻⁶)/ln(ρ) = {predicted:.0f}"
             )
 
@@ -3747,13 +3970,13 @@ if __name__ == "__main__":
         for name, color in method_colors.items():
             right.semilogx(
                 kappa_axis,
-                theoretical_rates(kappa_axis)[name],
+                [theoretical_rates(k)[name] for k in kappa_axis],
                 color=color,
                 label=f"{name} theory",
             )
             right.plot(
                 kappas,
-                [measured_rate(error_curves[k][name]) for k in kappas],
+                [rates[k][name] for k in kappas],
                 "o",
                 color=color,
                 label=f"{name} measured",
