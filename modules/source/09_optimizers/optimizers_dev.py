@@ -4647,8 +4647,10 @@ if __name__ == "__main__":
 # The same experiment, precomputed. When this notebook is built into the course website, the cell below
 # runs your optimizers over a grid of slider values: 6 learning rates × 5 momentum values for SGD, and
 # 6 learning rates × 3 values of $\beta_1$ × 3 values of $\beta_2$ for Adam, on the quadratic and on
-# Rosenbrock. It stores every trajectory in the page, with a few lines of JavaScript that redraw the
-# matching one when you move a slider. Nothing runs on a server: the page is a static file.
+# Rosenbrock, and hands the trajectories to the website. The site's build (`tito book pages`) stores
+# them in the page with a few lines of JavaScript that redraw the matching one when you move a slider.
+# Nothing runs on a server: the page is a static file. In your notebook the cell prints one line; the
+# explorer itself is on the module's page of the course website.
 #
 # Things to look for:
 #
@@ -4716,280 +4718,73 @@ def explorer_runs(grids):
     return runs
 
 
-def to_pixels(points, box, size=400):
-    """Data coordinates -> SVG pixels of a size×size plot (y grows downwards on screen)."""
-    (x_low, x_high), (y_low, y_high) = box
-    points = np.asarray(points, dtype=np.float64)
-    return np.stack(
-        [
-            (points[..., 0] - x_low) / (x_high - x_low) * size,
-            (y_high - points[..., 1]) / (y_high - y_low) * size,
-        ],
-        axis=-1,
-    )
-
-
-def encode_path(path, box, size=400):
-    """A trajectory as base64 of little-endian int16 pixel coordinates × 10, and the step it left the plot.
-
-    The path is cut after its first point far outside the plot (it has diverged, or is about to), and
-    repeated final points (a converged run) are dropped: the page stays small.
-    """
-    import base64
-
-    with np.errstate(invalid="ignore", over="ignore"):
-        pixels = to_pixels(path, box, size)
-        outside = ~np.all(
-            np.isfinite(pixels) & (pixels > -2 * size) & (pixels < 3 * size),
-            axis=1,
-        )
-    left_at = int(np.argmax(outside)) if outside.any() else -1
-    if left_at >= 0:
-        pixels = np.clip(
-            np.nan_to_num(
-                pixels[: left_at + 1], posinf=3 * size, neginf=-2 * size
-            ),
-            -2 * size,
-            3 * size,
-        )
-    tenths = np.round(pixels * 10).astype("<i2")
-    last = len(tenths) - 1
-    while last > 0 and np.array_equal(tenths[last - 1], tenths[-1]):
-        last -= 1
-    return base64.b64encode(tenths[: last + 1].tobytes()).decode(
-        "ascii"
-    ), left_at
-
-
-# %% [markdown]
-# The next cell is web plumbing: it turns the contour lines into SVG, packs the trajectories as JSON and adds
-# about sixty lines of plain JavaScript (no libraries) that redraw the path when a slider moves. Skip it
-# unless you are curious how a static page can be interactive.
-
-
-# %%
-def contour_svg(name, size=400, num_levels=14):
-    """Contour lines of a catalogue landscape as SVG <path> elements in pixel coordinates."""
-    import contourpy
-    import matplotlib
-
-    spec = landscape_catalogue()[name]
-    (x_low, x_high), (y_low, y_high) = spec["box"]
-    grid_x, grid_y = np.meshgrid(
-        np.linspace(x_low, x_high, 200), np.linspace(y_low, y_high, 200)
-    )
-    heights = spec["function"](grid_x, grid_y) + 1e-3
-    levels = np.geomspace(heights.min() * 1.5, heights.max(), num_levels)
-    generator = contourpy.contour_generator(grid_x, grid_y, heights)
-    colormap = matplotlib.colormaps["viridis"]
-    elements = []
-    for k, level in enumerate(levels):
-        color = matplotlib.colors.to_hex(colormap(k / (num_levels - 1)))
-        for line in generator.lines(level):
-            pixels = to_pixels(line, spec["box"], size)
-            kept = [pixels[0]]
-            for point in pixels[
-                1:
-            ]:  # a point every 3 pixels is smooth enough, and small
-                if np.hypot(*(point - kept[-1])) >= 3.0:
-                    kept.append(point)
-            kept.append(pixels[-1])
-            d = "M" + " L".join(f"{x:.0f} {y:.0f}" for x, y in kept)
-            elements.append(
-                f'<path d="{d}" stroke="{color}" fill="none" stroke-width="0.8"/>'
-            )
-    return "".join(elements)
-
-
-EXPLORER_SCRIPT = """
-(function () {
-  var root = (document.currentScript && document.currentScript.closest("#optimizer-explorer"))
-             || document.getElementById("optimizer-explorer");
-  var data = JSON.parse(root.querySelector("script[data-role='runs']").textContent);
-  var path = root.querySelector("[data-role='path']");
-  var end = root.querySelector("[data-role='end']");
-  var readout = root.querySelector("[data-role='readout']");
-  var redraws = 0;
-  function control(name) { return root.querySelector("[data-param='" + name + "']"); }
-  function decode(text) {
-    var bytes = atob(text), values = [];
-    for (var i = 0; i < bytes.length; i += 2) {
-      var v = bytes.charCodeAt(i) | (bytes.charCodeAt(i + 1) << 8);
-      values.push((v >= 32768 ? v - 65536 : v) / 10);
-    }
-    return values;
-  }
-  function redraw() {
-    var landscapeName = control("landscape").value, optimizerName = control("optimizer").value;
-    var landscape = data.landscapes[landscapeName], grid = landscape.grids[optimizerName];
-    root.querySelectorAll("[data-contours]").forEach(function (group) {
-      group.style.display = group.getAttribute("data-contours") === landscapeName ? "" : "none";
-    });
-    root.querySelectorAll("[data-row]").forEach(function (row) {
-      row.style.opacity = grid.params.indexOf(row.getAttribute("data-row")) >= 0 ? "1" : "0.35";
-    });
-    function valueOf(name, owner) {
-      var values = owner.values[name];
-      return values[Math.min(parseInt(control(name).value, 10), values.length - 1)];
-    }
-    ["lr", "momentum", "beta1", "beta2"].forEach(function (name) {   // every slider shows its value
-      var owner = grid.values[name] ? grid : landscape.grids[name === "momentum" ? "sgd" : "adam"];
-      root.querySelector("[data-value-of='" + name + "']").textContent = valueOf(name, owner);
-    });
-    var flat = 0, state = [optimizerName], words = [];
-    grid.params.forEach(function (name) {
-      var values = grid.values[name];
-      flat = flat * values.length + values.indexOf(valueOf(name, grid));
-      state.push(name + "=" + valueOf(name, grid));
-      words.push(name + " " + valueOf(name, grid));
-    });
-    var run = landscape.runs[optimizerName][flat], xy = decode(run[0]), points = [];
-    for (var k = 0; k < xy.length; k += 2) { points.push(xy[k] + "," + xy[k + 1]); }
-    path.setAttribute("points", points.join(" "));
-    end.setAttribute("cx", xy[xy.length - 2]);
-    end.setAttribute("cy", xy[xy.length - 1]);
-    root.querySelector("[data-role='start']").setAttribute("cx", landscape.start[0]);
-    root.querySelector("[data-role='start']").setAttribute("cy", landscape.start[1]);
-    root.querySelector("[data-role='minimum']").setAttribute("cx", landscape.minimum[0]);
-    root.querySelector("[data-role='minimum']").setAttribute("cy", landscape.minimum[1]);
-    var label = (optimizerName === "sgd" ? "SGD" : "Adam") + " (" + words.join(", ") + ")";
-    if (run[2] >= 0) {
-      readout.textContent = label + ": diverged, it left the plot at step " + run[2] + ".";
-    } else {
-      readout.textContent = label + ": f = " + run[1] + " after " + landscape.steps + " steps.";
-    }
-    root.querySelector("[data-role='caption']").textContent = landscape.caption;
-    redraws += 1;
-    root.setAttribute("data-state", state.join(" "));
-    root.setAttribute("data-landscape", landscapeName);
-    root.setAttribute("data-redraws", String(redraws));
-  }
-  root.querySelectorAll("[data-param]").forEach(function (element) {
-    element.addEventListener("input", redraw);
-    element.addEventListener("change", redraw);
-  });
-  redraw();
-})();
-"""
-
-
-def optimizer_explorer_html(grids, runs, size=400):
-    """One self-contained HTML block: SVG contours, sliders, the trajectories as JSON, and the script."""
-    import html
-    import json
-
-    landscapes, contour_groups = {}, []
+def explorer_data(grids, runs, resolution=120):
+    """The runs, and what the page needs to draw them, as plain JSON."""
+    landscapes = {}
     for name, grid in grids.items():
         spec = landscape_catalogue()[name]
         (x_low, x_high), (y_low, y_high) = spec["box"]
-        entry = {
-            "steps": grid["steps"],
-            "grids": {},
-            "runs": {},
-            "start": [
-                round(float(v), 1)
-                for v in to_pixels(spec["start"], spec["box"], size)
-            ],
-            "minimum": [
-                round(float(v), 1)
-                for v in to_pixels(spec["minimum"], spec["box"], size)
-            ],
-            "caption": f"{spec['title']}: x from {x_low:g} to {x_high:g}, y from {y_low:g} to {y_high:g}; "
-            f"white dot: start, black dot: minimum, red ring: where the run ended",
-        }
-        for optimizer_name in ("sgd", "adam"):
-            settings = grid[optimizer_name]
-            entry["grids"][optimizer_name] = {
-                "params": list(settings),
-                "values": {
-                    k: [f"{v:g}" for v in vs] for k, vs in settings.items()
-                },
-            }
-            encoded = []
-            for key, path in runs.items():
-                if key[0] != name or key[1] != optimizer_name:
-                    continue
-                text, left_at = encode_path(path, spec["box"], size)
-                with np.errstate(over="ignore", invalid="ignore"):
-                    final_loss = float(spec["function"](*path[-1]))
-                encoded.append([text, f"{final_loss:.2e}", left_at])
-            entry["runs"][optimizer_name] = encoded
+        grid_x, grid_y = np.meshgrid(
+            np.linspace(x_low, x_high, resolution),
+            np.linspace(y_low, y_high, resolution),
+        )
+        heights = spec["function"](grid_x, grid_y)
+        entry = dict(
+            title=spec["title"],
+            box=spec["box"],
+            start=spec["start"],
+            minimum=spec["minimum"],
+            steps=grid["steps"],
+            heights=[[float(f"{h:.4g}") for h in row] for row in heights],
+            grids={"sgd": grid["sgd"], "adam": grid["adam"]},
+            runs={"sgd": [], "adam": []},
+        )
+        for (landscape, optimizer, _), path in runs.items():
+            if landscape != name:
+                continue
+            with np.errstate(over="ignore", invalid="ignore"):
+                final_loss = float(spec["function"](*path[-1]))
+            # JSON has no inf or nan: a point that escaped is just far away
+            far = np.nan_to_num(path, nan=1e6, posinf=1e6, neginf=-1e6)
+            entry["runs"][optimizer].append(
+                [np.round(far, 5).tolist(), f"{final_loss:.2e}"]
+            )
         landscapes[name] = entry
-        hidden = "" if name == "rosenbrock" else ' style="display:none"'
-        contour_groups.append(
-            f'<g data-contours="{name}"{hidden}>{contour_svg(name, size)}</g>'
-        )
+    return {"landscapes": landscapes}
 
-    def slider_row(name, label, initial):
-        return (
-            f'<label data-row="{name}">{label} <input type="range" data-param="{name}" min="0" max="5" '
-            f'step="1" value="{initial}"> <output data-value-of="{name}"></output></label>'
-        )
 
-    options = "".join(
-        f'<option value="{name}"{" selected" if name == "rosenbrock" else ""}>'
-        f"{html.escape(landscape_catalogue()[name]['title'])}</option>"
-        for name in grids
+def show_static_explorer(grids, runs):
+    """Hand the runs to the course website, which draws the explorer.
+
+    In a notebook this shows one line; `tito book pages` turns the output
+    into the interactive page (tito/book_explorer.py).
+    """
+    from IPython.display import display
+
+    display(
+        {
+            "application/vnd.tinytorch.optimizer-explorer+json": (
+                explorer_data(grids, runs)
+            ),
+            "text/plain": f"{len(runs)} trajectories for the explorer of "
+            "the course website (interactive there, no kernel needed)",
+        },
+        raw=True,
     )
-    runs_json = json.dumps(
-        {"landscapes": landscapes}, separators=(",", ":")
-    ).replace("</", "<\\/")
-    return f"""
-<div id="optimizer-explorer" class="tex2jax_ignore mathjax_ignore" data-state=""
-     style="font-family: sans-serif; font-size: 14px; max-width: 760px;">
-<style>
-#optimizer-explorer .oe-controls {{ display: flex; flex-wrap: wrap; gap: 6px 18px; margin-bottom: 8px; }}
-#optimizer-explorer label {{ display: inline-flex; align-items: center; gap: 6px; }}
-#optimizer-explorer output {{ display: inline-block; min-width: 3.5em; font-family: monospace; }}
-#optimizer-explorer svg {{ border: 1px solid #ccc; background: #fff; max-width: 100%; height: auto; }}
-</style>
-<div class="oe-controls">
-<label>landscape <select data-param="landscape">{options}</select></label>
-<label>optimizer <select data-param="optimizer"><option value="sgd" selected>SGD with momentum</option>
-<option value="adam">Adam</option></select></label>
-</div>
-<div class="oe-controls">
-{slider_row("lr", "learning rate", 3)}
-{slider_row("momentum", "momentum (SGD)", 3)}
-{slider_row("beta1", "β1 (Adam)", 2)}
-{slider_row("beta2", "β2 (Adam)", 2)}
-</div>
-<svg viewBox="0 0 {size} {size}" width="{size}" height="{size}" role="img"
-     aria-label="optimizer trajectory on a contour plot">
-<defs><clipPath id="optimizer-explorer-clip"><rect x="0" y="0" width="{size}" height="{size}"/></clipPath></defs>
-<g clip-path="url(#optimizer-explorer-clip)">
-{"".join(contour_groups)}
-<polyline data-role="path" fill="none" stroke="#d62728" stroke-width="1.4" stroke-linejoin="round"/>
-<circle data-role="end" r="5" fill="none" stroke="#d62728" stroke-width="2"/>
-</g>
-<circle data-role="start" r="5" fill="#fff" stroke="#000" stroke-width="1.5"/>
-<circle data-role="minimum" r="4" fill="#000"/>
-</svg>
-<div data-role="caption" style="color: #555; font-size: 12px;"></div>
-<div data-role="readout" style="margin-top: 4px; font-weight: bold;"></div>
-<script type="application/json" data-role="runs">{runs_json}</script>
-<script>{EXPLORER_SCRIPT}</script>
-</div>
-"""
 
 
 # %%
 if __name__ == "__main__":
-    from IPython.display import HTML, display
-
     started = time.perf_counter()
     explorer_paths = {}
     with after_exercise("SGD.step", "Adam.step"):
         explorer_paths = explorer_runs(explorer_grids())
     if explorer_paths:
-        explorer_page = optimizer_explorer_html(
-            explorer_grids(), explorer_paths
-        )
         print(
-            f"{len(explorer_paths)} trajectories precomputed in {time.perf_counter() - started:.1f} s; "
-            f"the explorer is {len(explorer_page) / 1024:.0f} KB of HTML"
+            f"{len(explorer_paths)} trajectories in "
+            f"{time.perf_counter() - started:.1f} s"
         )
-        display(HTML(explorer_page))
+        show_static_explorer(explorer_grids(), explorer_paths)
 
 # %% [markdown]
 # ## 3.9 What to take away: choosing an optimizer
