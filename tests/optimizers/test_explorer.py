@@ -43,13 +43,20 @@ REQUIRED = [
     "optimizer_state_bytes",
 ]
 # site plumbing lives in the book tooling, not in the learner's notebook
-MOVED_TO_THE_BOOK = ["to_pixels", "encode_path", "contour_svg", "optimizer_explorer_html"]
+MOVED_TO_THE_BOOK = [
+    "to_pixels",
+    "encode_path",
+    "contour_svg",
+    "optimizer_explorer_html",
+]
 
 
 def test_the_module_defines_the_analysis_helpers():
     missing = [name for name in REQUIRED if not hasattr(optimizers_dev, name)]
     assert not missing, f"optimizers_dev lacks {missing}"
-    kept = [name for name in MOVED_TO_THE_BOOK if hasattr(optimizers_dev, name)]
+    kept = [
+        name for name in MOVED_TO_THE_BOOK if hasattr(optimizers_dev, name)
+    ]
     assert not kept, f"optimizers_dev still holds the site's {kept}"
 
 
@@ -276,7 +283,7 @@ def test_the_book_turns_the_notebooks_explorer_output_into_its_html():
         optimizers_dev.show_static_explorer(grids, runs)
     finally:
         display.display = original
-    (bundle, raw), = shown
+    ((bundle, raw),) = shown
     assert raw and "trajectories" in bundle["text/plain"]
     payload = json.loads(json.dumps(bundle))  # what the notebook file holds
     cell = nbformat.v4.new_code_cell(

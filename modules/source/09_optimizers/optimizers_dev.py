@@ -2802,7 +2802,8 @@ from tinytorch.core.dataloader import DataLoader, load_digits
 
 # %%
 def build_digits_classifier(seed=0, dtype=np.float64):
-    """The 64 -> 128 -> 10 network; `seed` fixes the initial weights, so every optimizer starts equal."""
+    """The 64 -> 128 -> 10 network; `seed` fixes the initial weights, so
+    every optimizer starts from the same point."""
     manual_seed(seed)
     return Sequential(
         [Dense(64, 128, dtype=dtype), ReLU(), Dense(128, 10, dtype=dtype)]
@@ -2810,7 +2811,8 @@ def build_digits_classifier(seed=0, dtype=np.float64):
 
 
 def digits_accuracy(model, dataset):
-    """Fraction of `dataset` the model classifies correctly (no graph is built: we only evaluate)."""
+    """Fraction of `dataset` the model classifies correctly (no graph is
+    built: we only evaluate)."""
     correct = 0
     with no_grad():
         for inputs, targets in DataLoader(dataset, batch_size=512):
@@ -2819,6 +2821,7 @@ def digits_accuracy(model, dataset):
     return correct / len(dataset)
 
 
+# %%
 def train_digits_classifier(
     optimizer_class,
     optimizer_settings,
@@ -2830,10 +2833,11 @@ def train_digits_classifier(
     seed=0,
     verbose=True,
 ):
-    """Train a fresh classifier with `optimizer_class(model.parameters(), **optimizer_settings)`.
+    """Train a fresh classifier with optimizer_class(parameters, **settings).
 
-    The schedule is `make_scheduler(optimizer)`, by default StepLR(optimizer, step_size=5, gamma=0.5).
-    Returns the history: the loss of every batch, the mean loss, test accuracy and learning rate per epoch.
+    The schedule is `make_scheduler(optimizer)`, by default StepLR(optimizer,
+    step_size=5, gamma=0.5). Returns the history: the loss of every batch,
+    and per epoch the mean loss, test accuracy and learning rate.
     """
     model = build_digits_classifier(seed)
     optimizer = optimizer_class(model.parameters(), **optimizer_settings)
@@ -2845,13 +2849,9 @@ def train_digits_classifier(
     dataloader = DataLoader(
         train_set, batch_size=batch_size, shuffle=True, seed=seed
     )
-    history = {
-        "batch_loss": [],
-        "epoch_loss": [],
-        "test_accuracy": [],
-        "learning_rate": [],
-    }
-
+    history = dict(
+        batch_loss=[], epoch_loss=[], test_accuracy=[], learning_rate=[]
+    )
     for epoch in range(num_epochs):
         # The rate this epoch trains with: read it before scheduler.step()
         # sets the next epoch's rate.
@@ -2864,8 +2864,9 @@ def train_digits_classifier(
             loss = criterion(predictions, batch_targets)
             if not np.isfinite(loss.data):
                 raise FloatingPointError(
-                    f"the loss became {float(loss.data)} in epoch {epoch}: the learning "
-                    "rate is too large for this model; lower it and train again"
+                    f"the loss became {float(loss.data)} in epoch {epoch}: "
+                    "the learning rate is too large for this model; lower "
+                    "it and train again"
                 )
             # Optimization step
             optimizer.zero_grad()  # Clear gradients
@@ -2888,7 +2889,8 @@ def train_digits_classifier(
 # %%
 if __name__ == "__main__":
     digits_train, digits_test = load_digits()
-    digits_runs = {  # name: (optimizer class, its settings, the exercise it needs)
+    # name: (optimizer class, its settings, the exercise it needs)
+    digits_runs = {
         "SGD": (SGD, dict(learning_rate=0.1), "SGD.step"),
         "SGD + momentum": (
             SGD,
@@ -2968,7 +2970,8 @@ if __name__ == "__main__":
         plt.show()
         for run_name, history in digits_histories.items():
             print(
-                f"{run_name:15s} final training loss {history['epoch_loss'][-1]:.4f}   "
+                f"{run_name:15s} final training loss "
+                f"{history['epoch_loss'][-1]:.4f}   "
                 f"test accuracy {history['test_accuracy'][-1]:.1%}"
             )
 
@@ -3011,10 +3014,11 @@ if __name__ == "__main__":
 # parameters, a schedule attached to it, and weights that change only in `optimizer.step()`.
 
 
-# %% nbgrader={"grade": false, "grade_id": "digits-budget-loop", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "digits-budget", "locked": true, "schema_version": 3, "solution": false, "task": false}
 DIGITS_BUDGET = dict(num_epochs=3, batch_size=32, seed=0)
 
 
+# %% nbgrader={"grade": false, "grade_id": "digits-budget-rules", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def check_training_plan(optimizer, scheduler, parameters, expected_weights):
     """The rules of the budget; `expected_weights` are the weights now."""
     optimizers = (SGD, Adam, AdamW)  # the ones you built in Part 1
@@ -3044,6 +3048,7 @@ def check_training_plan(optimizer, scheduler, parameters, expected_weights):
         )
 
 
+# %% nbgrader={"grade": false, "grade_id": "digits-budget-loop", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def train_under_budget(
     make_plan, train_set, test_set, num_epochs, batch_size, seed
 ):
@@ -3058,9 +3063,7 @@ def train_under_budget(
         train_set, batch_size=batch_size, shuffle=True, seed=seed
     )
     weights = [p.data.copy() for p in parameters]
-    optimizer, scheduler = make_plan(
-        parameters, num_epochs * len(dataloader)
-    )
+    optimizer, scheduler = make_plan(parameters, num_epochs * len(dataloader))
     check_training_plan(optimizer, scheduler, parameters, weights)
     criterion = CrossEntropyLoss()
     rates = []
@@ -3080,6 +3083,7 @@ def train_under_budget(
     return dict(accuracy=accuracy, rates=rates, diverged_at=None)
 
 
+# %% nbgrader={"grade": false, "grade_id": "digits-budget-hints", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def plan_hint(rates, accuracy):
     """What the rates of a run that missed the target say went wrong."""
     peak = max(rates)
@@ -3164,8 +3168,10 @@ if __name__ == "__main__":
                 f"{label:28s} constant rate: "
                 f"{accuracy_text(constant_results[label], digits_test)}"
             )
-        print(f"{len(constant_results)} runs in "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"{len(constant_results)} runs in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
 
 # %% [markdown]
 # None reaches 342. The small rates are still improving when the budget runs out; the large ones make
@@ -3216,9 +3222,9 @@ def test_unit_digits_training_plan():
     result = train_under_budget(
         digits_training_plan, train_set, test_set, **budget
     )
-    rates, where = result["rates"], (
-        f"after {budget['num_epochs']} epochs of batch "
-        f"{budget['batch_size']}"
+    rates = result["rates"]
+    where = (
+        f"after {budget['num_epochs']} epochs of batch {budget['batch_size']}"
     )
     expect(
         result["diverged_at"] is None,
@@ -3296,7 +3302,8 @@ if __name__ == "__main__":
 
 # %%
 def ill_conditioned_quadratic(x, y, kappa=20.0):
-    """f = (u² + κ v²) / 2 in coordinates (u, v) rotated 30° from (x, y): eigenvalues 1 and κ, minimum 0."""
+    """f = (u² + κ v²) / 2 in coordinates (u, v) rotated 30° from (x, y):
+    eigenvalues 1 and κ, minimum 0."""
     cos, sin = np.cos(np.pi / 6), np.sin(np.pi / 6)
     u = x * cos + y * sin
     v = y * cos - x * sin
@@ -3317,8 +3324,10 @@ def beale(x, y):
     )
 
 
+# %%
 def landscape_catalogue():
-    """The 2-D test functions: formula, starting point, minimum and the box (x range, y range) we draw."""
+    """The 2-D test functions: formula, starting point, minimum and the box
+    (x range, y range) we draw."""
     return {
         "quadratic": dict(
             function=ill_conditioned_quadratic,
@@ -3344,11 +3353,14 @@ def landscape_catalogue():
     }
 
 
+# %%
 def optimizer_path(landscape, start, make_optimizer, num_steps, escape=1e6):
-    """Points visited by `make_optimizer([point])` minimising landscape(x, y) from `start`.
+    """Points visited by `make_optimizer([point])` minimising
+    landscape(x, y) from `start`.
 
-    Returns an array of shape (steps taken + 1, 2). A run that blows up (|coordinate| > escape, or not a
-    number) stops early: its last point is where it escaped.
+    Returns an array of shape (steps taken + 1, 2). A run that blows up
+    (|coordinate| > escape, or not a number) stops early: its last point is
+    where it escaped.
     """
     point = Variable(np.array(start, dtype=np.float64), requires_grad=True)
     optimizer = make_optimizer([point])
@@ -3366,7 +3378,8 @@ def optimizer_path(landscape, start, make_optimizer, num_steps, escape=1e6):
 
 
 def gradient_descent_path(landscape, start, learning_rate, num_steps):
-    """Like optimizer_path, with your first exercise: gradient_descent_step(point, learning_rate)."""
+    """Like optimizer_path, with your first exercise:
+    gradient_descent_step(point, learning_rate)."""
     point = Variable(np.array(start, dtype=np.float64), requires_grad=True)
     path = [point.data.copy()]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -3378,8 +3391,10 @@ def gradient_descent_path(landscape, start, learning_rate, num_steps):
     return np.array(path)
 
 
+# %%
 def draw_landscape(ax, name, num_levels=18):
-    """Log-spaced contour lines of one catalogue landscape on a matplotlib axis, with start and minimum."""
+    """Log-spaced contour lines of one catalogue landscape on a matplotlib
+    axis, with its start and minimum."""
     from matplotlib.colors import LogNorm
 
     spec = landscape_catalogue()[name]
@@ -3431,97 +3446,34 @@ def draw_landscape(ax, name, num_levels=18):
 
 
 # %%
+def four_racers(lr_gd, lr_momentum, momentum, lr_adam):
+    """The four racers on one landscape: (label, optimizer factory) pairs."""
+    heavy = dict(learning_rate=lr_momentum, momentum=momentum)
+    return [
+        (f"GD, lr {lr_gd:g}", lambda p: SGD(p, learning_rate=lr_gd)),
+        (
+            f"momentum, lr {lr_momentum:g}, μ {momentum:g}",
+            lambda p: SGD(p, **heavy),
+        ),
+        (
+            f"Nesterov, lr {lr_momentum:g}, μ {momentum:g}",
+            lambda p: SGD(p, **heavy, nesterov=True),
+        ),
+        (f"Adam, lr {lr_adam:g}", lambda p: Adam(p, learning_rate=lr_adam)),
+    ]
+
+
 def landscape_race_settings():
-    """For each landscape: number of steps and the (label, optimizer factory) pairs to race."""
+    """For each landscape: the number of steps and the racers."""
     return {
-        "quadratic": (
-            100,
-            [
-                (
-                    "GD, lr 0.09",
-                    lambda params: SGD(params, learning_rate=0.09),
-                ),
-                (
-                    "momentum, lr 0.05, μ 0.8",
-                    lambda params: SGD(
-                        params, learning_rate=0.05, momentum=0.8
-                    ),
-                ),
-                (
-                    "Nesterov, lr 0.05, μ 0.8",
-                    lambda params: SGD(
-                        params, learning_rate=0.05, momentum=0.8, nesterov=True
-                    ),
-                ),
-                (
-                    "Adam, lr 0.3",
-                    lambda params: Adam(params, learning_rate=0.3),
-                ),
-            ],
-        ),
-        "rosenbrock": (
-            2000,
-            [
-                (
-                    "GD, lr 0.001",
-                    lambda params: SGD(params, learning_rate=0.001),
-                ),
-                (
-                    "momentum, lr 0.001, μ 0.9",
-                    lambda params: SGD(
-                        params, learning_rate=0.001, momentum=0.9
-                    ),
-                ),
-                (
-                    "Nesterov, lr 0.001, μ 0.9",
-                    lambda params: SGD(
-                        params,
-                        learning_rate=0.001,
-                        momentum=0.9,
-                        nesterov=True,
-                    ),
-                ),
-                (
-                    "Adam, lr 0.02",
-                    lambda params: Adam(params, learning_rate=0.02),
-                ),
-            ],
-        ),
-        "beale": (
-            1000,
-            [
-                (
-                    "GD, lr 0.01",
-                    lambda params: SGD(params, learning_rate=0.01),
-                ),
-                (
-                    "momentum, lr 0.001, μ 0.9",
-                    lambda params: SGD(
-                        params, learning_rate=0.001, momentum=0.9
-                    ),
-                ),
-                (
-                    "Nesterov, lr 0.001, μ 0.9",
-                    lambda params: SGD(
-                        params,
-                        learning_rate=0.001,
-                        momentum=0.9,
-                        nesterov=True,
-                    ),
-                ),
-                (
-                    "Adam, lr 0.05",
-                    lambda params: Adam(params, learning_rate=0.05),
-                ),
-            ],
-        ),
+        "quadratic": (100, four_racers(0.09, 0.05, 0.8, 0.3)),
+        "rosenbrock": (2000, four_racers(0.001, 0.001, 0.9, 0.02)),
+        "beale": (1000, four_racers(0.01, 0.001, 0.9, 0.05)),
     }
 
 
 # %%
 if __name__ == "__main__":
-    import matplotlib.pyplot as plt
-
     race_paths = {}
     with after_exercise("SGD.step", "Adam.step"):
         for landscape_name, (
@@ -3533,9 +3485,31 @@ if __name__ == "__main__":
                 race_paths[landscape_name, label] = optimizer_path(
                     spec["function"], spec["start"], make_optimizer, num_steps
                 )
-    if len(race_paths) == sum(
+    race_done = len(race_paths) == sum(
         len(racers) for _, racers in landscape_race_settings().values()
-    ):
+    )
+    if race_done:
+        for (landscape_name, label), path in race_paths.items():
+            with np.errstate(over="ignore", invalid="ignore"):
+                final_loss = landscape_catalogue()[landscape_name]["function"](
+                    *path[-1]
+                )
+            status = (
+                f"f = {final_loss:.2e}"
+                if np.isfinite(final_loss) and len(path) > 1
+                else "diverged"
+            )
+            print(
+                f"{landscape_name:10s} {label:28s} "
+                f"{len(path) - 1:5d} steps  {status}"
+            )
+
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    if race_done:
         fig, axes = plt.subplots(
             2, 3, figsize=(17, 10), gridspec_kw={"height_ratios": [1.2, 1]}
         )
@@ -3569,19 +3543,6 @@ if __name__ == "__main__":
         axes[1, 0].set_ylabel(r"$f(\theta_t) - f^\star$")
         fig.tight_layout()
         plt.show()
-        for (landscape_name, label), path in race_paths.items():
-            with np.errstate(over="ignore", invalid="ignore"):
-                final_loss = landscape_catalogue()[landscape_name]["function"](
-                    *path[-1]
-                )
-            status = (
-                f"f = {final_loss:.2e}"
-                if np.isfinite(final_loss) and len(path) > 1
-                else "diverged"
-            )
-            print(
-                f"{landscape_name:10s} {label:28s} {len(path) - 1:5d} steps  {status}"
-            )
 
 
 # %% [markdown]
@@ -3625,7 +3586,8 @@ if __name__ == "__main__":
 
 # %%
 def heavy_ball_settings(lambda_min, lambda_max):
-    """Polyak's optimal (learning rate, momentum) for a quadratic with these extreme eigenvalues."""
+    """Polyak's optimal (learning rate, momentum) for a quadratic with these
+    extreme eigenvalues."""
     root_min, root_max = np.sqrt(lambda_min), np.sqrt(lambda_max)
     learning_rate = 4.0 / (root_max + root_min) ** 2
     momentum = ((root_max - root_min) / (root_max + root_min)) ** 2
@@ -3633,7 +3595,8 @@ def heavy_ball_settings(lambda_min, lambda_max):
 
 
 def nesterov_settings(lambda_min, lambda_max):
-    """The textbook Nesterov settings: learning rate 1/λ_max, momentum (√κ-1)/(√κ+1)."""
+    """The textbook Nesterov settings: learning rate 1/λ_max, momentum
+    (√κ-1)/(√κ+1)."""
     root_kappa = np.sqrt(lambda_max / lambda_min)
     return 1.0 / lambda_max, (root_kappa - 1) / (root_kappa + 1)
 
@@ -3659,8 +3622,10 @@ def before_underflow(errors, tiny=1e-250):
     return errors
 
 
+# %%
 def quadratic_error_curves(kappa, num_steps):
-    """‖θ_t − θ*‖ on the κ-quadratic: GD (your gradient_descent_step), heavy ball and Nesterov (your SGD)."""
+    """‖θ_t − θ*‖ on the κ-quadratic: GD (your gradient_descent_step),
+    heavy ball and Nesterov (your SGD)."""
 
     def landscape(x, y):
         return ill_conditioned_quadratic(x, y, kappa)
@@ -3769,8 +3734,7 @@ def test_unit_measured_rate():
         mistakes={
             "the root counts entries, not steps (1/(T − h + 1))": 0.8
             ** (20 / 21),
-            "the ratio e_T/e_h is not turned into a per-step factor": 0.8
-            ** 20,
+            "the ratio e_T/e_h is not turned into a per-step factor": 0.8**20,
         },
     )
     print("✅ A geometric trace gives its ratio")
@@ -3799,9 +3763,7 @@ def test_unit_measured_rate():
             "only the last step's ratio e_T/e_(T−1) is used": errors[-1]
             / errors[-2],
             "the step ratios are averaged (an arithmetic mean) instead of "
-            "taking the root of e_T/e_h": np.mean(
-                errors[21:] / errors[20:-1]
-            ),
+            "taking the root of e_T/e_h": np.mean(errors[21:] / errors[20:-1]),
         },
     )
     print("✅ An oscillating trace gives its average rate")
@@ -3903,8 +3865,6 @@ if __name__ == "__main__":
 
 # %%
 if __name__ == "__main__":
-    import matplotlib.pyplot as plt
-
     kappas = [2, 5, 10, 20, 50, 100, 200]
     error_curves, rates = {}, {}
     with after_exercise(
@@ -3920,14 +3880,10 @@ if __name__ == "__main__":
             error_curves[kappa] = curves
 
     if len(rates) == len(kappas):
-        method_colors = {
-            "GD": "tab:blue",
-            "heavy ball": "tab:orange",
-            "Nesterov": "tab:red",
-        }
         print("κ = 20 (λ_min = 1, λ_max = 20)")
         print(
-            f"  {'method':11s} {'settings':26s} {'measured':>9s} {'theory':>8s}   steps to shrink the error 10⁶×"
+            f"  {'method':11s} {'settings':26s} {'measured':>9s} "
+            f"{'theory':>8s}   steps to shrink the error 10⁶×"
         )
         settings = {
             "GD": f"α = {2 / 21:.4f}",
@@ -3942,10 +3898,21 @@ if __name__ == "__main__":
             steps_needed = int(np.argmax(errors < errors[0] * 1e-6))
             predicted = np.log(1e-6) / np.log(theory[name])
             print(
-                f"  {name:11s} {settings[name]:26s} {rates[20][name]:9.4f} {theory[name]:8.4f}   "
+                f"  {name:11s} {settings[name]:26s} "
+                f"{rates[20][name]:9.4f} {theory[name]:8.4f}   "
                 f"{steps_needed:4d} measured, ln(10⁻⁶)/ln(ρ) = {predicted:.0f}"
             )
 
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    if len(rates) == len(kappas):
+        method_colors = {
+            "GD": "tab:blue",
+            "heavy ball": "tab:orange",
+            "Nesterov": "tab:red",
+        }
         fig, (left, right) = plt.subplots(1, 2, figsize=(14, 4.5))
         shown = np.arange(150)
         for name, errors in error_curves[20].items():
@@ -4050,7 +4017,8 @@ if __name__ == "__main__":
                 label=f"αλ_max = {alpha_lambda}",
             )
             print(
-                f"αλ_max = {alpha_lambda}: distance to the minimum {errors[0]:.2f} at the start, "
+                f"αλ_max = {alpha_lambda}: distance to the minimum "
+                f"{errors[0]:.2f} at the start, "
                 f"{errors[-1]:.3g} after {len(path) - 1} steps"
             )
         axes[3].set_xlabel("step t")
@@ -4088,7 +4056,8 @@ if __name__ == "__main__":
 
 # %%
 def schedule_recipes(base_lr, num_epochs):
-    """Name -> function(optimizer) that builds the schedule; every one runs for `num_epochs` epochs."""
+    """Name -> function(optimizer) that builds the schedule; every one runs
+    for `num_epochs` epochs."""
     warm_up_epochs = 3
     return {
         "constant": lambda opt: LambdaLR(opt, lambda epoch: 1.0),
@@ -4133,7 +4102,8 @@ if __name__ == "__main__":
                 verbose=False,
             )
         print(
-            f"{len(schedule_histories)} training runs in {time.perf_counter() - started:.1f} s"
+            f"{len(schedule_histories)} training runs in "
+            f"{time.perf_counter() - started:.1f} s"
         )
 
     if len(schedule_histories) == len(
@@ -4155,10 +4125,12 @@ if __name__ == "__main__":
                 "o-",
                 ms=3,
                 color=line.get_color(),
-                label=f"{schedule_name}: test accuracy {history['test_accuracy'][-1]:.1%}",
+                label=f"{schedule_name}: test accuracy "
+                f"{history['test_accuracy'][-1]:.1%}",
             )
             print(
-                f"{schedule_name:17s} final training loss {history['epoch_loss'][-1]:.4f}   "
+                f"{schedule_name:17s} final training loss "
+                f"{history['epoch_loss'][-1]:.4f}   "
                 f"test accuracy {history['test_accuracy'][-1]:.1%}"
             )
         top.set_ylabel("learning rate in this epoch")
@@ -4204,7 +4176,8 @@ if __name__ == "__main__":
 
 # %%
 def optimizer_state_bytes(optimizer):
-    """Bytes of all the arrays an optimizer keeps between steps (momentum buffers, moment estimates)."""
+    """Bytes of all the arrays an optimizer keeps between steps (momentum
+    buffers, moment estimates)."""
     return sum(
         value.nbytes
         for state in optimizer.state.values()
@@ -4229,7 +4202,8 @@ if __name__ == "__main__":
         ),
     }
     print(
-        f"{'optimizer':15s} {'parameter bytes':>15s} {'state bytes':>12s} {'state/parameters':>17s}   state arrays"
+        f"{'optimizer':15s} {'parameter bytes':>15s} {'state bytes':>12s} "
+        f"{'state/parameters':>17s}   state arrays"
     )
     for run_name, (make_optimizer, exercise) in memory_runs.items():
         with after_exercise(exercise):
@@ -4254,13 +4228,15 @@ if __name__ == "__main__":
                 }
             )
             print(
-                f"{run_name:15s} {parameter_bytes:15,d} {state_bytes:12,d} {state_bytes / parameter_bytes:16.2f}×   "
+                f"{run_name:15s} {parameter_bytes:15,d} {state_bytes:12,d} "
+                f"{state_bytes / parameter_bytes:16.2f}×   "
                 f"{', '.join(buffers) or '-'}"
             )
     print("\nThe same ratios for a 7-billion-parameter model in float32:")
     for run_name, copies in [("SGD", 0), ("SGD + momentum", 1), ("Adam", 2)]:
         print(
-            f"  {run_name:15s} weights 28 GB + gradients 28 GB + optimizer state {28 * copies:3d} GB "
+            f"  {run_name:15s} weights 28 GB + gradients 28 GB + "
+            f"optimizer state {28 * copies:3d} GB "
             f"= {28 * (2 + copies):3d} GB"
         )
 
@@ -4496,13 +4472,11 @@ if __name__ == "__main__":
 
 
 # %%
-def show_optimizer_explorer():
-    """ipywidgets sliders that re-run the module's optimizers on a 2-D landscape and redraw the path."""
+def explorer_controls():
+    """The live explorer's widgets, by the name of the argument each sets."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
-    controls = {
+    return {
         "landscape": widgets.Dropdown(
             options=list(landscape_catalogue()),
             value="rosenbrock",
@@ -4555,63 +4529,76 @@ def show_optimizer_explorer():
         ),
     }
 
-    def redraw(
-        landscape, optimizer, learning_rate, momentum, beta1, beta2, num_steps
-    ):
-        spec = landscape_catalogue()[landscape]
-        if optimizer == "Adam":
-            exercise = "Adam.step"
-            label = f"Adam, lr {learning_rate:.2g}, β1 {beta1}, β2 {beta2}"
 
-            def make_optimizer(params):
-                return Adam(
-                    params,
-                    learning_rate=learning_rate,
-                    beta1=beta1,
-                    beta2=beta2,
-                )
+# %%
+def redraw_explorer(
+    landscape, optimizer, learning_rate, momentum, beta1, beta2, num_steps
+):
+    """Run one optimizer on one landscape and plot its path and loss."""
+    import matplotlib.pyplot as plt
+
+    spec = landscape_catalogue()[landscape]
+    if optimizer == "Adam":
+        exercise = "Adam.step"
+        label = f"Adam, lr {learning_rate:.2g}, β1 {beta1}, β2 {beta2}"
+
+        def make_optimizer(params):
+            return Adam(
+                params,
+                learning_rate=learning_rate,
+                beta1=beta1,
+                beta2=beta2,
+            )
+    else:
+        nesterov = optimizer == "SGD + Nesterov"
+        if nesterov and momentum == 0:
+            print(
+                "Nesterov momentum needs momentum > 0: move the "
+                "momentum slider."
+            )
+            return
+        exercise = "SGD.step"
+        label = f"{optimizer}, lr {learning_rate:.2g}, momentum {momentum}"
+
+        def make_optimizer(params):
+            return SGD(
+                params,
+                learning_rate=learning_rate,
+                momentum=momentum,
+                nesterov=nesterov,
+            )
+
+    with after_exercise(exercise):
+        path = optimizer_path(
+            spec["function"], spec["start"], make_optimizer, num_steps
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            losses = spec["function"](path[:, 0], path[:, 1])
+        fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+        draw_landscape(left, landscape)
+        left.plot(path[:, 0], path[:, 1], ".-", color="tab:red", lw=1, ms=2)
+        right.semilogy(losses, color="tab:red")
+        right.set_xlabel("step")
+        right.set_ylabel("f(x, y)")
+        if len(path) - 1 < num_steps or not np.isfinite(losses[-1]):
+            right.set_title(f"{label}: diverged at step {len(path) - 1}")
         else:
-            nesterov = optimizer == "SGD + Nesterov"
-            if nesterov and momentum == 0:
-                print(
-                    "Nesterov momentum needs momentum > 0: move the momentum slider."
-                )
-                return
-            exercise = "SGD.step"
-            label = f"{optimizer}, lr {learning_rate:.2g}, momentum {momentum}"
-
-            def make_optimizer(params):
-                return SGD(
-                    params,
-                    learning_rate=learning_rate,
-                    momentum=momentum,
-                    nesterov=nesterov,
-                )
-
-        with after_exercise(exercise):
-            path = optimizer_path(
-                spec["function"], spec["start"], make_optimizer, num_steps
+            right.set_title(
+                f"{label}: f = {losses[-1]:.2e} after {num_steps} steps"
             )
-            with np.errstate(over="ignore", invalid="ignore"):
-                losses = spec["function"](path[:, 0], path[:, 1])
-            fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-            draw_landscape(left, landscape)
-            left.plot(
-                path[:, 0], path[:, 1], ".-", color="tab:red", lw=1, ms=2
-            )
-            right.semilogy(losses, color="tab:red")
-            right.set_xlabel("step")
-            right.set_ylabel("f(x, y)")
-            if len(path) - 1 < num_steps or not np.isfinite(losses[-1]):
-                right.set_title(f"{label}: diverged at step {len(path) - 1}")
-            else:
-                right.set_title(
-                    f"{label}: f = {losses[-1]:.2e} after {num_steps} steps"
-                )
-            fig.tight_layout()
-            plt.show()
+        fig.tight_layout()
+        plt.show()
 
-    output = widgets.interactive_output(redraw, controls)
+
+# %%
+def show_optimizer_explorer():
+    """ipywidgets sliders that re-run the module's optimizers on a 2-D
+    landscape and redraw the path."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    controls = explorer_controls()
+    output = widgets.interactive_output(redraw_explorer, controls)
     display(
         widgets.VBox(
             [
@@ -4638,7 +4625,8 @@ if __name__ == "__main__":
         show_optimizer_explorer()
     except ImportError:
         print(
-            "The live explorer needs ipywidgets (pip install ipywidgets); the explorer below works without it."
+            "The live explorer needs ipywidgets (pip install ipywidgets); "
+            "the explorer below works without it."
         )
 
 # %% [markdown]
@@ -4666,7 +4654,8 @@ if __name__ == "__main__":
 
 # %%
 def explorer_grids():
-    """Slider values of the static explorer: per landscape, the steps and each optimizer's grid."""
+    """Slider values of the static explorer: per landscape, the steps and
+    each optimizer's grid."""
     adam_betas = {"beta1": [0.0, 0.5, 0.9], "beta2": [0.9, 0.99, 0.999]}
     return {
         "quadratic": {
@@ -4689,7 +4678,10 @@ def explorer_grids():
 
 
 def explorer_runs(grids):
-    """Run the module's SGD and Adam for every combination of slider values: {(landscape, name, values): path}."""
+    """Run the module's SGD and Adam for every combination of slider values.
+
+    Returns {(landscape, optimizer name, values): path}.
+    """
     import itertools
 
     runs = {}
@@ -4718,6 +4710,7 @@ def explorer_runs(grids):
     return runs
 
 
+# %%
 def explorer_data(grids, runs, resolution=120):
     """The runs, and what the page needs to draw them, as plain JSON."""
     landscapes = {}
