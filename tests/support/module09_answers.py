@@ -52,10 +52,11 @@ p.data -= (lr / shrink_first) * first / (np.sqrt(second) / np.sqrt(shrink_second
 decays = self.last_epoch // self.step_size
 return [rate * self.gamma ** decays for rate in self.base_lrs]
 """,
-    # digits_training_plan(parameters, total_steps): momentum SGD, cosine
+    # digits_training_plan(parameters, total_steps): Adam, a half cosine
     "digits-training-plan": """\
-sgd = SGD(parameters, learning_rate=0.25, momentum=0.9)
-return sgd, CosineAnnealingLR(sgd, T_max=total_steps, eta_min=0.0)
+adam = Adam(parameters, learning_rate=0.05)
+half_cosine = lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps))
+return adam, LambdaLR(adam, half_cosine)
 """,
     # measured_rate(errors): the geometric mean of the late step ratios
     "measured-rate": """\
@@ -110,10 +111,10 @@ WRONG = {
         ),
     ],
     "digits-training-plan": [
-        Wrong(  # a good constant rate: one image short
-            "sgd = SGD(parameters, learning_rate=0.2, momentum=0.9)\n"
-            "return sgd, LambdaLR(sgd, lambda step: 1.0)\n",
-            r"after 3 epochs.*\(341 of 359\)\n.*stays at 0\.2 for all 135",
+        Wrong(  # a constant rate
+            "adam = Adam(parameters, learning_rate=0.01)\n"
+            "return adam, LambdaLR(adam, lambda step: 1.0)\n",
+            r"after 3 epochs.*of 359\)\n.*stays at 0\.01 for all 135",
         ),
         Wrong(  # a cosine sized in epochs, stepped every batch
             "sgd = SGD(parameters, learning_rate=0.3, momentum=0.9)\n"

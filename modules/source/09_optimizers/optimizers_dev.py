@@ -3174,12 +3174,19 @@ if __name__ == "__main__":
         )
 
 # %% [markdown]
-# None reaches 342. The small rates are still improving when the budget runs out; the large ones make
-# fast progress, then keep bouncing in the noise of the mini-batch gradients (and 0.4 with momentum,
-# an effective step of $0.4/(1-0.9) = 4$, is close to blowing up). What the budget teaches is the reason
-# schedules exist: **take large steps while the loss is high and small ones at the end**, so the
-# weights settle near a minimum instead of jittering around it. With the same 135 steps, a rate that
-# starts large and ends near zero gets what neither constant can.
+# None reaches 342: the best constant rates stop one image short, most fall 5 to 20 images short. The
+# small rates are still improving when the budget runs out; the large ones make fast progress, then
+# keep bouncing in the noise of the mini-batch gradients (and 0.4 with momentum, an effective step of
+# $0.4/(1-0.9) = 4$, is close to blowing up). What the budget teaches is the reason schedules exist:
+# **take large steps while the loss is high and small ones at the end**, so the weights settle near a
+# minimum instead of jittering around it. With the same 135 steps, a rate that starts large and decays
+# to zero gets what no constant gets: cosine annealing from 0.05 with Adam reaches 347 images (96.7%),
+# a short warm-up and a cosine from 0.3 with momentum 345. Not every schedule clears the bar (a cosine
+# from 0.2 with momentum stops at 340), so expect to try a few: that search is the exercise.
+#
+# One test image is 0.28%, so a single run's accuracy moves by an image or two when anything changes
+# (the seed, the order of additions in a step). The lesson is in the margin, not in the last image:
+# a good schedule clears 95% by several images, the best constant rate does not reach it.
 #
 # Your plan:
 #
@@ -4740,7 +4747,7 @@ def explorer_data(grids, runs, resolution=120):
             # JSON has no inf or nan: a point that escaped is just far away
             far = np.nan_to_num(path, nan=1e6, posinf=1e6, neginf=-1e6)
             entry["runs"][optimizer].append(
-                [np.round(far, 5).tolist(), f"{final_loss:.2e}"]
+                [np.round(far, 4).tolist(), f"{final_loss:.2e}"]
             )
         landscapes[name] = entry
     return {"landscapes": landscapes}
