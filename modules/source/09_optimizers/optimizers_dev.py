@@ -3021,10 +3021,10 @@ DIGITS_BUDGET = dict(num_epochs=3, batch_size=32, seed=0)
 # %% nbgrader={"grade": false, "grade_id": "digits-budget-rules", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def check_training_plan(optimizer, scheduler, parameters, expected_weights):
     """The rules of the budget; `expected_weights` are the weights now."""
-    optimizers = (SGD, Adam, AdamW)  # the ones you built in Part 1
+    built = ("SGD", "Adam", "AdamW")  # the optimizers you built in Part 1
     expect(
-        type(optimizer) in optimizers,
-        f"optimizer: expected one of {[c.__name__ for c in optimizers]}, "
+        isinstance(optimizer, Optimizer) and type(optimizer).__name__ in built,
+        f"optimizer: expected one of {', '.join(built)}, "
         f"got {type(optimizer).__name__}",
     )
     expect(
@@ -3255,7 +3255,7 @@ if __name__ == "__main__":
     test_unit_digits_training_plan()
 
 # %% [markdown]
-# Your plan against the constants: the rate of every step (top) and where each run ends.
+# Your plan against the best constant rate: the learning rate of every step, and where each run ends.
 
 # %%
 if __name__ == "__main__":
@@ -3266,15 +3266,20 @@ if __name__ == "__main__":
             digits_training_plan, digits_train, digits_test, **DIGITS_BUDGET
         )
         print(f"your plan: {accuracy_text(plan_result, digits_test)}")
-        best_label = max(
-            constant_results, key=lambda k: constant_results[k]["accuracy"]
-        )
-        print(
-            f"best constant rate ({best_label}): "
-            f"{accuracy_text(constant_results[best_label], digits_test)}"
-        )
         fig, ax = plt.subplots(figsize=(9, 3))
         ax.plot(plan_result["rates"], label="your plan")
+        if constant_results:
+            best = max(
+                constant_results,
+                key=lambda k: constant_results[k]["accuracy"],
+            )
+            best_text = accuracy_text(constant_results[best], digits_test)
+            print(f"best constant rate ({best}): {best_text}")
+            ax.plot(
+                constant_results[best]["rates"],
+                "--",
+                label=f"{best} (constant): {best_text}",
+            )
         ax.set_xlabel("optimizer step")
         ax.set_ylabel("learning rate")
         ax.set_title(
