@@ -242,10 +242,12 @@ def test_explorer_data_matches_the_runs(small_explorer):
                     assert float(final_loss) == pytest.approx(
                         spec["function"](*path[-1]), rel=5e-3
                     )
+                    # tenths of a pixel, after the notebook rounded the
+                    # coordinates to 1e-4 (at most 0.01 pixel in these boxes)
                     assert np.allclose(
                         pixels[-1],
                         book_explorer.to_pixels(path[-1], spec["box"]),
-                        atol=0.05,
+                        atol=0.05 + 0.01,
                     )
     # the quadratic's SGD at lr 0.2 without momentum leaves the plot; at 0.05 it does not
     sgd_runs = data["quadratic"]["runs"][
