@@ -3005,8 +3005,9 @@ if __name__ == "__main__":
 # | optimizer | one you built: `SGD` (with any momentum), `Adam` or `AdamW` |
 # | schedule | one of yours, stepped after **every optimizer step** (not every epoch) |
 #
-# On two cores the whole run takes about a second. You do not write the loop: the locked cell below
-# is the loop the test runs, and the test fixes the epochs, the batch size and the seed. You write
+# On two cores the whole run takes about a second. You do not write the loop: the three locked cells
+# below are the rules, the loop the test runs and the hints its failures give; the test fixes the
+# epochs, the batch size and the seed. You write
 # `digits_training_plan(parameters, total_steps)`, which returns `(optimizer, scheduler)` for the
 # model's parameters. `total_steps` is the number of times the loop will call `optimizer.step()` and
 # then `scheduler.step()` (135 here), so you can size a schedule to end exactly when the budget does.
