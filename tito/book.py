@@ -31,6 +31,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from tito import book_explorer
+from tito.book_explorer import EXPLORER_MIME
 from tito.modules import ROOT, Module, all_modules, find_module
 
 PAGES_DOCDIR = "book/modules"  # module pages, as Sphinx names them (relative to the book root, ROOT)
@@ -186,7 +188,11 @@ def source_hash(module: Module, modules: list[Module], config) -> str:
     from tito.bootstrap import repository
 
     digest = hashlib.sha256(f"page-format {PAGE_FORMAT}\n".encode())
-    digest.update(module.source.read_bytes())
+    source = module.source.read_bytes()
+    digest.update(source)
+    if EXPLORER_MIME.encode() in source:  # the page embeds the explorer
+        for part in (book_explorer.__file__, book_explorer.SCRIPT):
+            digest.update(Path(part).read_bytes())
     for (
         earlier
     ) in modules:  # modules only import earlier modules' package code
@@ -252,6 +258,7 @@ def make_page(slug: str) -> tuple[str, float]:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    from tito.book_explorer import render_explorer_outputs
     from tito.bootstrap import fill_bootstrap
     from tito.export import ExportError, paired_notebook, read_source
 
@@ -284,6 +291,7 @@ def make_page(slug: str) -> tuple[str, float]:
             f"book page cannot show real outputs:\n{error}"
         ) from None
 
+    render_explorer_outputs(notebook)  # module 09's explorer: data -> HTML
     resources = {}
     for preprocessor in student_preprocessors(config):
         notebook, resources = preprocessor.preprocess(notebook, resources)

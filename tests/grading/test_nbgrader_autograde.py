@@ -190,7 +190,7 @@ def graded(tmp_path_factory):
     assignment = course.find(MODULE)
     written, problems = generate(course, [assignment])
     assert not problems, problems
-    exercises, tests = structure(assignment.source_py)
+    exercises, tests = structure(assignment.source_py, CORRECT)
     missing = {e.grade_id for e in exercises} - set(CORRECT)
     assert not missing, (
         f"module 09 has exercises these tests do not answer yet: {missing}"

@@ -1,8 +1,10 @@
-"""The analysis helpers of module 09's Use and Optimize parts (the demonstration cells of optimizers_dev.py).
+"""The analysis helpers of module 09's Use and Optimize parts (the demonstration cells of optimizers_dev.py),
+and the book tooling that turns the explorer's trajectories into its page (tito/book_explorer.py).
 
 The helpers are imported from the module source (the activation script puts every module folder on the
-import path, as the page promises for `from optimizers_dev import SGD`). Expected values are computed here independently: restated formulas, a
-base64/int16 decoder written here, closed-form rates, and the package's own Adam for the in-place variant.
+import path, as the page promises for `from optimizers_dev import SGD`). Expected values are computed here
+independently: restated formulas, a base64/int16 decoder written here, closed-form rates, and the package's
+own Adam for the in-place variant.
 """
 
 import base64
@@ -10,12 +12,14 @@ import json
 import math
 import re
 
+import nbformat
 import numpy as np
 import pytest
 
 from tinytorch.core.autograd import Variable
 from tinytorch.core.optimizers import SGD, Adam
 from tinytorch.core.tensor import Tensor
+from tito import book_explorer
 
 optimizers_dev = pytest.importorskip("optimizers_dev")
 # importorskip only protects a checkout where the module source is not on the path; once spliced the
@@ -27,22 +31,33 @@ REQUIRED = [
     "landscape_catalogue",
     "optimizer_path",
     "measured_rate",
+    "before_underflow",
     "theoretical_rates",
     "heavy_ball_settings",
     "nesterov_settings",
-    "to_pixels",
-    "encode_path",
     "explorer_grids",
     "explorer_runs",
-    "optimizer_explorer_html",
+    "explorer_data",
+    "show_static_explorer",
     "adam_update_in_place",
     "optimizer_state_bytes",
+]
+# site plumbing lives in the book tooling, not in the learner's notebook
+MOVED_TO_THE_BOOK = [
+    "to_pixels",
+    "encode_path",
+    "contour_svg",
+    "optimizer_explorer_html",
 ]
 
 
 def test_the_module_defines_the_analysis_helpers():
     missing = [name for name in REQUIRED if not hasattr(optimizers_dev, name)]
     assert not missing, f"optimizers_dev lacks {missing}"
+    kept = [
+        name for name in MOVED_TO_THE_BOOK if hasattr(optimizers_dev, name)
+    ]
+    assert not kept, f"optimizers_dev still holds the site's {kept}"
 
 
 def test_the_test_functions_are_the_textbook_ones():
@@ -120,9 +135,9 @@ def test_rates_and_settings_are_the_closed_forms():
         rates["heavy ball"]
     )
     errors = 3.0 * 0.7 ** np.arange(2000)  # underflows to 0 after ~2000 steps
-    assert optimizers_dev.measured_rate(errors) == pytest.approx(
-        0.7, rel=1e-12
-    )
+    assert optimizers_dev.measured_rate(
+        optimizers_dev.before_underflow(errors)
+    ) == pytest.approx(0.7, rel=1e-12)
 
 
 def decode(text):
@@ -145,7 +160,7 @@ def test_encode_path_round_trips_and_cuts_a_diverged_run():
             [1.0, 1.0],
         ]
     )
-    text, left_at = optimizers_dev.encode_path(path, box)
+    text, left_at = book_explorer.encode_path(path, box)
     assert left_at == -1
     pixels = decode(text)
     assert len(pixels) == 4  # the repeated final points are dropped
@@ -156,7 +171,7 @@ def test_encode_path_round_trips_and_cuts_a_diverged_run():
     diverged = np.array(
         [[-1.2, 1.0], [3.0, 1.0], [40.0, -30.0], [1e9, 1e9], [np.inf, np.nan]]
     )
-    text, left_at = optimizers_dev.encode_path(diverged, box)
+    text, left_at = book_explorer.encode_path(diverged, box)
     assert left_at == 2 and len(decode(text)) == 3
 
 
@@ -175,7 +190,8 @@ def small_explorer():
         },
     }
     runs = optimizers_dev.explorer_runs(grids)
-    return grids, runs, optimizers_dev.optimizer_explorer_html(grids, runs)
+    data = json.loads(json.dumps(optimizers_dev.explorer_data(grids, runs)))
+    return grids, runs, book_explorer.explorer_html(data)
 
 
 def test_explorer_html_is_self_contained_and_findable(small_explorer):
@@ -204,7 +220,7 @@ def test_explorer_data_matches_the_runs(small_explorer):
     data = json.loads(payload)["landscapes"]
     for name, grid in grids.items():
         spec = optimizers_dev.landscape_catalogue()[name]
-        start_pixels = optimizers_dev.to_pixels(spec["start"], spec["box"])
+        start_pixels = book_explorer.to_pixels(spec["start"], spec["box"])
         assert data[name]["start"] == pytest.approx(
             list(start_pixels), abs=0.05
         )
@@ -226,10 +242,12 @@ def test_explorer_data_matches_the_runs(small_explorer):
                     assert float(final_loss) == pytest.approx(
                         spec["function"](*path[-1]), rel=5e-3
                     )
+                    # tenths of a pixel, after the notebook rounded the
+                    # coordinates to 1e-4 (at most 0.01 pixel in these boxes)
                     assert np.allclose(
                         pixels[-1],
-                        optimizers_dev.to_pixels(path[-1], spec["box"]),
-                        atol=0.05,
+                        book_explorer.to_pixels(path[-1], spec["box"]),
+                        atol=0.05 + 0.01,
                     )
     # the quadratic's SGD at lr 0.2 without momentum leaves the plot; at 0.05 it does not
     sgd_runs = data["quadratic"]["runs"][
@@ -241,10 +259,45 @@ def test_explorer_data_matches_the_runs(small_explorer):
 @pytest.mark.slow
 def test_the_full_explorer_stays_small():
     grids = optimizers_dev.explorer_grids()
-    page = optimizers_dev.optimizer_explorer_html(
+    data = optimizers_dev.explorer_data(
         grids, optimizers_dev.explorer_runs(grids)
     )
+    page = book_explorer.explorer_html(data)
     assert len(page.encode("utf-8")) < 300 * 1024
+
+
+def test_the_book_turns_the_notebooks_explorer_output_into_its_html():
+    """`tito book pages` renders the notebook's data output; a notebook shows
+    its text line; the page keeps the HTML only."""
+    grids = {
+        "quadratic": {
+            "steps": 5,
+            "sgd": {"lr": [0.05], "momentum": [0.0]},
+            "adam": {"lr": [0.1], "beta1": [0.9], "beta2": [0.999]},
+        }
+    }
+    runs = optimizers_dev.explorer_runs(grids)
+    shown = []
+    display = pytest.importorskip("IPython.display")
+    original = display.display
+    display.display = lambda bundle, raw=False: shown.append((bundle, raw))
+    try:
+        optimizers_dev.show_static_explorer(grids, runs)
+    finally:
+        display.display = original
+    ((bundle, raw),) = shown
+    assert raw and "trajectories" in bundle["text/plain"]
+    payload = json.loads(json.dumps(bundle))  # what the notebook file holds
+    cell = nbformat.v4.new_code_cell(
+        "show_static_explorer(grids, runs)",
+        outputs=[nbformat.v4.new_output("display_data", data=payload)],
+    )
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    assert book_explorer.render_explorer_outputs(notebook) == 1
+    data = notebook.cells[0].outputs[0]["data"]
+    assert book_explorer.EXPLORER_MIME not in data
+    assert data["text/html"].count('id="optimizer-explorer"') == 1
+    assert book_explorer.render_explorer_outputs(notebook) == 0
 
 
 def test_in_place_adam_is_the_packages_adam():

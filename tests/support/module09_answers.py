@@ -71,6 +71,27 @@ for lo in range(0, param.size, 4096):
     np.multiply(np.divide(m, b, out=a), step_size, out=a)
     np.subtract(param[lo:hi], a, out=param[lo:hi])
 """,
+    # digits_training_plan(parameters, total_steps): Adam, a half cosine
+    "digits-training-plan": """\
+adam = Adam(parameters, learning_rate=0.05)
+half_cosine = lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps))
+return adam, LambdaLR(adam, half_cosine)
+""",
+    # measured_rate(errors): the geometric mean of the late step ratios
+    "measured-rate": """\
+late = np.log(np.asarray(errors, dtype=float)[len(errors) // 2 :])
+return float(np.exp((late[-1] - late[0]) / (len(late) - 1)))
+""",
+    # gd_rate(learning_rate, lambda_min, lambda_max)
+    "gd-rate": """\
+factors = [1 - learning_rate * lam for lam in (lambda_min, lambda_max)]
+return max(abs(f) for f in factors)
+""",
+    # heavy_ball_rate(lambda_min, lambda_max)
+    "heavy-ball-rate": """\
+a, b = math.sqrt(lambda_min), math.sqrt(lambda_max)
+return (b - a) / (b + a)
+""",
 }
 
 
@@ -149,6 +170,73 @@ WRONG = {
             "d = np.sqrt(exp_avg_sq) / (1 - beta2 ** step) ** 0.5 + eps\n"
             "param -= lr / (1 - beta1 ** step) * exp_avg / d\n",
             r"m is rebound",
+        ),
+    ],
+    "digits-training-plan": [
+        Wrong(  # a constant rate
+            "adam = Adam(parameters, learning_rate=0.01)\n"
+            "return adam, LambdaLR(adam, lambda step: 1.0)\n",
+            r"after 3 epochs.*of 359\)\n.*stays at 0\.01 for all 135",
+        ),
+        Wrong(  # a cosine sized in epochs, stepped every batch
+            "sgd = SGD(parameters, learning_rate=0.3, momentum=0.9)\n"
+            "return sgd, CosineAnnealingLR(sgd, T_max=3)\n",
+            r"goes back up \d+ times.*size it in total_steps",
+        ),
+        Wrong(  # StepLR written for epochs: halves the rate every step
+            "adam = Adam(parameters, learning_rate=0.01)\n"
+            "return adam, StepLR(adam, step_size=1, gamma=0.5)\n",
+            r"below 1% of its peak from step \d+ of 135",
+        ),
+        Wrong(  # far too large a rate
+            "sgd = SGD(parameters, learning_rate=3.0, momentum=0.9)\n"
+            "return sgd, CosineAnnealingLR(sgd, T_max=total_steps)\n",
+            r"guesses \(chance is 0\.1\).*too large",
+        ),
+        Wrong(  # trains more than the budget inside the plan
+            "sgd = SGD(parameters, learning_rate=0.1)\n"
+            "for p in parameters:\n"
+            "    p.data *= 1.01\n"
+            "return sgd, CosineAnnealingLR(sgd, T_max=total_steps)\n",
+            r"weights: they may change only in optimizer.step",
+        ),
+    ],
+    "measured-rate": [
+        Wrong(  # from the first steps
+            "return (errors[-1] / errors[0]) ** (1 / (len(errors) - 1))\n",
+            r"from the first steps",
+        ),
+        Wrong(  # entries, not steps
+            "h = len(errors) // 2\n"
+            "return (errors[-1] / errors[h]) ** (1 / (len(errors) - h))\n",
+            r"counts entries, not steps",
+        ),
+        Wrong(  # the last step's ratio
+            "return errors[-1] / errors[-2]\n",
+            r"last step's ratio",
+        ),
+    ],
+    "gd-rate": [
+        Wrong(  # no absolute values
+            "return max(1 - learning_rate * lambda_min,"
+            " 1 - learning_rate * lambda_max)\n",
+            r"not taken in absolute value",
+        ),
+        Wrong(  # only the steep direction
+            "return abs(1 - learning_rate * lambda_max)\n",
+            r"only the steepest direction",
+        ),
+    ],
+    "heavy-ball-rate": [
+        Wrong(  # κ where √κ belongs
+            "kappa = lambda_max / lambda_min\n"
+            "return (kappa - 1) / (kappa + 1)\n",
+            r"κ stands where √κ belongs",
+        ),
+        Wrong(  # returns β*
+            "r = math.sqrt(lambda_max / lambda_min)\n"
+            "return ((r - 1) / (r + 1)) ** 2\n",
+            r"momentum β\* = ρ², not the rate",
         ),
     ],
 }

@@ -86,9 +86,22 @@ class TestCell:
     depends_on: set  # grade_ids of the exercises it uses
 
 
-def structure(source_py: Path) -> tuple[list[Exercise], list[TestCell]]:
+def _named(exercises: list[Exercise], text: str) -> set:
+    """The grade_ids of the exercises whose names `text` mentions."""
+    return {
+        e.grade_id
+        for e in exercises
+        if any(re.search(rf"\b{re.escape(n)}\b", text) for n in e.names)
+    }
+
+
+def structure(
+    source_py: Path, answers: dict[str, str] | None = None
+) -> tuple[list[Exercise], list[TestCell]]:
     """The exercises and graded test cells of a module, and which exercises each test cell uses (by name,
-    in the instructor's edition, hidden tests included)."""
+    in the instructor's edition, hidden tests included). With `answers` (grade_id -> the body a test
+    submits), a test also uses the exercises those answers name: a plan that trains with `SGD` needs
+    a working `SGD.step`, although the test cell never names it."""
     cells = jupytext.read(source_py, fmt="py:percent").cells
     exercises, tests = [], []
     for index, cell in enumerate(cells):
@@ -112,14 +125,9 @@ def structure(source_py: Path) -> tuple[list[Exercise], list[TestCell]]:
     for index, cell in enumerate(cells):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade") and not meta.get("solution"):
-            uses = {
-                e.grade_id
-                for e in exercises
-                if any(
-                    re.search(rf"\b{re.escape(n)}\b", cell.source)
-                    for n in e.names
-                )
-            }
+            uses = _named(exercises, cell.source)
+            for grade_id in list(uses):
+                uses |= _named(exercises, (answers or {}).get(grade_id, ""))
             tests.append(
                 TestCell(meta["grade_id"], float(meta["points"]), index, uses)
             )

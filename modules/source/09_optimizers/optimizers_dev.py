@@ -3132,7 +3132,8 @@ if __name__ == "__main__":
 #
 # Every run uses `StepLR(optimizer, step_size=5, gamma=0.5)`: the learning rate halves every 5 epochs,
 # $\eta_e = \eta_0 \cdot 0.5^{\lfloor e/5 \rfloor}$. Large steps early make fast progress; smaller steps later
-# let the weights settle instead of bouncing around in the noise of $g_t$.
+# let the weights settle instead of bouncing around in the noise of $g_t$. The log counts epochs from 0
+# and prints the rate each epoch trained with: epochs 0–4 at $\eta_0$, epochs 5–9 at $\eta_0/2$, and so on.
 #
 # The loop below is the training loop of the module page, line for line, plus some bookkeeping. Watch
 # for: Adam's loss falls fastest in the first epoch; the two SGD runs behave alike (same effective step);
@@ -3145,7 +3146,7 @@ import numpy as np
 
 from tinytorch.core.autograd import Variable, no_grad
 from tinytorch.core.tensor import Tensor
-from tinytorch.core.setup import after_exercise
+from tinytorch.core.setup import after_exercise, expect, expect_close
 from tinytorch.core.layers import Dense, manual_seed
 from tinytorch.core.activations import ReLU
 from tinytorch.core.losses import CrossEntropyLoss
@@ -3155,7 +3156,8 @@ from tinytorch.core.dataloader import DataLoader, load_digits
 
 # %%
 def build_digits_classifier(seed=0, dtype=np.float64):
-    """The 64 -> 128 -> 10 network; `seed` fixes the initial weights, so every optimizer starts equal."""
+    """The 64 -> 128 -> 10 network; `seed` fixes the initial weights, so
+    every optimizer starts from the same point."""
     manual_seed(seed)
     return Sequential(
         [Dense(64, 128, dtype=dtype), ReLU(), Dense(128, 10, dtype=dtype)]
@@ -3163,7 +3165,8 @@ def build_digits_classifier(seed=0, dtype=np.float64):
 
 
 def digits_accuracy(model, dataset):
-    """Fraction of `dataset` the model classifies correctly (no graph is built: we only evaluate)."""
+    """Fraction of `dataset` the model classifies correctly (no graph is
+    built: we only evaluate)."""
     correct = 0
     with no_grad():
         for inputs, targets in DataLoader(dataset, batch_size=512):
@@ -3172,6 +3175,7 @@ def digits_accuracy(model, dataset):
     return correct / len(dataset)
 
 
+# %%
 def train_digits_classifier(
     optimizer_class,
     optimizer_settings,
@@ -3183,10 +3187,11 @@ def train_digits_classifier(
     seed=0,
     verbose=True,
 ):
-    """Train a fresh classifier with `optimizer_class(model.parameters(), **optimizer_settings)`.
+    """Train a fresh classifier with optimizer_class(parameters, **settings).
 
-    The schedule is `make_scheduler(optimizer)`, by default StepLR(optimizer, step_size=5, gamma=0.5).
-    Returns the history: the loss of every batch, the mean loss, test accuracy and learning rate per epoch.
+    The schedule is `make_scheduler(optimizer)`, by default StepLR(optimizer,
+    step_size=5, gamma=0.5). Returns the history: the loss of every batch,
+    and per epoch the mean loss, test accuracy and learning rate.
     """
     model = build_digits_classifier(seed)
     optimizer = optimizer_class(model.parameters(), **optimizer_settings)
@@ -3198,17 +3203,14 @@ def train_digits_classifier(
     dataloader = DataLoader(
         train_set, batch_size=batch_size, shuffle=True, seed=seed
     )
-    history = {
-        "batch_loss": [],
-        "epoch_loss": [],
-        "test_accuracy": [],
-        "learning_rate": [],
-    }
-
+    history = dict(
+        batch_loss=[], epoch_loss=[], test_accuracy=[], learning_rate=[]
+    )
     for epoch in range(num_epochs):
-        history["learning_rate"].append(
-            scheduler.get_last_lr()[0]
-        )  # the rate this epoch trains with
+        # The rate this epoch trains with: read it before scheduler.step()
+        # sets the next epoch's rate.
+        epoch_lr = scheduler.get_last_lr()[0]
+        history["learning_rate"].append(epoch_lr)
         epoch_losses = []
         for batch_inputs, batch_targets in dataloader:
             # Forward pass
@@ -3216,8 +3218,9 @@ def train_digits_classifier(
             loss = criterion(predictions, batch_targets)
             if not np.isfinite(loss.data):
                 raise FloatingPointError(
-                    f"the loss became {float(loss.data)} in epoch {epoch}: the learning "
-                    "rate is too large for this model; lower it and train again"
+                    f"the loss became {float(loss.data)} in epoch {epoch}: "
+                    "the learning rate is too large for this model; lower "
+                    "it and train again"
                 )
             # Optimization step
             optimizer.zero_grad()  # Clear gradients
@@ -3230,8 +3233,9 @@ def train_digits_classifier(
         history["test_accuracy"].append(digits_accuracy(model, test_set))
         if verbose:
             print(
-                f"Epoch {epoch}, LR: {scheduler.get_last_lr()}, "
-                f"loss {history['epoch_loss'][-1]:.4f}, test accuracy {history['test_accuracy'][-1]:.1%}"
+                f"Epoch {epoch}, LR: {epoch_lr:g}, "
+                f"loss {history['epoch_loss'][-1]:.4f}, "
+                f"test accuracy {history['test_accuracy'][-1]:.1%}"
             )
     return history
 
@@ -3239,7 +3243,8 @@ def train_digits_classifier(
 # %%
 if __name__ == "__main__":
     digits_train, digits_test = load_digits()
-    digits_runs = {  # name: (optimizer class, its settings, the exercise it needs)
+    # name: (optimizer class, its settings, the exercise it needs)
+    digits_runs = {
         "SGD": (SGD, dict(learning_rate=0.1), "SGD.step"),
         "SGD + momentum": (
             SGD,
@@ -3319,7 +3324,8 @@ if __name__ == "__main__":
         plt.show()
         for run_name, history in digits_histories.items():
             print(
-                f"{run_name:15s} final training loss {history['epoch_loss'][-1]:.4f}   "
+                f"{run_name:15s} final training loss "
+                f"{history['epoch_loss'][-1]:.4f}   "
                 f"test accuracy {history['test_accuracy'][-1]:.1%}"
             )
 
@@ -3338,6 +3344,305 @@ if __name__ == "__main__":
 # This is one small problem with a short budget. On large vision models, well-tuned SGD with momentum and a
 # long schedule often ends at the best test accuracy; Adam (or AdamW) is the default for transformers. The
 # next part gives you the tools to see *why* optimizers differ, rather than trusting a single race.
+
+# %% [markdown]
+# ## Exercise 5 — Use: 95% on a budget
+#
+# Now you choose. Train the same network to **at least 95% held-out accuracy** (342 of the 359 test
+# images) within a fixed budget:
+#
+# | budget | value |
+# | --- | --- |
+# | epochs | 3 (45 mini-batches each: 135 optimizer steps) |
+# | batch size | 32, shuffled with seed 0 |
+# | initial weights | `build_digits_classifier(seed=0)` |
+# | optimizer | one you built: `SGD` (with any momentum), `Adam` or `AdamW` |
+# | schedule | one of yours, stepped after **every optimizer step** (not every epoch) |
+#
+# On two cores the whole run takes about a second. You do not write the loop: the three locked cells
+# below are the rules, the loop the test runs and the hints its failures give; the test fixes the
+# epochs, the batch size and the seed. You write
+# `digits_training_plan(parameters, total_steps)`, which returns `(optimizer, scheduler)` for the
+# model's parameters. `total_steps` is the number of times the loop will call `optimizer.step()` and
+# then `scheduler.step()` (135 here), so you can size a schedule to end exactly when the budget does.
+# The loop checks that your plan plays by the rules: your own optimizer over exactly the model's
+# parameters, a schedule attached to it, and weights that change only in `optimizer.step()`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "digits-budget", "locked": true, "schema_version": 3, "solution": false, "task": false}
+DIGITS_BUDGET = dict(num_epochs=3, batch_size=32, seed=0)
+
+
+# %% nbgrader={"grade": false, "grade_id": "digits-budget-rules", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def check_training_plan(optimizer, scheduler, parameters, expected_weights):
+    """The rules of the budget; `expected_weights` are the weights now."""
+    built = ("SGD", "Adam", "AdamW")  # the optimizers you built in Part 1
+    expect(
+        isinstance(optimizer, Optimizer) and type(optimizer).__name__ in built,
+        f"optimizer: expected one of {', '.join(built)}, "
+        f"got {type(optimizer).__name__}",
+    )
+    expect(
+        isinstance(scheduler, LRScheduler)
+        and scheduler.optimizer is optimizer,
+        f"scheduler: expected one of your schedulers built on the "
+        f"optimizer you return, got {type(scheduler).__name__}",
+    )
+    trained = [p for group in optimizer.param_groups for p in group["params"]]
+    expect(
+        len(trained) == len(parameters)
+        and all(any(p is q for q in trained) for p in parameters),
+        f"optimizer parameters: expected the model's {len(parameters)} "
+        f"parameters, got {len(trained)} others",
+    )
+    for p, weights in zip(parameters, expected_weights):
+        expect(
+            np.array_equal(p.data, weights),
+            "weights: they may change only in optimizer.step(), and they "
+            "changed in your plan or in scheduler.step()",
+        )
+
+
+# %% nbgrader={"grade": false, "grade_id": "digits-budget-loop", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def train_under_budget(
+    make_plan, train_set, test_set, num_epochs, batch_size, seed
+):
+    """Train a fresh classifier with `make_plan(parameters, total_steps)`.
+
+    Returns the held-out accuracy, the rate of every step, and the step
+    at which the loss stopped being a number (None if it never did).
+    """
+    model = build_digits_classifier(seed)
+    parameters = model.parameters()
+    dataloader = DataLoader(
+        train_set, batch_size=batch_size, shuffle=True, seed=seed
+    )
+    weights = [p.data.copy() for p in parameters]
+    optimizer, scheduler = make_plan(parameters, num_epochs * len(dataloader))
+    check_training_plan(optimizer, scheduler, parameters, weights)
+    criterion = CrossEntropyLoss()
+    rates = []
+    for epoch in range(num_epochs):
+        for inputs, targets in dataloader:
+            loss = criterion(model(inputs), targets)
+            if not np.isfinite(loss.data):
+                return dict(accuracy=0.0, rates=rates, diverged_at=len(rates))
+            rates.append(optimizer.param_groups[0]["lr"])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            weights = [p.data.copy() for p in parameters]
+            scheduler.step()
+            check_training_plan(optimizer, scheduler, parameters, weights)
+    accuracy = digits_accuracy(model, test_set)
+    return dict(accuracy=accuracy, rates=rates, diverged_at=None)
+
+
+# %% nbgrader={"grade": false, "grade_id": "digits-budget-hints", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def plan_hint(rates, accuracy):
+    """What the rates of a run that missed the target say went wrong."""
+    peak = max(rates)
+    rises = sum(b > a for a, b in zip(rates[1:], rates[2:]))
+    tiny = [s for s, rate in enumerate(rates) if rate < 0.01 * peak]
+    if accuracy < 0.2:
+        hint = (
+            f"the network guesses (chance is 0.1): a peak rate of {peak:g} "
+            "is too large for it; start lower"
+        )
+    elif peak == min(rates):
+        hint = (
+            f"your rate stays at {peak:g} for all {len(rates)} steps: a "
+            "constant rate cannot both make fast progress and settle; "
+            "decay it"
+        )
+    elif rises > 0.2 * len(rates):
+        hint = (
+            f"your rate goes back up {rises} times: a schedule sized in "
+            "epochs but stepped every step cycles; size it in total_steps"
+        )
+    elif tiny and tiny[0] < len(rates) // 2:
+        hint = (
+            f"your rate is below 1% of its peak from step {tiny[0]} of "
+            f"{len(rates)}: it decays too early (a schedule sized in "
+            "epochs shrinks once per step here)"
+        )
+    elif rates[-1] > 0.2 * peak:
+        hint = (
+            f"your rate ends at {rates[-1]:g}, {rates[-1] / peak:.0%} of "
+            "its peak: decay it to nearly zero by total_steps"
+        )
+    else:
+        hint = "try a larger peak rate, or another of your optimizers"
+    return f"\n  → {hint}"
+
+
+# %% [markdown]
+# Before you write yours, measure what a constant rate does. The cell below trains under the budget with
+# `LambdaLR(optimizer, lambda step: 1.0)` (a schedule that never changes the rate), for SGD with
+# momentum 0.9 and for Adam, at rates from small to large.
+
+
+# %%
+def constant_rate_plan(optimizer_class, **settings):
+    """A plan with a fixed rate: the baseline a schedule has to beat."""
+
+    def make_plan(parameters, total_steps):
+        optimizer = optimizer_class(parameters, **settings)
+        return optimizer, LambdaLR(optimizer, lambda step: 1.0)
+
+    return make_plan
+
+
+def accuracy_text(result, test_set):
+    """'341 of 359 (94.99%)', or where the run diverged."""
+    if result["diverged_at"] is not None:
+        return f"diverged at step {result['diverged_at']}"
+    correct = round(result["accuracy"] * len(test_set))
+    return f"{correct} of {len(test_set)} ({result['accuracy']:.2%})"
+
+
+# %%
+if __name__ == "__main__":
+    constant_runs = {
+        f"SGD, momentum 0.9, lr {lr}": constant_rate_plan(
+            SGD, learning_rate=lr, momentum=0.9
+        )
+        for lr in (0.05, 0.1, 0.2, 0.4)
+    } | {
+        f"Adam, lr {lr}": constant_rate_plan(Adam, learning_rate=lr)
+        for lr in (0.003, 0.01, 0.03)
+    }
+    constant_results = {}
+    started = time.perf_counter()
+    with after_exercise("SGD.step", "Adam.step"):
+        for label, plan in constant_runs.items():
+            constant_results[label] = train_under_budget(
+                plan, digits_train, digits_test, **DIGITS_BUDGET
+            )
+            print(
+                f"{label:28s} constant rate: "
+                f"{accuracy_text(constant_results[label], digits_test)}"
+            )
+        print(
+            f"{len(constant_results)} runs in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+
+# %% [markdown]
+# None reaches 342: the best constant rates stop one image short, most fall 5 to 20 images short. The
+# small rates are still improving when the budget runs out; the large ones make fast progress, then
+# keep bouncing in the noise of the mini-batch gradients (and 0.4 with momentum, an effective step of
+# $0.4/(1-0.9) = 4$, is close to blowing up). What the budget teaches is the reason schedules exist:
+# **take large steps while the loss is high and small ones at the end**, so the weights settle near a
+# minimum instead of jittering around it. With the same 135 steps, a rate that starts large and decays
+# to zero gets what no constant gets: cosine annealing from 0.05 with Adam reaches 347 images (96.7%),
+# a short warm-up and a cosine from 0.3 with momentum 345. Not every schedule clears the bar (a cosine
+# from 0.2 with momentum stops at 340), so expect to try a few: that search is the exercise.
+#
+# One test image is 0.28%, so a single run's accuracy moves by an image or two when anything changes
+# (the seed, the order of additions in a step). The lesson is in the margin, not in the last image:
+# a good schedule clears 95% by several images, the best constant rate does not reach it.
+#
+# Your plan:
+#
+# - pick one of your optimizers and a starting rate at the high end of what trains (the table above
+#   tells you where that is);
+# - pick a schedule that decays it to (nearly) zero by step `total_steps`: cosine annealing, a linear
+#   decay, one-cycle (which also warms up), or your own `LambdaLR`;
+# - size the schedule in **steps**, not epochs: the loop calls `scheduler.step()` 135 times. A
+#   `StepLR(step_size=1)` written for epochs would halve the rate 135 times; a
+#   `CosineAnnealingLR(T_max=3)` would go up and down 22 times.
+
+
+# %% nbgrader={"grade": false, "grade_id": "digits-training-plan", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def digits_training_plan(parameters, total_steps):
+    """Your optimizer and schedule for the budget: (optimizer, scheduler).
+
+    parameters: the model's parameters; total_steps: how many times the
+    loop calls optimizer.step() and then scheduler.step().
+    """
+    ### BEGIN SOLUTION
+    optimizer = SGD(parameters, learning_rate=0.3, momentum=0.9)
+    warm_up = total_steps // 10
+    scheduler = SequentialLR(
+        optimizer,
+        [
+            LinearLR(optimizer, start_factor=0.1, total_iters=warm_up),
+            CosineAnnealingLR(optimizer, T_max=total_steps - warm_up),
+        ],
+        milestones=[warm_up],
+    )
+    return optimizer, scheduler
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-digits-training-plan", "locked": true, "points": 8, "schema_version": 3, "solution": false, "task": false}
+def test_unit_digits_training_plan():
+    print("🔬 Unit Test: 95% on the digits within the budget...")
+    budget = dict(num_epochs=3, batch_size=32, seed=0)  # fixed here
+    train_set, test_set = load_digits()
+    result = train_under_budget(
+        digits_training_plan, train_set, test_set, **budget
+    )
+    rates = result["rates"]
+    where = (
+        f"after {budget['num_epochs']} epochs of batch {budget['batch_size']}"
+    )
+    expect(
+        result["diverged_at"] is None,
+        f"loss at step {result['diverged_at']}: expected a number, got "
+        f"inf or nan → the rate there ({rates[-1]:g}) is too large; "
+        "start lower or warm up",
+    )
+    print(f"   held-out accuracy {result['accuracy']:.2%}")
+    expect(
+        result["accuracy"] >= 0.95,
+        f"held-out accuracy {where}: expected at least 0.95, got "
+        f"{result['accuracy']:.4f} "
+        f"({round(result['accuracy'] * len(test_set))} of {len(test_set)})"
+        + plan_hint(rates, result["accuracy"]),
+    )
+    print("✅ At least 95% of the test digits within the budget")
+    print("📈 Progress: Use ✓")
+
+
+if __name__ == "__main__":
+    test_unit_digits_training_plan()
+
+# %% [markdown]
+# Your plan against the best constant rate: the learning rate of every step, and where each run ends.
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    with after_exercise("digits_training_plan"):
+        plan_result = train_under_budget(
+            digits_training_plan, digits_train, digits_test, **DIGITS_BUDGET
+        )
+        print(f"your plan: {accuracy_text(plan_result, digits_test)}")
+        fig, ax = plt.subplots(figsize=(9, 3))
+        ax.plot(plan_result["rates"], label="your plan")
+        if constant_results:
+            best = max(
+                constant_results,
+                key=lambda k: constant_results[k]["accuracy"],
+            )
+            best_text = accuracy_text(constant_results[best], digits_test)
+            print(f"best constant rate ({best}): {best_text}")
+            ax.plot(
+                constant_results[best]["rates"],
+                "--",
+                label=f"{best} (constant): {best_text}",
+            )
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel("learning rate")
+        ax.set_title(
+            f"your schedule: {plan_result['accuracy']:.1%} held-out accuracy"
+        )
+        ax.legend()
+        fig.tight_layout()
+        plt.show()
 
 # %% [markdown]
 # # Part 3 — Optimize: analysing optimizers
@@ -3364,7 +3669,8 @@ if __name__ == "__main__":
 
 # %%
 def ill_conditioned_quadratic(x, y, kappa=20.0):
-    """f = (u² + κ v²) / 2 in coordinates (u, v) rotated 30° from (x, y): eigenvalues 1 and κ, minimum 0."""
+    """f = (u² + κ v²) / 2 in coordinates (u, v) rotated 30° from (x, y):
+    eigenvalues 1 and κ, minimum 0."""
     cos, sin = np.cos(np.pi / 6), np.sin(np.pi / 6)
     u = x * cos + y * sin
     v = y * cos - x * sin
@@ -3385,8 +3691,10 @@ def beale(x, y):
     )
 
 
+# %%
 def landscape_catalogue():
-    """The 2-D test functions: formula, starting point, minimum and the box (x range, y range) we draw."""
+    """The 2-D test functions: formula, starting point, minimum and the box
+    (x range, y range) we draw."""
     return {
         "quadratic": dict(
             function=ill_conditioned_quadratic,
@@ -3412,11 +3720,14 @@ def landscape_catalogue():
     }
 
 
+# %%
 def optimizer_path(landscape, start, make_optimizer, num_steps, escape=1e6):
-    """Points visited by `make_optimizer([point])` minimising landscape(x, y) from `start`.
+    """Points visited by `make_optimizer([point])` minimising
+    landscape(x, y) from `start`.
 
-    Returns an array of shape (steps taken + 1, 2). A run that blows up (|coordinate| > escape, or not a
-    number) stops early: its last point is where it escaped.
+    Returns an array of shape (steps taken + 1, 2). A run that blows up
+    (|coordinate| > escape, or not a number) stops early: its last point is
+    where it escaped.
     """
     point = Variable(np.array(start, dtype=np.float64), requires_grad=True)
     optimizer = make_optimizer([point])
@@ -3434,7 +3745,8 @@ def optimizer_path(landscape, start, make_optimizer, num_steps, escape=1e6):
 
 
 def gradient_descent_path(landscape, start, learning_rate, num_steps):
-    """Like optimizer_path, with your first exercise: gradient_descent_step(point, learning_rate)."""
+    """Like optimizer_path, with your first exercise:
+    gradient_descent_step(point, learning_rate)."""
     point = Variable(np.array(start, dtype=np.float64), requires_grad=True)
     path = [point.data.copy()]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -3446,8 +3758,10 @@ def gradient_descent_path(landscape, start, learning_rate, num_steps):
     return np.array(path)
 
 
+# %%
 def draw_landscape(ax, name, num_levels=18):
-    """Log-spaced contour lines of one catalogue landscape on a matplotlib axis, with start and minimum."""
+    """Log-spaced contour lines of one catalogue landscape on a matplotlib
+    axis, with its start and minimum."""
     from matplotlib.colors import LogNorm
 
     spec = landscape_catalogue()[name]
@@ -3499,97 +3813,34 @@ def draw_landscape(ax, name, num_levels=18):
 
 
 # %%
+def four_racers(lr_gd, lr_momentum, momentum, lr_adam):
+    """The four racers on one landscape: (label, optimizer factory) pairs."""
+    heavy = dict(learning_rate=lr_momentum, momentum=momentum)
+    return [
+        (f"GD, lr {lr_gd:g}", lambda p: SGD(p, learning_rate=lr_gd)),
+        (
+            f"momentum, lr {lr_momentum:g}, μ {momentum:g}",
+            lambda p: SGD(p, **heavy),
+        ),
+        (
+            f"Nesterov, lr {lr_momentum:g}, μ {momentum:g}",
+            lambda p: SGD(p, **heavy, nesterov=True),
+        ),
+        (f"Adam, lr {lr_adam:g}", lambda p: Adam(p, learning_rate=lr_adam)),
+    ]
+
+
 def landscape_race_settings():
-    """For each landscape: number of steps and the (label, optimizer factory) pairs to race."""
+    """For each landscape: the number of steps and the racers."""
     return {
-        "quadratic": (
-            100,
-            [
-                (
-                    "GD, lr 0.09",
-                    lambda params: SGD(params, learning_rate=0.09),
-                ),
-                (
-                    "momentum, lr 0.05, μ 0.8",
-                    lambda params: SGD(
-                        params, learning_rate=0.05, momentum=0.8
-                    ),
-                ),
-                (
-                    "Nesterov, lr 0.05, μ 0.8",
-                    lambda params: SGD(
-                        params, learning_rate=0.05, momentum=0.8, nesterov=True
-                    ),
-                ),
-                (
-                    "Adam, lr 0.3",
-                    lambda params: Adam(params, learning_rate=0.3),
-                ),
-            ],
-        ),
-        "rosenbrock": (
-            2000,
-            [
-                (
-                    "GD, lr 0.001",
-                    lambda params: SGD(params, learning_rate=0.001),
-                ),
-                (
-                    "momentum, lr 0.001, μ 0.9",
-                    lambda params: SGD(
-                        params, learning_rate=0.001, momentum=0.9
-                    ),
-                ),
-                (
-                    "Nesterov, lr 0.001, μ 0.9",
-                    lambda params: SGD(
-                        params,
-                        learning_rate=0.001,
-                        momentum=0.9,
-                        nesterov=True,
-                    ),
-                ),
-                (
-                    "Adam, lr 0.02",
-                    lambda params: Adam(params, learning_rate=0.02),
-                ),
-            ],
-        ),
-        "beale": (
-            1000,
-            [
-                (
-                    "GD, lr 0.01",
-                    lambda params: SGD(params, learning_rate=0.01),
-                ),
-                (
-                    "momentum, lr 0.001, μ 0.9",
-                    lambda params: SGD(
-                        params, learning_rate=0.001, momentum=0.9
-                    ),
-                ),
-                (
-                    "Nesterov, lr 0.001, μ 0.9",
-                    lambda params: SGD(
-                        params,
-                        learning_rate=0.001,
-                        momentum=0.9,
-                        nesterov=True,
-                    ),
-                ),
-                (
-                    "Adam, lr 0.05",
-                    lambda params: Adam(params, learning_rate=0.05),
-                ),
-            ],
-        ),
+        "quadratic": (100, four_racers(0.09, 0.05, 0.8, 0.3)),
+        "rosenbrock": (2000, four_racers(0.001, 0.001, 0.9, 0.02)),
+        "beale": (1000, four_racers(0.01, 0.001, 0.9, 0.05)),
     }
 
 
 # %%
 if __name__ == "__main__":
-    import matplotlib.pyplot as plt
-
     race_paths = {}
     with after_exercise("SGD.step", "Adam.step"):
         for landscape_name, (
@@ -3601,9 +3852,31 @@ if __name__ == "__main__":
                 race_paths[landscape_name, label] = optimizer_path(
                     spec["function"], spec["start"], make_optimizer, num_steps
                 )
-    if len(race_paths) == sum(
+    race_done = len(race_paths) == sum(
         len(racers) for _, racers in landscape_race_settings().values()
-    ):
+    )
+    if race_done:
+        for (landscape_name, label), path in race_paths.items():
+            with np.errstate(over="ignore", invalid="ignore"):
+                final_loss = landscape_catalogue()[landscape_name]["function"](
+                    *path[-1]
+                )
+            status = (
+                f"f = {final_loss:.2e}"
+                if np.isfinite(final_loss) and len(path) > 1
+                else "diverged"
+            )
+            print(
+                f"{landscape_name:10s} {label:28s} "
+                f"{len(path) - 1:5d} steps  {status}"
+            )
+
+
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    if race_done:
         fig, axes = plt.subplots(
             2, 3, figsize=(17, 10), gridspec_kw={"height_ratios": [1.2, 1]}
         )
@@ -3637,19 +3910,6 @@ if __name__ == "__main__":
         axes[1, 0].set_ylabel(r"$f(\theta_t) - f^\star$")
         fig.tight_layout()
         plt.show()
-        for (landscape_name, label), path in race_paths.items():
-            with np.errstate(over="ignore", invalid="ignore"):
-                final_loss = landscape_catalogue()[landscape_name]["function"](
-                    *path[-1]
-                )
-            status = (
-                f"f = {final_loss:.2e}"
-                if np.isfinite(final_loss) and len(path) > 1
-                else "diverged"
-            )
-            print(
-                f"{landscape_name:10s} {label:28s} {len(path) - 1:5d} steps  {status}"
-            )
 
 
 # %% [markdown]
@@ -3693,7 +3953,8 @@ if __name__ == "__main__":
 
 # %%
 def heavy_ball_settings(lambda_min, lambda_max):
-    """Polyak's optimal (learning rate, momentum) for a quadratic with these extreme eigenvalues."""
+    """Polyak's optimal (learning rate, momentum) for a quadratic with these
+    extreme eigenvalues."""
     root_min, root_max = np.sqrt(lambda_min), np.sqrt(lambda_max)
     learning_rate = 4.0 / (root_max + root_min) ** 2
     momentum = ((root_max - root_min) / (root_max + root_min)) ** 2
@@ -3701,35 +3962,37 @@ def heavy_ball_settings(lambda_min, lambda_max):
 
 
 def nesterov_settings(lambda_min, lambda_max):
-    """The textbook Nesterov settings: learning rate 1/λ_max, momentum (√κ-1)/(√κ+1)."""
+    """The textbook Nesterov settings: learning rate 1/λ_max, momentum
+    (√κ-1)/(√κ+1)."""
     root_kappa = np.sqrt(lambda_max / lambda_min)
     return 1.0 / lambda_max, (root_kappa - 1) / (root_kappa + 1)
 
 
 def theoretical_rates(kappa):
-    """Error shrink factor per step at the best settings: GD, heavy ball, Nesterov."""
-    root_kappa = np.sqrt(kappa)
+    """Shrink factor per step at the best settings (λ_min = 1, λ_max = κ).
+
+    GD and heavy ball come from your Exercise 6; Nesterov from its formula.
+    """
     return {
-        "GD": (kappa - 1) / (kappa + 1),
-        "heavy ball": (root_kappa - 1) / (root_kappa + 1),
-        "Nesterov": 1 - 1 / root_kappa,
+        "GD": gd_rate(2.0 / (1.0 + kappa), 1.0, kappa),
+        "heavy ball": heavy_ball_rate(1.0, kappa),
+        "Nesterov": 1 - 1 / math.sqrt(kappa),
     }
 
 
-def measured_rate(errors, tiny=1e-250):
-    """Average factor by which the error shrank per step over the second half of the run.
-
-    Steps after the error fell below `tiny` are ignored: there the numbers underflow to zero.
-    """
+def before_underflow(errors, tiny=1e-250):
+    """The errors up to the first one below `tiny`: past it they underflow
+    to zero, and a rate measured there means nothing."""
     errors = np.asarray(errors)
     if np.any(errors < tiny):
         errors = errors[: np.argmax(errors < tiny)]
-    half = len(errors) // 2
-    return (errors[-1] / errors[half]) ** (1.0 / (len(errors) - 1 - half))
+    return errors
 
 
+# %%
 def quadratic_error_curves(kappa, num_steps):
-    """‖θ_t − θ*‖ on the κ-quadratic: GD (your gradient_descent_step), heavy ball and Nesterov (your SGD)."""
+    """‖θ_t − θ*‖ on the κ-quadratic: GD (your gradient_descent_step),
+    heavy ball and Nesterov (your SGD)."""
 
     def landscape(x, y):
         return ill_conditioned_quadratic(x, y, kappa)
@@ -3766,26 +4029,228 @@ def quadratic_error_curves(kappa, num_steps):
     }  # the minimum is (0, 0)
 
 
+# %% [markdown]
+# ### Exercise 6 — Optimize: measure a rate, predict it
+#
+# Write the two halves of the check you just read about:
+#
+# - `measured_rate(errors)`: `errors` holds $e_0, e_1, \dots, e_T$ (positive numbers, one per step, so
+#   $T$ = `len(errors) - 1`). Return the average factor by which the error shrinks per step over the
+#   second half of the trace: with $h$ = `len(errors) // 2`, the $\hat\rho$ for which
+#   $e_T = e_h\,\hat\rho^{\,T-h}$.
+# - `gd_rate(learning_rate, lambda_min, lambda_max)`: $\rho_{\mathrm{GD}}(\alpha)$ from the formula above,
+#   for any $\alpha$ (also one that diverges: then the rate is above 1).
+# - `heavy_ball_rate(lambda_min, lambda_max)`: the heavy ball's rate at Polyak's optimal settings.
+#
+# Pitfalls:
+#
+# - **The first steps lie.** Early on, every eigen-direction still contributes, and the fast ones die out
+#   quickly: a rate measured from $e_0$ comes out too fast. Only the slowest direction is left late in
+#   the run, which is why we measure over the second half.
+# - **Steps, not entries.** From $e_h$ to $e_T$ there are $T - h$ steps.
+# - **One step's ratio is not the rate.** With momentum the error oscillates: $e_{t+1}/e_t$ can be
+#   above 1 on one step and far below on the next. The rate is a geometric average over many steps.
+# - **The sign of $1 - \alpha\lambda$.** A step that overshoots ($\alpha\lambda > 1$) multiplies the error
+#   by a negative factor; its size is what counts, so both directions need absolute values.
+# - **$\sqrt\kappa$, not $\kappa$.** With $\kappa$ in the heavy ball's formula you get gradient descent's
+#   best rate back, and momentum's whole point is lost. And $\beta^\star$ is the rate *squared*.
+# - A loss gap $f(\theta_t) - f^\star$ is quadratic in the error, so it shrinks at $\rho^2$ per step: these
+#   functions expect distances $\lVert\theta_t - \theta^\star\rVert$.
+
+
+# %% nbgrader={"grade": false, "grade_id": "measured-rate", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def measured_rate(errors):
+    """Average shrink factor per step over the second half of `errors`."""
+    ### BEGIN SOLUTION
+    errors = np.asarray(errors, dtype=np.float64)
+    half, last = len(errors) // 2, len(errors) - 1
+    return float((errors[last] / errors[half]) ** (1.0 / (last - half)))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "gd-rate", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def gd_rate(learning_rate, lambda_min, lambda_max):
+    """ρ_GD(α): the slowest shrink factor over the eigen-directions."""
+    ### BEGIN SOLUTION
+    return max(
+        abs(1.0 - learning_rate * lambda_min),
+        abs(1.0 - learning_rate * lambda_max),
+    )
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "heavy-ball-rate", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def heavy_ball_rate(lambda_min, lambda_max):
+    """The heavy ball's rate at Polyak's optimal learning rate and momentum."""
+    ### BEGIN SOLUTION
+    root_kappa = math.sqrt(lambda_max / lambda_min)
+    return (root_kappa - 1.0) / (root_kappa + 1.0)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-measured-rate", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def test_unit_measured_rate():
+    print("🔬 Unit Test: measured_rate...")
+    t = np.arange(41)  # e_0 ... e_40
+    errors = 3.0 * 0.8**t
+    expect_close(
+        "rate of e_t = 3·0.8^t, t = 0..40",
+        measured_rate(errors),
+        0.8,
+        rtol=1e-9,
+        mistakes={
+            "the root counts entries, not steps (1/(T − h + 1))": 0.8
+            ** (20 / 21),
+            "the ratio e_T/e_h is not turned into a per-step factor": 0.8**20,
+        },
+    )
+    print("✅ A geometric trace gives its ratio")
+    errors = 0.9**t + 5.0 * 0.3**t  # a slow direction and a fast one
+    expect_close(
+        "rate of e_t = 0.9^t + 5·0.3^t, t = 0..40",
+        measured_rate(errors),
+        0.9,
+        rtol=1e-6,
+        mistakes={
+            "the rate is measured from the first steps, where the fast "
+            "direction still counts": (errors[-1] / errors[0]) ** (1 / 40),
+            "the step ratios are averaged over the whole trace": np.mean(
+                errors[1:] / errors[:-1]
+            ),
+        },
+    )
+    print("✅ The fast transient at the start is left out")
+    errors = 0.8**t * (2.0 + (-1.0) ** t)  # oscillates like momentum
+    expect_close(
+        "rate of e_t = 0.8^t·(2 + (−1)^t), t = 0..40",
+        measured_rate(errors),
+        0.8,
+        rtol=1e-9,
+        mistakes={
+            "only the last step's ratio e_T/e_(T−1) is used": errors[-1]
+            / errors[-2],
+            "the step ratios are averaged (an arithmetic mean) instead of "
+            "taking the root of e_T/e_h": np.mean(errors[21:] / errors[20:-1]),
+        },
+    )
+    print("✅ An oscillating trace gives its average rate")
+    ### BEGIN HIDDEN TESTS
+    t = np.arange(30)  # odd number of steps: h = 15, T = 29
+    errors = 2.0 * 0.6**t + 7.0 * 0.1**t
+    expect_close(
+        "rate of a 30-entry trace 2·0.6^t + 7·0.1^t",
+        measured_rate(errors),
+        0.6,
+        rtol=1e-9,
+    )
+    ### END HIDDEN TESTS
+    print("📈 Progress: measuring a rate ✓")
+
+
+if __name__ == "__main__":
+    test_unit_measured_rate()
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-predicted-rates", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def test_unit_predicted_rates():
+    print("🔬 Unit Test: gd_rate and heavy_ball_rate...")
+    for alpha, low, high, expected in [
+        (0.05, 1.0, 10.0, 0.95),  # too small: the flat direction is slow
+        (2 / 11, 1.0, 10.0, 9 / 11),  # the best α: (κ − 1)/(κ + 1)
+        (0.19, 1.0, 10.0, 0.9),  # the steep direction overshoots
+        (0.25, 1.0, 10.0, 1.5),  # beyond 2/λ_max: diverges
+    ]:
+        expect_close(
+            f"gd_rate(α={alpha:.4g}, λ_min={low:g}, λ_max={high:g})",
+            gd_rate(alpha, low, high),
+            expected,
+            rtol=1e-12,
+            mistakes={
+                "the factors are not taken in absolute value (an "
+                "overshoot multiplies the error by 1 − αλ < 0), so only "
+                "the flattest direction counts": 1 - alpha * low,
+                "only the steepest direction λ_max counts": abs(
+                    1 - alpha * high
+                ),
+            },
+        )
+    print("✅ ρ_GD is the slowest |1 − αλ|")
+    for low, high in [(1.0, 20.0), (4.0, 100.0), (3.0, 3.0)]:
+        root = math.sqrt(high / low)
+        rate = (root - 1) / (root + 1)
+        expect_close(
+            f"heavy_ball_rate(λ_min={low:g}, λ_max={high:g})",
+            heavy_ball_rate(low, high),
+            rate,
+            rtol=1e-12,
+            atol=1e-15,
+            mistakes={
+                "κ stands where √κ belongs (that is gradient descent's "
+                "best rate)": (high / low - 1) / (high / low + 1),
+                "the result is Polyak's momentum β* = ρ², not the rate": (
+                    rate**2
+                ),
+                "the result is Nesterov's rate 1 − 1/√κ": 1 - 1 / root,
+                "κ is λ_min/λ_max, upside down": (1 / root - 1)
+                / (1 / root + 1),
+            },
+        )
+    print("✅ The heavy ball's best rate is (√κ − 1)/(√κ + 1)")
+    ### BEGIN HIDDEN TESTS
+    rng = np.random.default_rng(9)
+    for low, high in rng.uniform(0.1, 50.0, size=(5, 2)):
+        low, high = min(low, high), max(low, high)
+        kappa = high / low
+        expect_close(
+            f"gd_rate at α* = 2/(λ_min + λ_max), λ = {low:.4g}..{high:.4g}",
+            gd_rate(2 / (low + high), low, high),
+            (kappa - 1) / (kappa + 1),
+            rtol=1e-12,
+        )
+    # the prediction against a heavy-ball run in NumPy on diag(1, 50)
+    root = math.sqrt(50.0)
+    alpha, beta = 4 / (1 + root) ** 2, ((root - 1) / (root + 1)) ** 2
+    theta, previous, errors = np.ones(2), np.ones(2), []
+    for _ in range(400):
+        step = theta - alpha * np.array([1.0, 50.0]) * theta
+        theta, previous = step + beta * (theta - previous), theta
+        errors.append(np.linalg.norm(theta))
+    late = (errors[-1] / errors[200]) ** (1 / 199)
+    expect_close(
+        "heavy_ball_rate(1, 50) against a heavy-ball run's late rate",
+        heavy_ball_rate(1, 50),
+        late,
+        rtol=0.01,
+    )
+    ### END HIDDEN TESTS
+    print("📈 Progress: predicting a rate ✓")
+
+
+if __name__ == "__main__":
+    test_unit_predicted_rates()
+
+
 # %%
 if __name__ == "__main__":
-    import matplotlib.pyplot as plt
-
     kappas = [2, 5, 10, 20, 50, 100, 200]
-    error_curves = {}
-    with after_exercise("gradient_descent_step", "SGD.step"):
-        for kappa in kappas:
-            error_curves[kappa] = quadratic_error_curves(kappa, num_steps=400)
-
-    if error_curves:
-        method_colors = {
-            "GD": "tab:blue",
-            "heavy ball": "tab:orange",
-            "Nesterov": "tab:red",
-        }
+    error_curves, rates = {}, {}
+    with after_exercise(
+        "gradient_descent_step", "SGD.step", "your Exercise 6 functions"
+    ):
         theory = theoretical_rates(20)
+        for kappa in kappas:
+            curves = quadratic_error_curves(kappa, num_steps=400)
+            rates[kappa] = {
+                name: measured_rate(before_underflow(errors))
+                for name, errors in curves.items()
+            }
+            error_curves[kappa] = curves
+
+    if len(rates) == len(kappas):
         print("κ = 20 (λ_min = 1, λ_max = 20)")
         print(
-            f"  {'method':11s} {'settings':26s} {'measured':>9s} {'theory':>8s}   steps to shrink the error 10⁶×"
+            f"  {'method':11s} {'settings':26s} {'measured':>9s} "
+            f"{'theory':>8s}   steps to shrink the error 10⁶×"
         )
         settings = {
             "GD": f"α = {2 / 21:.4f}",
@@ -3800,10 +4265,21 @@ if __name__ == "__main__":
             steps_needed = int(np.argmax(errors < errors[0] * 1e-6))
             predicted = np.log(1e-6) / np.log(theory[name])
             print(
-                f"  {name:11s} {settings[name]:26s} {measured_rate(errors):9.4f} {theory[name]:8.4f}   "
+                f"  {name:11s} {settings[name]:26s} "
+                f"{rates[20][name]:9.4f} {theory[name]:8.4f}   "
                 f"{steps_needed:4d} measured, ln(10⁻⁶)/ln(ρ) = {predicted:.0f}"
             )
 
+# %%
+if __name__ == "__main__":
+    import matplotlib.pyplot as plt
+
+    if len(rates) == len(kappas):
+        method_colors = {
+            "GD": "tab:blue",
+            "heavy ball": "tab:orange",
+            "Nesterov": "tab:red",
+        }
         fig, (left, right) = plt.subplots(1, 2, figsize=(14, 4.5))
         shown = np.arange(150)
         for name, errors in error_curves[20].items():
@@ -3828,13 +4304,13 @@ if __name__ == "__main__":
         for name, color in method_colors.items():
             right.semilogx(
                 kappa_axis,
-                theoretical_rates(kappa_axis)[name],
+                [theoretical_rates(k)[name] for k in kappa_axis],
                 color=color,
                 label=f"{name} theory",
             )
             right.plot(
                 kappas,
-                [measured_rate(error_curves[k][name]) for k in kappas],
+                [rates[k][name] for k in kappas],
                 "o",
                 color=color,
                 label=f"{name} measured",
@@ -3908,7 +4384,8 @@ if __name__ == "__main__":
                 label=f"αλ_max = {alpha_lambda}",
             )
             print(
-                f"αλ_max = {alpha_lambda}: distance to the minimum {errors[0]:.2f} at the start, "
+                f"αλ_max = {alpha_lambda}: distance to the minimum "
+                f"{errors[0]:.2f} at the start, "
                 f"{errors[-1]:.3g} after {len(path) - 1} steps"
             )
         axes[3].set_xlabel("step t")
@@ -3946,7 +4423,8 @@ if __name__ == "__main__":
 
 # %%
 def schedule_recipes(base_lr, num_epochs):
-    """Name -> function(optimizer) that builds the schedule; every one runs for `num_epochs` epochs."""
+    """Name -> function(optimizer) that builds the schedule; every one runs
+    for `num_epochs` epochs."""
     warm_up_epochs = 3
     return {
         "constant": lambda opt: LambdaLR(opt, lambda epoch: 1.0),
@@ -3991,7 +4469,8 @@ if __name__ == "__main__":
                 verbose=False,
             )
         print(
-            f"{len(schedule_histories)} training runs in {time.perf_counter() - started:.1f} s"
+            f"{len(schedule_histories)} training runs in "
+            f"{time.perf_counter() - started:.1f} s"
         )
 
     if len(schedule_histories) == len(
@@ -4013,10 +4492,12 @@ if __name__ == "__main__":
                 "o-",
                 ms=3,
                 color=line.get_color(),
-                label=f"{schedule_name}: test accuracy {history['test_accuracy'][-1]:.1%}",
+                label=f"{schedule_name}: test accuracy "
+                f"{history['test_accuracy'][-1]:.1%}",
             )
             print(
-                f"{schedule_name:17s} final training loss {history['epoch_loss'][-1]:.4f}   "
+                f"{schedule_name:17s} final training loss "
+                f"{history['epoch_loss'][-1]:.4f}   "
                 f"test accuracy {history['test_accuracy'][-1]:.1%}"
             )
         top.set_ylabel("learning rate in this epoch")
@@ -4062,7 +4543,8 @@ if __name__ == "__main__":
 
 # %%
 def optimizer_state_bytes(optimizer):
-    """Bytes of all the arrays an optimizer keeps between steps (momentum buffers, moment estimates)."""
+    """Bytes of all the arrays an optimizer keeps between steps (momentum
+    buffers, moment estimates)."""
     return sum(
         value.nbytes
         for state in optimizer.state.values()
@@ -4087,7 +4569,8 @@ if __name__ == "__main__":
         ),
     }
     print(
-        f"{'optimizer':15s} {'parameter bytes':>15s} {'state bytes':>12s} {'state/parameters':>17s}   state arrays"
+        f"{'optimizer':15s} {'parameter bytes':>15s} {'state bytes':>12s} "
+        f"{'state/parameters':>17s}   state arrays"
     )
     for run_name, (make_optimizer, exercise) in memory_runs.items():
         with after_exercise(exercise):
@@ -4112,13 +4595,15 @@ if __name__ == "__main__":
                 }
             )
             print(
-                f"{run_name:15s} {parameter_bytes:15,d} {state_bytes:12,d} {state_bytes / parameter_bytes:16.2f}×   "
+                f"{run_name:15s} {parameter_bytes:15,d} {state_bytes:12,d} "
+                f"{state_bytes / parameter_bytes:16.2f}×   "
                 f"{', '.join(buffers) or '-'}"
             )
     print("\nThe same ratios for a 7-billion-parameter model in float32:")
     for run_name, copies in [("SGD", 0), ("SGD + momentum", 1), ("Adam", 2)]:
         print(
-            f"  {run_name:15s} weights 28 GB + gradients 28 GB + optimizer state {28 * copies:3d} GB "
+            f"  {run_name:15s} weights 28 GB + gradients 28 GB + "
+            f"optimizer state {28 * copies:3d} GB "
             f"= {28 * (2 + copies):3d} GB"
         )
 
@@ -4616,13 +5101,11 @@ if __name__ == "__main__":
 
 
 # %%
-def show_optimizer_explorer():
-    """ipywidgets sliders that re-run the module's optimizers on a 2-D landscape and redraw the path."""
+def explorer_controls():
+    """The live explorer's widgets, by the name of the argument each sets."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
-    controls = {
+    return {
         "landscape": widgets.Dropdown(
             options=list(landscape_catalogue()),
             value="rosenbrock",
@@ -4675,63 +5158,76 @@ def show_optimizer_explorer():
         ),
     }
 
-    def redraw(
-        landscape, optimizer, learning_rate, momentum, beta1, beta2, num_steps
-    ):
-        spec = landscape_catalogue()[landscape]
-        if optimizer == "Adam":
-            exercise = "Adam.step"
-            label = f"Adam, lr {learning_rate:.2g}, β1 {beta1}, β2 {beta2}"
 
-            def make_optimizer(params):
-                return Adam(
-                    params,
-                    learning_rate=learning_rate,
-                    beta1=beta1,
-                    beta2=beta2,
-                )
+# %%
+def redraw_explorer(
+    landscape, optimizer, learning_rate, momentum, beta1, beta2, num_steps
+):
+    """Run one optimizer on one landscape and plot its path and loss."""
+    import matplotlib.pyplot as plt
+
+    spec = landscape_catalogue()[landscape]
+    if optimizer == "Adam":
+        exercise = "Adam.step"
+        label = f"Adam, lr {learning_rate:.2g}, β1 {beta1}, β2 {beta2}"
+
+        def make_optimizer(params):
+            return Adam(
+                params,
+                learning_rate=learning_rate,
+                beta1=beta1,
+                beta2=beta2,
+            )
+    else:
+        nesterov = optimizer == "SGD + Nesterov"
+        if nesterov and momentum == 0:
+            print(
+                "Nesterov momentum needs momentum > 0: move the "
+                "momentum slider."
+            )
+            return
+        exercise = "SGD.step"
+        label = f"{optimizer}, lr {learning_rate:.2g}, momentum {momentum}"
+
+        def make_optimizer(params):
+            return SGD(
+                params,
+                learning_rate=learning_rate,
+                momentum=momentum,
+                nesterov=nesterov,
+            )
+
+    with after_exercise(exercise):
+        path = optimizer_path(
+            spec["function"], spec["start"], make_optimizer, num_steps
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            losses = spec["function"](path[:, 0], path[:, 1])
+        fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+        draw_landscape(left, landscape)
+        left.plot(path[:, 0], path[:, 1], ".-", color="tab:red", lw=1, ms=2)
+        right.semilogy(losses, color="tab:red")
+        right.set_xlabel("step")
+        right.set_ylabel("f(x, y)")
+        if len(path) - 1 < num_steps or not np.isfinite(losses[-1]):
+            right.set_title(f"{label}: diverged at step {len(path) - 1}")
         else:
-            nesterov = optimizer == "SGD + Nesterov"
-            if nesterov and momentum == 0:
-                print(
-                    "Nesterov momentum needs momentum > 0: move the momentum slider."
-                )
-                return
-            exercise = "SGD.step"
-            label = f"{optimizer}, lr {learning_rate:.2g}, momentum {momentum}"
-
-            def make_optimizer(params):
-                return SGD(
-                    params,
-                    learning_rate=learning_rate,
-                    momentum=momentum,
-                    nesterov=nesterov,
-                )
-
-        with after_exercise(exercise):
-            path = optimizer_path(
-                spec["function"], spec["start"], make_optimizer, num_steps
+            right.set_title(
+                f"{label}: f = {losses[-1]:.2e} after {num_steps} steps"
             )
-            with np.errstate(over="ignore", invalid="ignore"):
-                losses = spec["function"](path[:, 0], path[:, 1])
-            fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-            draw_landscape(left, landscape)
-            left.plot(
-                path[:, 0], path[:, 1], ".-", color="tab:red", lw=1, ms=2
-            )
-            right.semilogy(losses, color="tab:red")
-            right.set_xlabel("step")
-            right.set_ylabel("f(x, y)")
-            if len(path) - 1 < num_steps or not np.isfinite(losses[-1]):
-                right.set_title(f"{label}: diverged at step {len(path) - 1}")
-            else:
-                right.set_title(
-                    f"{label}: f = {losses[-1]:.2e} after {num_steps} steps"
-                )
-            fig.tight_layout()
-            plt.show()
+        fig.tight_layout()
+        plt.show()
 
-    output = widgets.interactive_output(redraw, controls)
+
+# %%
+def show_optimizer_explorer():
+    """ipywidgets sliders that re-run the module's optimizers on a 2-D
+    landscape and redraw the path."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    controls = explorer_controls()
+    output = widgets.interactive_output(redraw_explorer, controls)
     display(
         widgets.VBox(
             [
@@ -4758,7 +5254,8 @@ if __name__ == "__main__":
         show_optimizer_explorer()
     except ImportError:
         print(
-            "The live explorer needs ipywidgets (pip install ipywidgets); the explorer below works without it."
+            "The live explorer needs ipywidgets (pip install ipywidgets); "
+            "the explorer below works without it."
         )
 
 # %% [markdown]
@@ -4767,8 +5264,10 @@ if __name__ == "__main__":
 # The same experiment, precomputed. When this notebook is built into the course website, the cell below
 # runs your optimizers over a grid of slider values: 6 learning rates × 5 momentum values for SGD, and
 # 6 learning rates × 3 values of $\beta_1$ × 3 values of $\beta_2$ for Adam, on the quadratic and on
-# Rosenbrock. It stores every trajectory in the page, with a few lines of JavaScript that redraw the
-# matching one when you move a slider. Nothing runs on a server: the page is a static file.
+# Rosenbrock, and hands the trajectories to the website. The site's build (`tito book pages`) stores
+# them in the page with a few lines of JavaScript that redraw the matching one when you move a slider.
+# Nothing runs on a server: the page is a static file. In your notebook the cell prints one line; the
+# explorer itself is on the module's page of the course website.
 #
 # Things to look for:
 #
@@ -4784,7 +5283,8 @@ if __name__ == "__main__":
 
 # %%
 def explorer_grids():
-    """Slider values of the static explorer: per landscape, the steps and each optimizer's grid."""
+    """Slider values of the static explorer: per landscape, the steps and
+    each optimizer's grid."""
     adam_betas = {"beta1": [0.0, 0.5, 0.9], "beta2": [0.9, 0.99, 0.999]}
     return {
         "quadratic": {
@@ -4807,7 +5307,10 @@ def explorer_grids():
 
 
 def explorer_runs(grids):
-    """Run the module's SGD and Adam for every combination of slider values: {(landscape, name, values): path}."""
+    """Run the module's SGD and Adam for every combination of slider values.
+
+    Returns {(landscape, optimizer name, values): path}.
+    """
     import itertools
 
     runs = {}
@@ -4836,280 +5339,74 @@ def explorer_runs(grids):
     return runs
 
 
-def to_pixels(points, box, size=400):
-    """Data coordinates -> SVG pixels of a size×size plot (y grows downwards on screen)."""
-    (x_low, x_high), (y_low, y_high) = box
-    points = np.asarray(points, dtype=np.float64)
-    return np.stack(
-        [
-            (points[..., 0] - x_low) / (x_high - x_low) * size,
-            (y_high - points[..., 1]) / (y_high - y_low) * size,
-        ],
-        axis=-1,
-    )
-
-
-def encode_path(path, box, size=400):
-    """A trajectory as base64 of little-endian int16 pixel coordinates × 10, and the step it left the plot.
-
-    The path is cut after its first point far outside the plot (it has diverged, or is about to), and
-    repeated final points (a converged run) are dropped: the page stays small.
-    """
-    import base64
-
-    with np.errstate(invalid="ignore", over="ignore"):
-        pixels = to_pixels(path, box, size)
-        outside = ~np.all(
-            np.isfinite(pixels) & (pixels > -2 * size) & (pixels < 3 * size),
-            axis=1,
-        )
-    left_at = int(np.argmax(outside)) if outside.any() else -1
-    if left_at >= 0:
-        pixels = np.clip(
-            np.nan_to_num(
-                pixels[: left_at + 1], posinf=3 * size, neginf=-2 * size
-            ),
-            -2 * size,
-            3 * size,
-        )
-    tenths = np.round(pixels * 10).astype("<i2")
-    last = len(tenths) - 1
-    while last > 0 and np.array_equal(tenths[last - 1], tenths[-1]):
-        last -= 1
-    return base64.b64encode(tenths[: last + 1].tobytes()).decode(
-        "ascii"
-    ), left_at
-
-
-# %% [markdown]
-# The next cell is web plumbing: it turns the contour lines into SVG, packs the trajectories as JSON and adds
-# about sixty lines of plain JavaScript (no libraries) that redraw the path when a slider moves. Skip it
-# unless you are curious how a static page can be interactive.
-
-
 # %%
-def contour_svg(name, size=400, num_levels=14):
-    """Contour lines of a catalogue landscape as SVG <path> elements in pixel coordinates."""
-    import contourpy
-    import matplotlib
-
-    spec = landscape_catalogue()[name]
-    (x_low, x_high), (y_low, y_high) = spec["box"]
-    grid_x, grid_y = np.meshgrid(
-        np.linspace(x_low, x_high, 200), np.linspace(y_low, y_high, 200)
-    )
-    heights = spec["function"](grid_x, grid_y) + 1e-3
-    levels = np.geomspace(heights.min() * 1.5, heights.max(), num_levels)
-    generator = contourpy.contour_generator(grid_x, grid_y, heights)
-    colormap = matplotlib.colormaps["viridis"]
-    elements = []
-    for k, level in enumerate(levels):
-        color = matplotlib.colors.to_hex(colormap(k / (num_levels - 1)))
-        for line in generator.lines(level):
-            pixels = to_pixels(line, spec["box"], size)
-            kept = [pixels[0]]
-            for point in pixels[
-                1:
-            ]:  # a point every 3 pixels is smooth enough, and small
-                if np.hypot(*(point - kept[-1])) >= 3.0:
-                    kept.append(point)
-            kept.append(pixels[-1])
-            d = "M" + " L".join(f"{x:.0f} {y:.0f}" for x, y in kept)
-            elements.append(
-                f'<path d="{d}" stroke="{color}" fill="none" stroke-width="0.8"/>'
-            )
-    return "".join(elements)
-
-
-EXPLORER_SCRIPT = """
-(function () {
-  var root = (document.currentScript && document.currentScript.closest("#optimizer-explorer"))
-             || document.getElementById("optimizer-explorer");
-  var data = JSON.parse(root.querySelector("script[data-role='runs']").textContent);
-  var path = root.querySelector("[data-role='path']");
-  var end = root.querySelector("[data-role='end']");
-  var readout = root.querySelector("[data-role='readout']");
-  var redraws = 0;
-  function control(name) { return root.querySelector("[data-param='" + name + "']"); }
-  function decode(text) {
-    var bytes = atob(text), values = [];
-    for (var i = 0; i < bytes.length; i += 2) {
-      var v = bytes.charCodeAt(i) | (bytes.charCodeAt(i + 1) << 8);
-      values.push((v >= 32768 ? v - 65536 : v) / 10);
-    }
-    return values;
-  }
-  function redraw() {
-    var landscapeName = control("landscape").value, optimizerName = control("optimizer").value;
-    var landscape = data.landscapes[landscapeName], grid = landscape.grids[optimizerName];
-    root.querySelectorAll("[data-contours]").forEach(function (group) {
-      group.style.display = group.getAttribute("data-contours") === landscapeName ? "" : "none";
-    });
-    root.querySelectorAll("[data-row]").forEach(function (row) {
-      row.style.opacity = grid.params.indexOf(row.getAttribute("data-row")) >= 0 ? "1" : "0.35";
-    });
-    function valueOf(name, owner) {
-      var values = owner.values[name];
-      return values[Math.min(parseInt(control(name).value, 10), values.length - 1)];
-    }
-    ["lr", "momentum", "beta1", "beta2"].forEach(function (name) {   // every slider shows its value
-      var owner = grid.values[name] ? grid : landscape.grids[name === "momentum" ? "sgd" : "adam"];
-      root.querySelector("[data-value-of='" + name + "']").textContent = valueOf(name, owner);
-    });
-    var flat = 0, state = [optimizerName], words = [];
-    grid.params.forEach(function (name) {
-      var values = grid.values[name];
-      flat = flat * values.length + values.indexOf(valueOf(name, grid));
-      state.push(name + "=" + valueOf(name, grid));
-      words.push(name + " " + valueOf(name, grid));
-    });
-    var run = landscape.runs[optimizerName][flat], xy = decode(run[0]), points = [];
-    for (var k = 0; k < xy.length; k += 2) { points.push(xy[k] + "," + xy[k + 1]); }
-    path.setAttribute("points", points.join(" "));
-    end.setAttribute("cx", xy[xy.length - 2]);
-    end.setAttribute("cy", xy[xy.length - 1]);
-    root.querySelector("[data-role='start']").setAttribute("cx", landscape.start[0]);
-    root.querySelector("[data-role='start']").setAttribute("cy", landscape.start[1]);
-    root.querySelector("[data-role='minimum']").setAttribute("cx", landscape.minimum[0]);
-    root.querySelector("[data-role='minimum']").setAttribute("cy", landscape.minimum[1]);
-    var label = (optimizerName === "sgd" ? "SGD" : "Adam") + " (" + words.join(", ") + ")";
-    if (run[2] >= 0) {
-      readout.textContent = label + ": diverged, it left the plot at step " + run[2] + ".";
-    } else {
-      readout.textContent = label + ": f = " + run[1] + " after " + landscape.steps + " steps.";
-    }
-    root.querySelector("[data-role='caption']").textContent = landscape.caption;
-    redraws += 1;
-    root.setAttribute("data-state", state.join(" "));
-    root.setAttribute("data-landscape", landscapeName);
-    root.setAttribute("data-redraws", String(redraws));
-  }
-  root.querySelectorAll("[data-param]").forEach(function (element) {
-    element.addEventListener("input", redraw);
-    element.addEventListener("change", redraw);
-  });
-  redraw();
-})();
-"""
-
-
-def optimizer_explorer_html(grids, runs, size=400):
-    """One self-contained HTML block: SVG contours, sliders, the trajectories as JSON, and the script."""
-    import html
-    import json
-
-    landscapes, contour_groups = {}, []
+def explorer_data(grids, runs, resolution=120):
+    """The runs, and what the page needs to draw them, as plain JSON."""
+    landscapes = {}
     for name, grid in grids.items():
         spec = landscape_catalogue()[name]
         (x_low, x_high), (y_low, y_high) = spec["box"]
-        entry = {
-            "steps": grid["steps"],
-            "grids": {},
-            "runs": {},
-            "start": [
-                round(float(v), 1)
-                for v in to_pixels(spec["start"], spec["box"], size)
-            ],
-            "minimum": [
-                round(float(v), 1)
-                for v in to_pixels(spec["minimum"], spec["box"], size)
-            ],
-            "caption": f"{spec['title']}: x from {x_low:g} to {x_high:g}, y from {y_low:g} to {y_high:g}; "
-            f"white dot: start, black dot: minimum, red ring: where the run ended",
-        }
-        for optimizer_name in ("sgd", "adam"):
-            settings = grid[optimizer_name]
-            entry["grids"][optimizer_name] = {
-                "params": list(settings),
-                "values": {
-                    k: [f"{v:g}" for v in vs] for k, vs in settings.items()
-                },
-            }
-            encoded = []
-            for key, path in runs.items():
-                if key[0] != name or key[1] != optimizer_name:
-                    continue
-                text, left_at = encode_path(path, spec["box"], size)
-                with np.errstate(over="ignore", invalid="ignore"):
-                    final_loss = float(spec["function"](*path[-1]))
-                encoded.append([text, f"{final_loss:.2e}", left_at])
-            entry["runs"][optimizer_name] = encoded
+        grid_x, grid_y = np.meshgrid(
+            np.linspace(x_low, x_high, resolution),
+            np.linspace(y_low, y_high, resolution),
+        )
+        heights = spec["function"](grid_x, grid_y)
+        entry = dict(
+            title=spec["title"],
+            box=spec["box"],
+            start=spec["start"],
+            minimum=spec["minimum"],
+            steps=grid["steps"],
+            heights=[[float(f"{h:.4g}") for h in row] for row in heights],
+            grids={"sgd": grid["sgd"], "adam": grid["adam"]},
+            runs={"sgd": [], "adam": []},
+        )
+        for (landscape, optimizer, _), path in runs.items():
+            if landscape != name:
+                continue
+            with np.errstate(over="ignore", invalid="ignore"):
+                final_loss = float(spec["function"](*path[-1]))
+            # JSON has no inf or nan: a point that escaped is just far away
+            far = np.nan_to_num(path, nan=1e6, posinf=1e6, neginf=-1e6)
+            entry["runs"][optimizer].append(
+                [np.round(far, 4).tolist(), f"{final_loss:.2e}"]
+            )
         landscapes[name] = entry
-        hidden = "" if name == "rosenbrock" else ' style="display:none"'
-        contour_groups.append(
-            f'<g data-contours="{name}"{hidden}>{contour_svg(name, size)}</g>'
-        )
+    return {"landscapes": landscapes}
 
-    def slider_row(name, label, initial):
-        return (
-            f'<label data-row="{name}">{label} <input type="range" data-param="{name}" min="0" max="5" '
-            f'step="1" value="{initial}"> <output data-value-of="{name}"></output></label>'
-        )
 
-    options = "".join(
-        f'<option value="{name}"{" selected" if name == "rosenbrock" else ""}>'
-        f"{html.escape(landscape_catalogue()[name]['title'])}</option>"
-        for name in grids
+def show_static_explorer(grids, runs):
+    """Hand the runs to the course website, which draws the explorer.
+
+    In a notebook this shows one line; `tito book pages` turns the output
+    into the interactive page (tito/book_explorer.py).
+    """
+    from IPython.display import display
+
+    display(
+        {
+            "application/vnd.tinytorch.optimizer-explorer+json": (
+                explorer_data(grids, runs)
+            ),
+            "text/plain": f"{len(runs)} trajectories for the explorer of "
+            "the course website (interactive there, no kernel needed)",
+        },
+        raw=True,
     )
-    runs_json = json.dumps(
-        {"landscapes": landscapes}, separators=(",", ":")
-    ).replace("</", "<\\/")
-    return f"""
-<div id="optimizer-explorer" class="tex2jax_ignore mathjax_ignore" data-state=""
-     style="font-family: sans-serif; font-size: 14px; max-width: 760px;">
-<style>
-#optimizer-explorer .oe-controls {{ display: flex; flex-wrap: wrap; gap: 6px 18px; margin-bottom: 8px; }}
-#optimizer-explorer label {{ display: inline-flex; align-items: center; gap: 6px; }}
-#optimizer-explorer output {{ display: inline-block; min-width: 3.5em; font-family: monospace; }}
-#optimizer-explorer svg {{ border: 1px solid #ccc; background: #fff; max-width: 100%; height: auto; }}
-</style>
-<div class="oe-controls">
-<label>landscape <select data-param="landscape">{options}</select></label>
-<label>optimizer <select data-param="optimizer"><option value="sgd" selected>SGD with momentum</option>
-<option value="adam">Adam</option></select></label>
-</div>
-<div class="oe-controls">
-{slider_row("lr", "learning rate", 3)}
-{slider_row("momentum", "momentum (SGD)", 3)}
-{slider_row("beta1", "β1 (Adam)", 2)}
-{slider_row("beta2", "β2 (Adam)", 2)}
-</div>
-<svg viewBox="0 0 {size} {size}" width="{size}" height="{size}" role="img"
-     aria-label="optimizer trajectory on a contour plot">
-<defs><clipPath id="optimizer-explorer-clip"><rect x="0" y="0" width="{size}" height="{size}"/></clipPath></defs>
-<g clip-path="url(#optimizer-explorer-clip)">
-{"".join(contour_groups)}
-<polyline data-role="path" fill="none" stroke="#d62728" stroke-width="1.4" stroke-linejoin="round"/>
-<circle data-role="end" r="5" fill="none" stroke="#d62728" stroke-width="2"/>
-</g>
-<circle data-role="start" r="5" fill="#fff" stroke="#000" stroke-width="1.5"/>
-<circle data-role="minimum" r="4" fill="#000"/>
-</svg>
-<div data-role="caption" style="color: #555; font-size: 12px;"></div>
-<div data-role="readout" style="margin-top: 4px; font-weight: bold;"></div>
-<script type="application/json" data-role="runs">{runs_json}</script>
-<script>{EXPLORER_SCRIPT}</script>
-</div>
-"""
 
 
 # %%
 if __name__ == "__main__":
-    from IPython.display import HTML, display
-
     started = time.perf_counter()
     explorer_paths = {}
     with after_exercise("SGD.step", "Adam.step"):
         explorer_paths = explorer_runs(explorer_grids())
     if explorer_paths:
-        explorer_page = optimizer_explorer_html(
-            explorer_grids(), explorer_paths
-        )
         print(
-            f"{len(explorer_paths)} trajectories precomputed in {time.perf_counter() - started:.1f} s; "
-            f"the explorer is {len(explorer_page) / 1024:.0f} KB of HTML"
+            f"{len(explorer_paths)} trajectories in "
+            f"{time.perf_counter() - started:.1f} s"
         )
-        display(HTML(explorer_page))
+        show_static_explorer(explorer_grids(), explorer_paths)
 
 # %% [markdown]
 # ## 3.9 What to take away: choosing an optimizer
