@@ -130,11 +130,15 @@ def adam(**wrong) -> str:
 
 
 def step_lr(exponent: str) -> str:
-    return f"return [rate * self.gamma ** ({exponent}) for rate in self.base_lrs]\n"
+    return (
+        f"return [rate * self.gamma ** ({exponent})"
+        " for rate in self.base_lrs]\n"
+    )
 
 
 # Every exercise has at least two; each loses points with a message that names the mistake.
-# The first of each fails every test cell of its exercise (tests/grading relies on it).
+# The first of each fails every test cell of its exercise (tests/grading
+# relies on it).
 WRONG = {
     "gradient-descent-step": [
         Wrong(
@@ -143,7 +147,8 @@ WRONG = {
         ),
         Wrong(
             "if parameter.grad is not None:\n"
-            "    parameter.data = parameter.data - learning_rate * parameter.grad.data\n",
+            "    parameter.data = parameter.data"
+            " - learning_rate * parameter.grad.data\n",
             r"replaced by a new array",
         ),
         Wrong(
@@ -222,7 +227,8 @@ WRONG = {
             r"chainable form",
         ),
         Wrong(
-            "return [group['lr'] * self.gamma ** (self.last_epoch // self.step_size)\n"
+            "return [group['lr']"
+            " * self.gamma ** (self.last_epoch // self.step_size)\n"
             "        for group in self.optimizer.param_groups]\n",
             r"decays compound",
         ),

@@ -52,7 +52,8 @@
 # Concretely, you will:
 #
 # - Derive gradient descent and explain, with a formula, when a learning rate is too large.
-# - Implement momentum as a velocity and show that the two common ways to write it agree.
+# - Implement momentum as a velocity, and show that the two common ways to write it agree while the
+#   learning rate is constant, and differ once a schedule changes it.
 # - Derive Adam's bias correction from the expectation of an exponential moving average.
 # - Tell L2 regularisation from decoupled weight decay, and say why it matters for Adam.
 # - Schedule the learning rate, checkpoint an optimizer and resume it without changing a single bit.
@@ -61,22 +62,33 @@
 # ## Getting started
 #
 # Work in the browser (Binder or Colab: the launch buttons at the top of the course page open the student
-# notebook) or locally. Locally, from the repository root:
+# notebook) or locally. Locally, from the repository root, in this order:
 #
 # ```bash
 # source bin/activate-tinytorch.sh      # activate the TinyTorch environment
-# tito test --module tensor             # verify the prerequisite modules
+# tito test --module tensor             # check the modules this one builds on
 # tito test --module autograd
+# tito module start optimizers          # your own student edition: stubs to write, no hidden tests
 # ```
 #
-# Then open `modules/source/09_optimizers/optimizers_dev.py` (or its paired notebook) and work in order:
+# `tito module start` turns this module into your copy to work in: the exercises become stubs, the
+# hidden tests are removed, and nothing you write is ever overwritten. Then open
+# `modules/source/09_optimizers/optimizers_dev.py` (or its paired notebook) and work in order:
 #
 # 1. **Implement gradient descent:** the basic parameter update.
 # 2. **Build SGD with momentum:** add velocity accumulation for acceleration.
 # 3. **Create the Adam optimizer:** adaptive learning rates from moment estimates.
 # 4. **Add learning rate scheduling:** adjust the learning rate as training runs.
 #
-# Export and verify: `tito export --module optimizers && tito test --module optimizers`.
+# Export your code into the package and test it, then see where you stand:
+#
+# ```bash
+# tito export --module optimizers && tito test --module optimizers
+# tito module status
+# ```
+#
+# When a test fails it says which quantity, at which step, what it expected and what it got, and, when
+# your numbers match a mistake learners often make, which mistake that is.
 #
 # > 💾 **Save your progress.** Binder sessions are temporary: download your notebook when you are done
 # > (File → Download), or switch to local development for persistent work.
@@ -202,19 +214,28 @@ if __name__ == "__main__":
 # %% [markdown]
 # ### Exercise 1: one step of gradient descent
 #
-# Write `gradient_descent_step(parameter, learning_rate)`. A parameter is any object with a NumPy array
-# `.data` and a gradient `.grad` (a tensor whose `.data` is an array of the same shape, or `None` when no
-# loss has used the parameter since the gradients were cleared).
+# Write `gradient_descent_step(parameter, learning_rate)`, one step of
 #
 # $$\theta \leftarrow \theta - \alpha\, g$$
 #
-# 1. If `parameter.grad` is `None`, do nothing: there is no information about this parameter.
-# 2. Otherwise update the array **in place**: `parameter.data -= learning_rate * parameter.grad.data`.
+# where $\theta$ is `parameter.data` (a NumPy array), $\alpha$ the learning rate and $g$ the gradient.
+# What you need to know about `parameter.grad`:
 #
-# *Why in place?* Writing `parameter.data = parameter.data - ...` would also compute the right numbers, but
-# it makes a new array. Anything else that holds the old array (a layer, a checkpoint, a second view of
-# the weights) would silently keep the old values. In-place updates also keep the array's dtype: a
-# `float32` model stays `float32`.
+# - It is `None` when no loss has used the parameter since the gradients were cleared. Then there is no
+#   information about this parameter: leave it alone (no step, no error).
+# - Otherwise it is either a **tensor**, whose `.data` is an array of the parameter's shape, or a plain
+#   **NumPy array** of that shape: the `Optimizer` base class below accepts both (see its
+#   `_grad_array`). Careful: a NumPy array also has an attribute `.data`, but it is a raw memory
+#   buffer, not the numbers, so `.data` is only right for a tensor (`isinstance(x, np.ndarray)` tells
+#   which one you have).
+#
+# Pitfalls the tests check:
+#
+# - **The sign.** The gradient points uphill; the step goes the other way.
+# - **In place.** Update the existing array rather than assigning a new one to `parameter.data`. A new
+#   array computes the right numbers, but anything else that holds the old array (a layer, a checkpoint,
+#   a second view of the weights) silently keeps the old values. An in-place update also keeps the
+#   array's dtype: a `float32` model stays `float32`, even when the gradient is `float64`.
 
 
 # %% nbgrader={"grade": false, "grade_id": "gradient-descent-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1053,7 +1074,8 @@ def test_unit_sgd_momentum():
         )
     print("✅ Parameter updates follow momentum equations")
 
-    # constant gradient g: b_t = (1 − β^t)/(1 − β)·g; θ moves by α Σ_{t=1}^{10} b_t
+    # constant gradient g: b_t = (1 − β^t)/(1 − β)·g;
+    # θ moves by α Σ_{t=1}^{10} b_t
     p = make_parameter([0.0, 0.0])
     sgd = SGD([p], learning_rate=0.1, momentum=0.9)
     for _ in range(10):
@@ -1077,7 +1099,8 @@ def test_unit_sgd_momentum():
     )
     print("✅ Velocity accumulation works correctly")
 
-    # the page's example: minimize x² from x = 10; the error shrinks like 0.9487^t
+    # the page's example: minimize x² from x = 10 (the error shrinks
+    # like 0.9487^t)
     x = Variable(10.0, requires_grad=True)
     sgd = SGD([x], learning_rate=0.1, momentum=0.9)
     for _ in range(300):
@@ -1087,12 +1110,14 @@ def test_unit_sgd_momentum():
         sgd.step()
     expect(
         abs(x.data) < 1e-5,
-        f"x after 300 steps on x² from x = 10: expected |x| < 1e-5, got {x.data}",
+        "x after 300 steps on x² from x = 10: expected |x| < 1e-5, "
+        f"got {x.data}",
     )
     print("✅ Convergence achieved on test function")
     ### BEGIN HIDDEN TESTS
     # dampening τ scales the later gradients only: b₁ = g, b = μb + (1 − τ)g.
-    # g = 1, μ = 0.5, τ = 0.75, α = 1: b = 1, 0.75, 0.625 → θ = −1, −1.75, −2.375
+    # g = 1, μ = 0.5, τ = 0.75, α = 1: b = 1, 0.75, 0.625,
+    # so θ = −1, −1.75, −2.375.
     # τ ignored: b = 1, 1.5, 1.75; τ also at step 1: b = 0.25, 0.375, 0.4375
     p = make_parameter(0.0)
     sgd = SGD([p], learning_rate=1.0, momentum=0.5, dampening=0.75)
@@ -1585,7 +1610,15 @@ if __name__ == "__main__":
 # The last line is $\theta - \alpha\,\hat m/(\sqrt{\hat v}+\epsilon)$, arranged as PyTorch computes it. Keep
 # PyTorch's state names: `state["step"]` (an `int`), `state["exp_avg"]` ($m$), `state["exp_avg_sq"]` ($v$) and,
 # with `group["amsgrad"]`, `state["max_exp_avg_sq"]`. Create the arrays with `np.zeros_like(p.data)` so they
-# have the parameter's shape and dtype. **AMSGrad** (Reddi et al., 2018) fixes a flaw in Adam's convergence
+# have the parameter's shape and dtype.
+#
+# **Do not change `g` in place.** `g` is the very array of `p.grad`: `g += l2 * p.data` (or `g *= ...`)
+# would change the gradient the rest of the program sees (another optimizer, gradient clipping, a log).
+# Build a new array instead (`g = g + l2 * p.data`). Two more traps: keep one step count *per
+# parameter* (`state["step"]`; a parameter that got no gradient for a while has taken fewer steps than
+# the optimizer), and add $\epsilon$ after the square root, not inside it.
+#
+# **AMSGrad** (Reddi et al., 2018) fixes a flaw in Adam's convergence
 # proof: the effective step $\alpha/\sqrt{v}$ can grow again when large gradients leave the average; the running
 # maximum forbids that.
 
@@ -2131,9 +2164,15 @@ if __name__ == "__main__":
 #   epoch. Calling the scheduler first skips the schedule's first value; like PyTorch, we warn.
 # - `state_dict()` / `load_state_dict()` save and restore the schedule's position.
 #
-# PyTorch's schedulers also have a recursive ("chainable") form that multiplies the current rate; for one
-# scheduler per optimizer it gives the same numbers as the closed forms in the table, and the closed form is
-# what we write. (To combine schedules, use `SequentialLR` or a `LambdaLR`.)
+# PyTorch's schedulers also have a recursive ("chainable") form: `StepLR` multiplies the *current*
+# `group["lr"]` by $\gamma$ at every multiple of `step_size` and leaves it alone otherwise. As long as
+# nothing but this one scheduler touches `group["lr"]`, it gives exactly the closed form's numbers. They
+# part as soon as something else changes the rate: set `group["lr"]` by hand (to try a smaller rate
+# for a while, say), or run a second scheduler on the same optimizer, and the chainable form carries
+# on from that new rate, while the closed form $\alpha_0\,\gamma^{\lfloor e/s \rfloor}$ returns to the
+# schedule at the next epoch. Here the rate is a function of the epoch alone, so `get_lr` must
+# compute it from `self.base_lrs` and `self.last_epoch`, never from `group["lr"]`; the tests check
+# it after setting `group["lr"]` by hand. (To combine schedules, use `SequentialLR` or a `LambdaLR`.)
 
 
 # %%
@@ -2252,7 +2291,9 @@ class LRScheduler:
 # $$\alpha_e = \alpha_0 \cdot \gamma^{\lfloor e / s \rfloor}$$
 #
 # Return a list with the rate of every parameter group at epoch `self.last_epoch`: one entry per base rate
-# in `self.base_lrs`, using `self.gamma` and `self.step_size`. (`//` is integer division.)
+# in `self.base_lrs`, using `self.gamma` and `self.step_size`. (`//` is integer division.) Epoch 0 has
+# the base rate, and the first decay comes at epoch `step_size`, not one epoch before or after. Use the
+# closed form, not the current `group["lr"]` (section 1.6 says why).
 
 
 # %% nbgrader={"grade": false, "grade_id": "step-lr", "locked": false, "schema_version": 3, "solution": true, "task": false}
