@@ -19,9 +19,8 @@ from nbgrader_support import (
     MODULE,
     REPO,
     cell_by_id,
-    course_copy,
+    generated_course,
     hand_in,
-    read_release,
     structure,
     submission,
 )
@@ -73,20 +72,16 @@ CASES = [
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     from tito.grading.autograde import autograde
-    from tito.grading.course import Course, generate
 
-    root = course_copy(tmp_path_factory.mktemp("course"))
-    course = Course(root)
-    assignment = course.find(MODULE)
-    _, problems = generate(course, [assignment])
-    assert not problems, problems
+    course, assignment, release = generated_course(
+        tmp_path_factory.mktemp("course")
+    )
     missing = {e.grade_id for e in EXERCISES} - set(CORRECT)
     assert not missing, f"no correct answer for {missing}"
-    release = read_release(assignment.release_notebook)
-    hand_in(root, "correct", submission(release, CORRECT))
+    hand_in(course.repo, "correct", submission(release, CORRECT))
     for number, batch in enumerate(BATCHES):
         answers = {**CORRECT, **{e: w.body for e, w in batch.items()}}
-        hand_in(root, f"wrong-{number}", submission(release, answers))
+        hand_in(course.repo, f"wrong-{number}", submission(release, answers))
     results = autograde(
         course,
         [assignment],

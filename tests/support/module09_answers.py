@@ -95,12 +95,11 @@ def sgd(**wrong) -> str:
 # A learner's Adam loop body, right, with {markers} a wrong answer rewrites
 # (lr, beta1, beta2, eps and l2 are set by the code above the stub).
 ADAM_BODY = """\
-if not state:
-    state["step"] = 0
-    state["exp_avg"] = np.zeros_like(p.data)
-    state["exp_avg_sq"] = np.zeros_like(p.data)
+if "step" not in state:
+    zeros = np.zeros_like(p.data)
+    state.update(step=0, exp_avg=zeros, exp_avg_sq=zeros.copy())
     if group["amsgrad"]:
-        state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        state["max_exp_avg_sq"] = zeros.copy()
 state["step"] += 1
 t = {t}
 if l2:

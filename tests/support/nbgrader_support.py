@@ -55,6 +55,19 @@ def course_copy(target: Path, modules=(MODULE,)) -> Path:
     return target
 
 
+def generated_course(target: Path, module: str = MODULE):
+    """A course copy in `target` with the module's student notebook generated: (course, assignment,
+    release notebook)."""
+    from tito.grading.course import Course, generate
+
+    course = Course(course_copy(target, (module,)))
+    assignment = course.find(module)
+    _, problems = generate(course, [assignment])
+    if problems:
+        raise RuntimeError(f"generating {module} failed: {problems}")
+    return course, assignment, read_release(assignment.release_notebook)
+
+
 # --- what the module asks for ---------------------------------------------------------------------------------
 
 
