@@ -133,7 +133,8 @@ def graded(tmp_path_factory):
     from tito.grading.course import export_grades, feedback
 
     target = tmp_path_factory.mktemp("course")
-    root, course, assignment, release = generated_course(target)
+    course, assignment, release = generated_course(target)
+    root = course.repo
     for student, (answers, edit) in HOSTILE.items():
         hand_in(root, student, submission(release, answers, edit))
     for student, (answers, edit, _) in HONEST.items():

@@ -103,30 +103,173 @@ class Wrong:
     mistake: str  # a regular expression the failing test's message must match
 
 
+# A learner's SGD loop body, right, with {markers} a wrong answer rewrites.
+SGD_BODY = """\
+lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
+if group["maximize"]:
+    {maximize}
+if group["weight_decay"]:
+    {decay}
+if mu:
+    if "momentum_buffer" not in state:
+        state["momentum_buffer"] = {first}
+    else:
+        state["momentum_buffer"] = {later}
+    b = state["momentum_buffer"]
+    g = {nesterov} if group["nesterov"] else b
+p.data -= lr * g
+"""
+SGD_RIGHT = {
+    "maximize": "g = -g",
+    "decay": 'g = g + group["weight_decay"] * p.data',
+    "first": "g.copy()",
+    "later": 'mu * state["momentum_buffer"] + (1 - tau) * g',
+    "nesterov": "g + mu * b",
+}
+
+
+def sgd(**wrong) -> str:
+    return SGD_BODY.format(**{**SGD_RIGHT, **wrong})
+
+
+# A learner's Adam loop body, right, with {markers} a wrong answer rewrites
+# (lr, beta1, beta2, eps and l2 are set by the code above the stub).
+ADAM_BODY = """\
+if "step" not in state:
+    zeros = np.zeros_like(p.data)
+    state.update(step=0, exp_avg=zeros, exp_avg_sq=zeros.copy())
+    if group["amsgrad"]:
+        state["max_exp_avg_sq"] = zeros.copy()
+state["step"] += 1
+t = {t}
+if l2:
+    {l2}
+m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
+v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * g**2
+m_hat, v_hat = m / {m_fix}, v / {v_fix}
+if group["amsgrad"]:
+    {amsgrad}
+p.data -= lr * m_hat / ({denominator})
+"""
+ADAM_RIGHT = {
+    "t": 'state["step"]',
+    "l2": "g = g + l2 * p.data",
+    "m_fix": "(1 - beta1**t)",
+    "v_fix": "(1 - beta2**t)",
+    "amsgrad": (
+        'state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], v)\n'
+        '    v_hat = state["max_exp_avg_sq"] / (1 - beta2**t)'
+    ),
+    "denominator": "np.sqrt(v_hat) + eps",
+}
+
+
+def adam(**wrong) -> str:
+    return ADAM_BODY.format(**{**ADAM_RIGHT, **wrong})
+
+
+def step_lr(exponent: str) -> str:
+    return (
+        f"return [rate * self.gamma ** ({exponent})"
+        " for rate in self.base_lrs]\n"
+    )
+
+
 # Every exercise has at least two; each loses points with a message that names the mistake.
+# The first of each fails every test cell of its exercise (tests/grading
+# relies on it).
 WRONG = {
     "gradient-descent-step": [
         Wrong(
             "parameter.data = parameter.data + learning_rate * parameter.grad.data\n",
-            r"",
+            r"goes up the gradient",
+        ),
+        Wrong(
+            "if parameter.grad is not None:\n"
+            "    parameter.data = parameter.data"
+            " - learning_rate * parameter.grad.data\n",
+            r"replaced by a new array",
+        ),
+        Wrong(
+            "parameter.data -= learning_rate * parameter.grad.data\n",
+            r"\.grad is None must be left alone",
+        ),
+        Wrong(  # .grad as a NumPy array: its .data is a memoryview
+            "if parameter.grad is not None:\n"
+            "    parameter.data -= learning_rate * parameter.grad.data\n",
+            r"raw memory buffer",
         ),
     ],
     "sgd-step": [
-        Wrong("p.data -= group['lr'] * g\n", r""),  # ignores momentum
+        Wrong(  # keeps no buffer at all
+            sgd(first="g.copy()", later="g.copy()"),
+            r"buffer is not kept between steps",
+        ),
+        Wrong(
+            sgd(later="mu * state['momentum_buffer'] + g"),
+            r"dampening is ignored",
+        ),
+        Wrong(
+            sgd(first="(1 - tau) * g"),
+            r"dampening is applied at the first step",
+        ),
+        Wrong(sgd(first="g"), r"is the very array of p\.grad"),
+        Wrong(sgd(maximize="g *= -1"), r"negated in place"),
+        Wrong(
+            sgd(decay="g -= group['weight_decay'] * p.data"),
+            r"weight decay has the wrong sign",
+        ),
+        Wrong(sgd(nesterov="b"), r"Nesterov steps along b"),
+        Wrong(  # the velocity form u ← μu − αg, θ ← θ + u
+            "u = state.get('momentum_buffer', np.zeros_like(p.data))\n"
+            "u = group['momentum'] * u - group['lr'] * g\n"
+            "state['momentum_buffer'] = u\n"
+            "p.data += u\n",
+            r"stores the velocity",
+        ),
     ],
     "adam-step": [
-        Wrong(  # no bias correction
-            "state['m'] = beta1 * state.get('m', 0) + (1 - beta1) * g\n"
-            "state['v'] = beta2 * state.get('v', 0) + (1 - beta2) * g * g\n"
-            "p.data -= lr * state['m'] / (np.sqrt(state['v']) + eps)\n",
-            r"",
+        Wrong(adam(m_fix="1", v_fix="1"), r"bias correction is missing"),
+        Wrong(adam(v_fix="1"), r"only m is bias-corrected"),
+        Wrong(
+            adam(denominator="np.sqrt(v_hat + eps)"), r"inside the square root"
+        ),
+        Wrong(  # a counter in the group, counted once per parameter
+            adam(t='group["t"] = group.get("t", 0) + 1'),
+            r"shared by all parameters",
+        ),
+        Wrong(adam(l2="g += l2 * p.data"), r"added in place"),
+        Wrong(adam(amsgrad="pass"), r"running maximum is never updated"),
+        Wrong(
+            adam(
+                amsgrad='v_hat = state["max_exp_avg_sq"] = '
+                'np.maximum(state["max_exp_avg_sq"], v_hat)'
+            ),
+            r"maximum is kept of the bias-corrected",
         ),
     ],
     "step-lr": [
-        Wrong(  # one epoch early
-            "return [rate * self.gamma ** ((self.last_epoch + 1) // self.step_size)"
-            " for rate in self.base_lrs]\n",
-            r"",
+        Wrong(
+            step_lr("(self.last_epoch + 1) // self.step_size"),
+            r"one epoch early",
+        ),
+        Wrong(
+            step_lr("(self.last_epoch - 1) // self.step_size"),
+            r"one epoch late",
+        ),
+        Wrong(step_lr("self.last_epoch / self.step_size"), r"/ instead of //"),
+        Wrong(  # PyTorch's chainable form
+            "groups = self.optimizer.param_groups\n"
+            "if self.last_epoch == 0 or self.last_epoch % self.step_size:\n"
+            "    return [group['lr'] for group in groups]\n"
+            "return [group['lr'] * self.gamma for group in groups]\n",
+            r"chainable form",
+        ),
+        Wrong(
+            "return [group['lr']"
+            " * self.gamma ** (self.last_epoch // self.step_size)\n"
+            "        for group in self.optimizer.param_groups]\n",
+            r"decays compound",
         ),
     ],
     "adam-in-place": [

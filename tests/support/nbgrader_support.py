@@ -55,17 +55,17 @@ def course_copy(target: Path, modules=(MODULE,)) -> Path:
     return target
 
 
-def generated_course(target: Path):
-    """A course copy with module 09 generated: (root, course, assignment,
-    release notebook), ready for hand_in."""
+def generated_course(target: Path, module: str = MODULE):
+    """A course copy in `target` with the module's student notebook generated: (course, assignment,
+    release notebook)."""
     from tito.grading.course import Course, generate
 
-    root = course_copy(target)
-    course = Course(root)
-    assignment = course.find(MODULE)
+    course = Course(course_copy(target, (module,)))
+    assignment = course.find(module)
     _, problems = generate(course, [assignment])
-    assert not problems, problems
-    return root, course, assignment, read_release(assignment.release_notebook)
+    if problems:
+        raise RuntimeError(f"generating {module} failed: {problems}")
+    return course, assignment, read_release(assignment.release_notebook)
 
 
 # --- what the module asks for ---------------------------------------------------------------------------------

@@ -52,7 +52,8 @@
 # Concretely, you will:
 #
 # - Derive gradient descent and explain, with a formula, when a learning rate is too large.
-# - Implement momentum as a velocity and show that the two common ways to write it agree.
+# - Implement momentum as a velocity, and show that the two common ways to write it agree while the
+#   learning rate is constant, and differ once a schedule changes it.
 # - Derive Adam's bias correction from the expectation of an exponential moving average.
 # - Tell L2 regularisation from decoupled weight decay, and say why it matters for Adam.
 # - Schedule the learning rate, checkpoint an optimizer and resume it without changing a single bit.
@@ -61,22 +62,33 @@
 # ## Getting started
 #
 # Work in the browser (Binder or Colab: the launch buttons at the top of the course page open the student
-# notebook) or locally. Locally, from the repository root:
+# notebook) or locally. Locally, from the repository root, in this order:
 #
 # ```bash
 # source bin/activate-tinytorch.sh      # activate the TinyTorch environment
-# tito test --module tensor             # verify the prerequisite modules
+# tito test --module tensor             # check the modules this one builds on
 # tito test --module autograd
+# tito module start optimizers          # your own student edition: stubs to write, no hidden tests
 # ```
 #
-# Then open `modules/source/09_optimizers/optimizers_dev.py` (or its paired notebook) and work in order:
+# `tito module start` turns this module into your copy to work in: the exercises become stubs, the
+# hidden tests are removed, and nothing you write is ever overwritten. Then open
+# `modules/source/09_optimizers/optimizers_dev.py` (or its paired notebook) and work in order:
 #
 # 1. **Implement gradient descent:** the basic parameter update.
 # 2. **Build SGD with momentum:** add velocity accumulation for acceleration.
 # 3. **Create the Adam optimizer:** adaptive learning rates from moment estimates.
 # 4. **Add learning rate scheduling:** adjust the learning rate as training runs.
 #
-# Export and verify: `tito export --module optimizers && tito test --module optimizers`.
+# Export your code into the package and test it, then see where you stand:
+#
+# ```bash
+# tito export --module optimizers && tito test --module optimizers
+# tito module status
+# ```
+#
+# When a test fails it says which quantity, at which step, what it expected and what it got, and, when
+# your numbers match a mistake learners often make, which mistake that is.
 #
 # > 💾 **Save your progress.** Binder sessions are temporary: download your notebook when you are done
 # > (File → Download), or switch to local development for persistent work.
@@ -202,7 +214,12 @@ def _check_flag(name, value):
 # %%
 # Used by the examples and tests in this notebook (the package itself needs only NumPy).
 from tinytorch.core.autograd import Variable
-from tinytorch.core.setup import after_exercise
+from tinytorch.core.setup import (
+    after_exercise,
+    expect,
+    expect_close,
+    expect_equal,
+)
 from tinytorch.core.tensor import Tensor
 
 
@@ -296,19 +313,28 @@ if __name__ == "__main__":
 # %% [markdown]
 # ### Exercise 1: one step of gradient descent
 #
-# Write `gradient_descent_step(parameter, learning_rate)`. A parameter is any object with a NumPy array
-# `.data` and a gradient `.grad` (a tensor whose `.data` is an array of the same shape, or `None` when no
-# loss has used the parameter since the gradients were cleared).
+# Write `gradient_descent_step(parameter, learning_rate)`, one step of
 #
 # $$\theta \leftarrow \theta - \alpha\, g$$
 #
-# 1. If `parameter.grad` is `None`, do nothing: there is no information about this parameter.
-# 2. Otherwise update the array **in place**: `parameter.data -= learning_rate * parameter.grad.data`.
+# where $\theta$ is `parameter.data` (a NumPy array), $\alpha$ the learning rate and $g$ the gradient.
+# What you need to know about `parameter.grad`:
 #
-# *Why in place?* Writing `parameter.data = parameter.data - ...` would also compute the right numbers, but
-# it makes a new array. Anything else that holds the old array (a layer, a checkpoint, a second view of
-# the weights) would silently keep the old values. In-place updates also keep the array's dtype: a
-# `float32` model stays `float32`.
+# - It is `None` when no loss has used the parameter since the gradients were cleared. Then there is no
+#   information about this parameter: leave it alone (no step, no error).
+# - Otherwise it is either a **tensor**, whose `.data` is an array of the parameter's shape, or a plain
+#   **NumPy array** of that shape: the `Optimizer` base class below accepts both (see its
+#   `_grad_array`). Careful: a NumPy array also has an attribute `.data`, but it is a raw memory
+#   buffer, not the numbers, so `.data` is only right for a tensor (`isinstance(x, np.ndarray)` tells
+#   which one you have).
+#
+# Pitfalls the tests check:
+#
+# - **The sign.** The gradient points uphill; the step goes the other way.
+# - **In place.** Update the existing array rather than assigning a new one to `parameter.data`. A new
+#   array computes the right numbers, but anything else that holds the old array (a layer, a checkpoint,
+#   a second view of the weights) silently keeps the old values. An in-place update also keeps the
+#   array's dtype: a `float32` model stays `float32`, even when the gradient is `float64`.
 
 
 # %% nbgrader={"grade": false, "grade_id": "gradient-descent-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -319,61 +345,123 @@ def gradient_descent_step(parameter, learning_rate):
     _check_range("learning_rate", learning_rate)
     _check_gradient_shape(parameter)
     ### BEGIN SOLUTION
-    if parameter.grad is None:
+    grad = parameter.grad
+    if grad is None:  # no loss used this parameter: nothing to learn from
         return
-    parameter.data -= learning_rate * parameter.grad.data
+    # a tensor keeps its numbers in .data; a NumPy array is the numbers
+    g = grad if isinstance(grad, np.ndarray) else grad.data
+    parameter.data -= learning_rate * g  # in place: every holder sees it
     ### END SOLUTION
 
 
 # %% nbgrader={"grade": true, "grade_id": "test-gradient-descent-step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_unit_gradient_descent_step():
     print("🔬 Unit Test: gradient descent step...")
-    p = make_parameter([1.0, -2.0, 3.0], grad=[0.5, -1.0, 2.0])
+    theta, g, alpha = (
+        np.array([1.0, -2.0, 3.0]),
+        np.array([0.5, -1.0, 2.0]),
+        0.1,
+    )
+    p = make_parameter(theta, grad=g)
     data_before = p.data
-    gradient_descent_step(p, learning_rate=0.1)
-    assert np.allclose(p.data, [0.95, -1.9, 2.8], rtol=0, atol=1e-15), (
-        f"got {p.data}"
+    gradient_descent_step(p, learning_rate=alpha)
+    expect_close(
+        "θ after one step",
+        p.data,
+        theta - alpha * g,
+        mistakes={
+            "the step goes up the gradient (θ + α·g)": theta + alpha * g,
+            "the learning rate is left out (θ − g)": theta - g,
+        },
     )
-    assert p.data is data_before, (
-        "update p.data in place (p.data -= ...), do not replace the array"
+    # a layer, an optimizer or a checkpoint may hold the same array
+    expect_close(
+        "θ seen through another reference to the parameter's array",
+        data_before,
+        theta - alpha * g,
+        mistakes={
+            "p.data is replaced by a new array (p.data = p.data - ...) "
+            "instead of updated in place (p.data -= ...)": theta
+        },
     )
-    print("✅ θ ← θ − α·g computed correctly")
+    print("✅ θ ← θ − α·g computed correctly, in place")
 
-    # three steps on L = θ²/2 (gradient θ): θ_t = (1 − α)^t θ_0 = 0.9³ · 4 = 2.916
+    # three steps on L = θ²/2 (gradient θ): θ_t = (1 − α)^t θ_0 = 0.9³ · 4
     p = make_parameter(4.0)
-    for _ in range(3):
+    for t in range(1, 4):
         p.grad = Tensor(p.data.copy())
         gradient_descent_step(p, learning_rate=0.1)
-    assert abs(p.data - 2.916) < 1e-12, (
-        f"expected 2.916 after three steps, got {p.data}"
-    )
+        expect_close(
+            "θ on θ²/2 from θ₀ = 4",
+            p.data,
+            0.9**t * 4.0,
+            step=t,
+            mistakes={"the step goes up the gradient": 1.1**t * 4.0},
+        )
     print("✅ Three steps on θ²/2 give (1 − α)³ θ₀")
 
     p = make_parameter([1.0, 2.0])
-    gradient_descent_step(p, learning_rate=0.1)
-    assert np.array_equal(p.data, [1.0, 2.0])
+    try:
+        gradient_descent_step(p, learning_rate=0.1)
+    except (AttributeError, TypeError) as error:
+        raise AssertionError(
+            "a parameter whose .grad is None must be left alone (no "
+            f"gradient, no step), but the step raised {error!r}"
+        ) from None
+    expect_equal("θ of a parameter without a gradient", p.data, [1.0, 2.0])
     print("✅ A parameter without a gradient is left alone")
     ### BEGIN HIDDEN TESTS
-    p32 = Variable(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
-    p32.grad = Tensor(np.array([1.0, 1.0], dtype=np.float32))
-    gradient_descent_step(p32, 0.5)
-    assert p32.data.dtype == np.float32 and np.array_equal(
-        p32.data, np.array([0.5, 1.5], dtype=np.float32)
+    # .grad may be a plain NumPy array (the Optimizer base class accepts it)
+    p = make_parameter([1.0, -1.0])
+    p.grad = np.array([2.0, 4.0])
+    try:
+        gradient_descent_step(p, 0.25)
+    except (AttributeError, TypeError) as error:
+        raise AssertionError(
+            "a step with .grad given as a NumPy array failed "
+            f"({error!r}): an array's own .data is a raw memory buffer, "
+            "not its numbers, so read .data only from a tensor"
+        ) from None
+    expect_close(
+        "θ after a step whose .grad is a NumPy array",
+        p.data,
+        [0.5, -2.0],
+        mistakes={"the step goes up the gradient": [1.5, 0.0]},
     )
-    p = make_parameter(1.0, grad=2.0)
-    gradient_descent_step(p, 0.0)
-    assert p.data == 1.0
-    p = make_parameter(1.0, grad=1.0)
-    gradient_descent_step(
-        p, 3.0
-    )  # a learning rate above 2/λ overshoots: no clipping, no magic
-    assert p.data == -2.0
+    # in place keeps the parameter's dtype, even for a float64 gradient
+    p32 = Variable(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    p32.grad = Tensor(np.array([1.0, 1.0]))
+    gradient_descent_step(p32, 0.5)
+    expect_equal(
+        "dtype of a float32 parameter after a step with a float64 gradient",
+        str(p32.data.dtype),
+        "float32",
+        mistakes={
+            "p.data is replaced by a new (float64) array instead of "
+            "updated in place": "float64"
+        },
+    )
+    expect_close("θ (float32)", p32.data, np.array([0.5, 1.5], np.float32))
+    # α = 0 does not move; α above 2/λ overshoots as the formula says
+    for alpha, expected in ((0.0, 1.0), (3.0, -2.0)):
+        p = make_parameter(1.0, grad=1.0)
+        gradient_descent_step(p, alpha)
+        expect_close(
+            f"θ after one step from θ = 1 with g = 1 and α = {alpha}",
+            p.data,
+            expected,
+            mistakes={
+                "the learning rate is left out (θ − g)": 0.0,
+                "the step goes up the gradient": 1.0 + alpha,
+            },
+        )
     ### END HIDDEN TESTS
     print("📈 Progress: Gradient Descent Step ✓")
 
 
 if __name__ == "__main__":
     test_unit_gradient_descent_step()
+
 
 # %% [markdown]
 # ## 1.2 The optimizer object
@@ -1295,43 +1383,73 @@ class SGD(Optimizer):
 def test_unit_sgd_momentum():
     print("🔬 Unit Test: SGD with momentum...")
     # L = θ²/2, gradient θ, θ₀ = 1, α = 0.1, β = 0.9. By hand:
-    #   t=1: v = 1                  θ = 1    − 0.1·1    = 0.9
-    #   t=2: v = 0.9·1    + 0.9  = 1.8   θ = 0.9  − 0.1·1.8  = 0.72
-    #   t=3: v = 0.9·1.8  + 0.72 = 2.34  θ = 0.72 − 0.1·2.34 = 0.486
+    #   t=1: b = 1                      θ = 1    − 0.1·1    = 0.9
+    #   t=2: b = 0.9·1   + 0.9  = 1.8   θ = 0.9  − 0.1·1.8  = 0.72
+    #   t=3: b = 0.9·1.8 + 0.72 = 2.34  θ = 0.72 − 0.1·2.34 = 0.486
+    # Without a buffer kept between steps it is plain descent: θ = 0.9^t.
+    # Stepping with the buffer from before this step's update: θ₁ = 1.
     p = make_parameter(1.0)
     sgd = SGD([p], learning_rate=0.1, momentum=0.9)
-    for expected_theta, expected_velocity in (
-        (0.9, 1.0),
-        (0.72, 1.8),
-        (0.486, 2.34),
-    ):
+    trajectory = ((0.9, 1.0), (0.72, 1.8), (0.486, 2.34))
+    for t, (expected_theta, expected_buffer) in enumerate(trajectory, 1):
         p.grad = Tensor(p.data.copy())
         sgd.step()
-        assert abs(p.data - expected_theta) < 1e-12, (
-            f"expected θ = {expected_theta}, got {p.data}"
+        expect_close(
+            "θ",
+            p.data,
+            expected_theta,
+            step=t,
+            mistakes={
+                "the momentum buffer is not kept between steps "
+                "(it restarts from the gradient every step)": 0.9**t,
+                "θ is stepped with the buffer from before this step's "
+                "update": 1.0,
+            },
         )
-        assert abs(sgd.state[p]["momentum_buffer"] - expected_velocity) < 1e-12
+        expect(
+            "momentum_buffer" in sgd.state[p],
+            "state['momentum_buffer'] is missing: keep the buffer under "
+            "PyTorch's name",
+        )
+        expect_close(
+            "state['momentum_buffer']",
+            sgd.state[p]["momentum_buffer"],
+            expected_buffer,
+            step=t,
+            mistakes={
+                "the buffer stores the velocity u = −α·b (u ← μu − αg) "
+                "instead of PyTorch's b ← μb + g": -0.1 * expected_buffer
+            },
+        )
     print("✅ Parameter updates follow momentum equations")
 
-    # constant gradient g = 1: v_t = (1 − β^t)/(1 − β); after 10 steps θ = −α Σ v_t
+    # constant gradient g: b_t = (1 − β^t)/(1 − β)·g;
+    # θ moves by α Σ_{t=1}^{10} b_t
     p = make_parameter([0.0, 0.0])
     sgd = SGD([p], learning_rate=0.1, momentum=0.9)
     for _ in range(10):
         p.grad = Tensor(np.array([1.0, -2.0]))
         sgd.step()
-    velocity = (1 - 0.9**10) / (1 - 0.9)  # 6.5132155990
-    moved = (
-        0.1 * (10 - 0.9 * (1 - 0.9**10) / (1 - 0.9)) / (1 - 0.9)
-    )  # α Σ_{t=1}^{10} v_t
-    assert np.allclose(
-        sgd.state[p]["momentum_buffer"], [velocity, -2 * velocity], rtol=1e-12
+    buffer = (1 - 0.9**10) / (1 - 0.9)  # 6.5132155990
+    moved = 0.1 * (10 - 0.9 * buffer) / (1 - 0.9)
+    expect_close(
+        "state['momentum_buffer'] for a constant gradient [1, -2]",
+        sgd.state[p]["momentum_buffer"],
+        [buffer, -2 * buffer],
+        step=10,
+        mistakes={"the buffer is not kept between steps": [1.0, -2.0]},
     )
-    assert np.allclose(p.data, [-moved, 2 * moved], rtol=1e-12), (
-        f"got {p.data}"
+    expect_close(
+        "θ for a constant gradient [1, -2]",
+        p.data,
+        [-moved, 2 * moved],
+        step=10,
+        mistakes={"the buffer is not kept between steps": [-1.0, 2.0]},
     )
     print("✅ Velocity accumulation works correctly")
 
-    # the page's example: minimize x² from x = 10; the error shrinks like √β^t = 0.9487^t
+    # the page's example: minimize x² from x = 10 (the error shrinks
+    # like 0.9487^t)
     x = Variable(10.0, requires_grad=True)
     sgd = SGD([x], learning_rate=0.1, momentum=0.9)
     for _ in range(300):
@@ -1339,39 +1457,99 @@ def test_unit_sgd_momentum():
         loss = x**2
         loss.backward()
         sgd.step()
-    assert abs(x.data) < 1e-5, f"x should approach 0, got {x.data}"
+    expect(
+        abs(x.data) < 1e-5,
+        "x after 300 steps on x² from x = 10: expected |x| < 1e-5, "
+        f"got {x.data}",
+    )
     print("✅ Convergence achieved on test function")
     ### BEGIN HIDDEN TESTS
-    # dampening only scales the later gradients: b₁ = g, b₂ = μ b₁ + (1 − τ) g
-    # g = 1, μ = 0.5, τ = 0.5: b₁ = 1, then b = 0.5·1 + 0.5·1 = 1 again, so θ = −1, −2, −3
-    p = make_parameter(0.0)
-    sgd = SGD([p], learning_rate=1.0, momentum=0.5, dampening=0.5)
-    for expected in (-1.0, -2.0, -3.0):
-        p.grad = Tensor(np.array(1.0))
-        sgd.step()
-        assert abs(p.data - expected) < 1e-12, (p.data, expected)
-    # τ = 0.75 instead: b = 1, 0.5 + 0.25 = 0.75, 0.375 + 0.25 = 0.625
+    # dampening τ scales the later gradients only: b₁ = g, b = μb + (1 − τ)g.
+    # g = 1, μ = 0.5, τ = 0.75, α = 1: b = 1, 0.75, 0.625,
+    # so θ = −1, −1.75, −2.375.
+    # τ ignored: b = 1, 1.5, 1.75; τ also at step 1: b = 0.25, 0.375, 0.4375
     p = make_parameter(0.0)
     sgd = SGD([p], learning_rate=1.0, momentum=0.5, dampening=0.75)
-    for expected in (-1.0, -1.75, -2.375):
+    wrong_ignored, wrong_first = (-1.0, -2.5, -4.25), (-0.25, -0.625, -1.0625)
+    for t, expected in enumerate((-1.0, -1.75, -2.375), 1):
         p.grad = Tensor(np.array(1.0))
         sgd.step()
-        assert abs(p.data - expected) < 1e-12, (p.data, expected)
-    # the gradient array in p.grad is not modified, and the buffer is not the same array
-    g = np.array([1.0, 2.0])
-    p = make_parameter([0.0, 0.0])
-    p.grad = Tensor(g.copy())
+        expect_close(
+            "θ with momentum 0.5, dampening 0.75, gradient 1, lr 1",
+            p.data,
+            expected,
+            step=t,
+            mistakes={
+                "dampening is ignored": wrong_ignored[t - 1],
+                "dampening is applied at the first step too (the first "
+                "buffer is a plain copy of g)": wrong_first[t - 1],
+            },
+        )
+    # a gradient array overwritten in place between steps (as a backward
+    # pass into zeroed gradients does): the buffer must be a copy.
+    # μ = 0.9, α = 0.1, g = 1 then 2: b₂ = 0.9 + 2 → θ₂ = −0.1 − 0.29
+    p = make_parameter([0.0], grad=[1.0])
+    grad = p.grad.data
     sgd = SGD([p], learning_rate=0.1, momentum=0.9)
     sgd.step()
-    assert (
-        np.array_equal(p.grad.data, g)
-        and sgd.state[p]["momentum_buffer"] is not p.grad.data
+    expect(
+        not np.shares_memory(sgd.state[p]["momentum_buffer"], grad),
+        "after the first step, state['momentum_buffer'] is the very array "
+        "of p.grad: store a copy of the gradient, not the gradient itself",
     )
-    # momentum 0 keeps no buffer
+    grad[...] = 2.0
+    sgd.step()
+    expect_close(
+        "θ when the gradient array is overwritten (1, then 2) between steps",
+        p.data,
+        [-0.39],
+        step=2,
+        mistakes={
+            "the momentum buffer is p.grad's own array (not a copy)": [-0.48],
+            "the momentum buffer is p.grad's own array and is updated in "
+            "place": [-0.46],
+        },
+    )
+    expect_equal(
+        "p.grad after two momentum steps (a step must not change it)",
+        grad,
+        [2.0],
+    )
+    # a learning rate changed between steps (as a scheduler does): PyTorch
+    # applies today's α to the whole buffer. g = 1, μ = 0.5, α = 1, 0.5, 0.25:
+    # b = 1, 1.5, 1.75 → θ = −1, −1.75, −2.1875; the form u ← μu − αg,
+    # θ ← θ + u gives θ = −1, −2, −2.75.
+    p = make_parameter(0.0)
+    sgd = SGD([p], learning_rate=1.0, momentum=0.5)
+    velocity_form = (-1.0, -2.0, -2.75)
+    for t, (lr, expected) in enumerate(
+        ((1.0, -1.0), (0.5, -1.75), (0.25, -2.1875)), 1
+    ):
+        sgd.param_groups[0]["lr"] = lr
+        p.grad = Tensor(np.array(1.0))
+        sgd.step()
+        expect_close(
+            "θ with momentum 0.5 while the learning rate goes 1, 0.5, 0.25",
+            p.data,
+            expected,
+            step=t,
+            mistakes={
+                "the buffer stores α·g (u ← μu − αg): PyTorch's buffer "
+                "holds gradients and today's α scales all of it": (
+                    velocity_form[t - 1]
+                ),
+            },
+        )
+    # momentum 0 is plain descent and keeps no buffer
     p = make_parameter(1.0, grad=1.0)
     sgd = SGD([p], learning_rate=0.5)
     sgd.step()
-    assert p.data == 0.5 and "momentum_buffer" not in sgd.state[p]
+    expect_close("θ with momentum 0 (θ = 1, g = 1, α = 0.5)", p.data, 0.5)
+    expect(
+        "momentum_buffer" not in sgd.state[p],
+        "with momentum 0 there is no velocity to remember: "
+        "state['momentum_buffer'] should not exist",
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: SGD with Momentum ✓")
 
@@ -1383,36 +1561,60 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": true, "grade_id": "test-sgd-options", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_unit_sgd_options():
     print("🔬 Unit Test: SGD options (weight decay, Nesterov, maximize)...")
-    # weight decay λ = 0.1 on a zero gradient: θ ← θ − α λ θ = (1 − 0.01) θ per step
-    p = make_parameter([2.0, -4.0], grad=[0.0, 0.0])
+    # weight decay λ = 0.1 on a zero gradient: θ ← θ − αλθ = (1 − 0.01) θ
+    theta = np.array([2.0, -4.0])
+    p = make_parameter(theta, grad=[0.0, 0.0])
     sgd = SGD([p], learning_rate=0.1, weight_decay=0.1)
-    for _ in range(3):
+    for t in range(1, 4):
         sgd.step()
-    assert np.allclose(p.data, np.array([2.0, -4.0]) * 0.99**3, rtol=1e-12), (
-        p.data
-    )
+        expect_close(
+            "θ with weight decay 0.1, lr 0.1 and a zero gradient",
+            p.data,
+            theta * 0.99**t,
+            step=t,
+            mistakes={
+                "weight decay has the wrong sign (g − λθ)": theta * 1.01**t,
+                "the decay λθ is applied without the learning rate": (
+                    theta * 0.9**t
+                ),
+            },
+        )
     print("✅ Weight decay adds λθ to the gradient")
 
-    # Nesterov, constant g = 1, μ = 0.9, α = 1: b = 1, 1.9, 2.71; steps g + μb = 1.9, 2.71, 3.439
+    # Nesterov, g = 1, μ = 0.9, α = 1: b = 1, 1.9, 2.71; steps along
+    # g + μb = 1.9, 2.71, 3.439 (along b alone: 1, 1.9, 2.71)
     p = make_parameter(0.0)
     sgd = SGD([p], learning_rate=1.0, momentum=0.9, nesterov=True)
-    for expected in (-1.9, -4.61, -8.049):
+    along_b = (-1.0, -2.9, -5.61)
+    for t, expected in enumerate((-1.9, -4.61, -8.049), 1):
         p.grad = Tensor(np.array(1.0))
         sgd.step()
-        assert abs(p.data - expected) < 1e-12, (
-            f"expected {expected}, got {p.data}"
+        expect_close(
+            "θ with Nesterov momentum 0.9, gradient 1, lr 1",
+            p.data,
+            expected,
+            step=t,
+            mistakes={
+                "Nesterov steps along b (plain momentum) or along g + μ·(the "
+                "buffer before this step's update)": along_b[t - 1],
+            },
         )
     print("✅ Nesterov steps along g + μ·b")
 
     p = make_parameter(1.0, grad=3.0)
     SGD([p], learning_rate=0.5, maximize=True).step()
-    assert p.data == 2.5
+    expect_close(
+        "θ with maximize=True (θ = 1, g = 3, α = 0.5)",
+        p.data,
+        2.5,
+        mistakes={"maximize is ignored": -0.5},
+    )
     print("✅ maximize climbs the gradient")
     ### BEGIN HIDDEN TESTS
-    # everything together: maximize, weight decay, momentum with dampening, two steps by hand
-    # θ₀ = 1, ∇ = 2, λ = 0.5, μ = 0.5, τ = 0.25, α = 0.1
-    # t=1: g = −2 + 0.5·1 = −1.5; b = −1.5; θ = 1 + 0.15 = 1.15
-    # t=2: g = −2 + 0.575 = −1.425; b = 0.5·(−1.5) + 0.75·(−1.425) = −1.81875; θ = 1.15 + 0.181875
+    # everything together, two steps by hand: maximize, weight decay λ = 0.5,
+    # momentum μ = 0.5, dampening τ = 0.25, α = 0.1, θ₀ = 1, ∇ = 2
+    # t=1: g = −2 + 0.5·1 = −1.5; b = −1.5; θ = 1.15
+    # t=2: g = −2 + 0.575 = −1.425; b = −0.75 − 1.06875; θ = 1.331875
     p = make_parameter(1.0)
     sgd = SGD(
         [p],
@@ -1422,11 +1624,47 @@ def test_unit_sgd_options():
         weight_decay=0.5,
         maximize=True,
     )
-    for _ in range(2):
+    wrong = {
+        "the decay term has the wrong sign under maximize (g = −(∇ + λθ) "
+        "instead of −∇ + λθ)": (1.25, 1.571875),
+        "dampening is ignored": (1.15, 1.3675),
+        "dampening is applied at the first step too": (1.1125, 1.27703125),
+    }
+    for t, expected in enumerate((1.15, 1.331875), 1):
         p.grad = Tensor(np.array(2.0))
         sgd.step()
-    assert abs(p.data - 1.331875) < 1e-12, p.data
-    # Nesterov with weight decay, two parameter groups with different learning rates
+        expect_close(
+            "θ with maximize, weight decay 0.5, momentum 0.5, dampening 0.25",
+            p.data,
+            expected,
+            step=t,
+            mistakes={text: values[t - 1] for text, values in wrong.items()},
+        )
+    # no option may change the gradient array that p.grad holds
+    theta, grad = np.array([1.0, -2.0]), np.array([0.5, 1.5])
+    in_place = {
+        "the gradient is negated in place (g *= -1)": -grad,
+        "weight decay is added in place (g += λθ)": grad + 0.5 * theta,
+        "maximize and weight decay change g in place": -grad + 0.5 * theta,
+        "Nesterov's g + μb is computed in place (g += μb)": 1.9 * grad,
+    }
+    for options in (
+        {"maximize": True},
+        {"weight_decay": 0.5},
+        {"maximize": True, "weight_decay": 0.5, "momentum": 0.9},
+        {"momentum": 0.9, "nesterov": True},
+    ):
+        p = make_parameter(theta, grad=grad)
+        SGD([p], learning_rate=0.1, **options).step()
+        expect_equal(
+            f"p.grad after one step with {options} (a step must not "
+            "change the gradient)",
+            p.grad.data,
+            grad,
+            mistakes=in_place,
+        )
+    # Nesterov with weight decay in two groups with different rates:
+    # g = θ = 1, b = 1, step along g + 0.5·b = 1.5
     a, b = make_parameter(1.0), make_parameter(1.0)
     sgd = SGD(
         [{"params": [a]}, {"params": [b], "lr": 0.2}],
@@ -1436,14 +1674,23 @@ def test_unit_sgd_options():
         weight_decay=1.0,
     )
     a.grad, b.grad = Tensor(np.array(0.0)), Tensor(np.array(0.0))
-    sgd.step()  # g = θ = 1, b = 1, step g + 0.5 b = 1.5
-    assert abs(a.data - 0.85) < 1e-12 and abs(b.data - 0.7) < 1e-12
+    sgd.step()
+    expect_close(
+        "θ of two groups (lr 0.1 and 0.2) with Nesterov and weight decay",
+        [a.data, b.data],
+        [0.85, 0.7],
+        mistakes={
+            "every group uses the first group's lr": [0.85, 0.85],
+            "Nesterov steps along b": [0.9, 0.8],
+        },
+    )
     ### END HIDDEN TESTS
     print("📈 Progress: SGD options ✓")
 
 
 if __name__ == "__main__":
     test_unit_sgd_options()
+
 
 # %% [markdown]
 # ## 1.4 Adaptive learning rates: one step size per parameter
@@ -1691,7 +1938,15 @@ if __name__ == "__main__":
 # The last line is $\theta - \alpha\,\hat m/(\sqrt{\hat v}+\epsilon)$, arranged as PyTorch computes it. Keep
 # PyTorch's state names: `state["step"]` (an `int`), `state["exp_avg"]` ($m$), `state["exp_avg_sq"]` ($v$) and,
 # with `group["amsgrad"]`, `state["max_exp_avg_sq"]`. Create the arrays with `np.zeros_like(p.data)` so they
-# have the parameter's shape and dtype. **AMSGrad** (Reddi et al., 2018) fixes a flaw in Adam's convergence
+# have the parameter's shape and dtype.
+#
+# **Do not change `g` in place.** `g` is the very array of `p.grad`: `g += l2 * p.data` (or `g *= ...`)
+# would change the gradient the rest of the program sees (another optimizer, gradient clipping, a log).
+# Build a new array instead (`g = g + l2 * p.data`). Two more traps: keep one step count *per
+# parameter* (`state["step"]`; a parameter that got no gradient for a while has taken fewer steps than
+# the optimizer), and add $\epsilon$ after the square root, not inside it.
+#
+# **AMSGrad** (Reddi et al., 2018) fixes a flaw in Adam's convergence
 # proof: the effective step $\alpha/\sqrt{v}$ can grow again when large gradients leave the average; the running
 # maximum forbids that.
 
@@ -1786,63 +2041,180 @@ class Adam(Optimizer):
 # %% nbgrader={"grade": true, "grade_id": "test-adam", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 def test_unit_adam():
     print("🔬 Unit Test: Adam optimizer...")
-    # a constant gradient g = 2 for five steps: m_t = (1 − β1^t)·2 and v_t = (1 − β2^t)·4 in closed form
+    # a constant gradient g = 2 for five steps, α = 0.1, β = (0.9, 0.999):
+    # m_t = (1 − β1^t)·2 and v_t = (1 − β2^t)·4, so m̂ = 2, v̂ = 4 and every
+    # step is α·2/(2 + ε). The wrong variants, in closed form:
+    steps = np.arange(1, 6)
+    m, v, eps = (1 - 0.9**steps) * 2.0, (1 - 0.999**steps) * 4.0, 1e-8
+    wrong_steps = {
+        "the bias correction is missing (m̂ = m and v̂ = v)": m
+        / (np.sqrt(v) + eps),
+        "only m is bias-corrected (v̂ = v)": 2.0 / (np.sqrt(v) + eps),
+        "only v is bias-corrected (m̂ = m)": m / (2.0 + eps),
+        "ε is inside the square root (√(v̂ + ε))": np.full(
+            5, 2.0 / np.sqrt(4.0 + eps)
+        ),
+    }
     p = make_parameter(1.0)
     adam = Adam([p], learning_rate=0.1, beta1=0.9, beta2=0.999)
-    for t in range(1, 6):
+    for t in steps:
         p.grad = Tensor(np.array(2.0))
         adam.step()
         state = adam.state[p]
-        assert state["step"] == t, (
-            f"state['step'] should count steps: expected {t}, got {state['step']}"
+        missing = sorted({"step", "exp_avg", "exp_avg_sq"} - set(state))
+        expect(
+            not missing,
+            f"the state of a parameter lacks {missing}: keep the step "
+            "count and the moments under PyTorch's names",
         )
-        assert abs(state["exp_avg"] - (1 - 0.9**t) * 2.0) < 1e-14, (
-            f"m_{t} = {state['exp_avg']}"
+        expect_equal("state['step']", state["step"], t, step=t)
+        expect_close(
+            "state['exp_avg'] (m)",
+            state["exp_avg"],
+            m[t - 1],
+            step=t,
+            mistakes={
+                "m stores the bias-corrected m̂ instead of m": 2.0,
+                "m is not kept between steps": 0.2,
+                "m weighs g by β1 instead of 1 − β1": (1 - 0.1**t) * 2.0,
+            },
         )
-    print("✅ First moment estimation (m_t) computed correctly")
-    assert abs(state["exp_avg_sq"] - (1 - 0.999**5) * 4.0) < 1e-14, (
-        f"v_5 = {state['exp_avg_sq']}"
-    )
-    print("✅ Second moment estimation (v_t) computed correctly")
-    # corrected: m̂ = 2, v̂ = 4, every step is α·2/(2 + ε); uncorrected the first step alone would be 0.316
-    assert abs(p.data - (1.0 - 5 * 0.1 * 2.0 / (2.0 + 1e-8))) < 1e-12, (
-        f"θ_5 = {p.data}"
-    )
-    print("✅ Bias correction applied properly")
+        expect_close(
+            "state['exp_avg_sq'] (v)",
+            state["exp_avg_sq"],
+            v[t - 1],
+            step=t,
+            mistakes={
+                "v stores the bias-corrected v̂ instead of v": 4.0,
+                "v averages g instead of g²": v[t - 1] / 2.0,
+                "v is not kept between steps": 0.004,
+            },
+        )
+        expect_close(
+            "θ",
+            p.data,
+            1.0 - t * 0.1 * 2.0 / (2.0 + eps),
+            step=t,
+            mistakes={
+                text: 1.0 - 0.1 * np.sum(sizes[:t])
+                for text, sizes in wrong_steps.items()
+            },
+        )
+    print("✅ m, v, the step count and the bias-corrected steps are right")
 
     # gradients 1000 and 0.001: the step depends on the sign, not the size
     p = make_parameter([0.0, 0.0])
     adam = Adam([p], learning_rate=0.01)
-    for _ in range(3):
+    for t in range(1, 4):
         p.grad = Tensor(np.array([1000.0, -0.001]))
         adam.step()
-    assert np.allclose(p.data, [-0.03, 0.03], rtol=1e-4), (
-        f"both coordinates should move by 3α, got {p.data}"
+    expect_close(
+        "θ after 3 steps with gradients [1000, -0.001] and α = 0.01",
+        p.data,
+        [-0.03, 0.03],
+        rtol=1e-4,
+        mistakes={"the step goes up the gradient": [0.03, -0.03]},
     )
     print("✅ Adaptive learning rates working")
+
     ### BEGIN HIDDEN TESTS
-    # two steps with different gradients, by hand: g = 1 then g = 3, α = 1, β1 = 0.5, β2 = 0.75, ε ≈ 0
-    # t=1: m = 0.5, v = 0.25; m̂ = 1, v̂ = 1 → θ = −1
-    # t=2: m = 0.25 + 1.5 = 1.75, v = 0.1875 + 2.25 = 2.4375; m̂ = 1.75/0.75, v̂ = 2.4375/0.4375
+    # two different gradients by hand (g = 1 then 3, α = 1, β = (0.5, 0.75),
+    # ε ≈ 0), against a reference written here, with and without the
+    # correction of each moment
+    def by_hand(correct_m, correct_v):
+        theta, m, v, thetas = 0.0, 0.0, 0.0, []
+        for t, g in enumerate((1.0, 3.0), 1):
+            m, v = 0.5 * m + 0.5 * g, 0.75 * v + 0.25 * g * g
+            m_hat = m / (1 - 0.5**t) if correct_m else m
+            v_hat = v / (1 - 0.75**t) if correct_v else v
+            theta -= m_hat / np.sqrt(v_hat)
+            thetas.append(theta)
+        return thetas
+
     p = make_parameter(0.0)
     adam = Adam([p], learning_rate=1.0, beta1=0.5, beta2=0.75, eps=1e-300)
-    for g in (1.0, 3.0):
+    for t, g in enumerate((1.0, 3.0), 1):
         p.grad = Tensor(np.array(g))
         adam.step()
-    expected = -1.0 - (1.75 / 0.75) / np.sqrt(2.4375 / 0.4375)
-    assert abs(p.data - expected) < 1e-12, (p.data, expected)
-    # eps sits outside the square root: a zero gradient with eps = 1 moves nothing
-    p = make_parameter([1.0, 2.0], grad=[0.0, 0.0])
+        expect_close(
+            "θ after gradients 1 then 3 (α = 1, β1 = 0.5, β2 = 0.75, ε = 0)",
+            p.data,
+            by_hand(True, True)[t - 1],
+            step=t,
+            mistakes={
+                "the bias correction is missing": by_hand(False, False)[t - 1],
+                "only m is bias-corrected": by_hand(True, False)[t - 1],
+                "only v is bias-corrected": by_hand(False, True)[t - 1],
+            },
+        )
+    # where ε sits: one step, g = 2, ε = 1, α = 0.1: m̂ = 2, v̂ = 4 (v = 0.004)
+    p = make_parameter(1.0, grad=2.0)
     Adam([p], learning_rate=0.1, eps=1.0).step()
-    assert np.array_equal(p.data, [1.0, 2.0])
+    root_c = math.sqrt(0.001)
+    expect_close(
+        "θ after one step with g = 2, ε = 1, α = 0.1",
+        p.data,
+        1.0 - 0.2 / (2.0 + 1.0),
+        mistakes={
+            "ε is inside the square root (√(v̂ + ε))": 1.0 - 0.2 / math.sqrt(5),
+            "ε is added to v before the bias correction": 1.0
+            - 0.2 / math.sqrt(1.004 / 0.001),
+            "ε is added before dividing by √(1 − β2^t)": 1.0
+            - 0.2 / ((math.sqrt(0.004) + 1.0) / root_c),
+            "ε is left out": 0.8,
+        },
+    )
+
+    # one step count per parameter: b gets its first gradient at the
+    # optimizer's third step, so its bias correction uses t = 1
+    def first_step(t, g=1.0, lr=0.1):
+        m_hat, v_hat = 0.1 * g / (1 - 0.9**t), 0.001 * g * g / (1 - 0.999**t)
+        return -lr * m_hat / (math.sqrt(v_hat) + 1e-8)
+
+    a, b = make_parameter(0.0), make_parameter(0.0)
+    adam = Adam([a, b], learning_rate=0.1)
+    for t in range(1, 4):
+        a.grad = Tensor(np.array(1.0))
+        b.grad = Tensor(np.array(1.0)) if t == 3 else None
+        adam.step()
+    expect_close(
+        "θ of a parameter whose first gradient comes at the optimizer's "
+        "third step",
+        b.data,
+        first_step(1),
+        mistakes={
+            "one step counter is shared by all parameters (this parameter "
+            "was stepped once, its correction used t = 3)": first_step(3),
+            "one step counter is shared by all parameters and counted once "
+            "per parameter (t = 4)": first_step(4),
+        },
+    )
+    expect_equal(
+        "state['step'] of a parameter stepped once (while another was "
+        "stepped three times)",
+        adam.state[b]["step"],
+        1,
+    )
     # float32 parameters stay float32, and p.grad is not changed
     p32 = Variable(np.array([1.0, -1.0], dtype=np.float32), requires_grad=True)
     p32.grad = Tensor(np.array([0.5, 0.5], dtype=np.float32))
-    Adam([p32], lr=0.1).step()
-    assert p32.data.dtype == np.float32 and np.array_equal(
-        p32.grad.data, np.array([0.5, 0.5], np.float32)
+    adam = Adam([p32], lr=0.1)
+    adam.step()
+    expect_equal(
+        "dtype of state['exp_avg'] for a float32 parameter",
+        str(adam.state[p32]["exp_avg"].dtype),
+        "float32",
+        mistakes={
+            "the moments are created with np.zeros(shape), which is "
+            "float64: np.zeros_like(p.data) keeps the dtype": "float64"
+        },
     )
-    assert np.allclose(p32.data, [0.9, -1.1], rtol=1e-6)
+    expect_equal(
+        "p.grad after a step (a step must not change the gradient)",
+        p32.grad.data,
+        np.array([0.5, 0.5], np.float32),
+    )
+    expect_close("θ (float32)", p32.data, [0.9, -1.1], rtol=1e-6)
     ### END HIDDEN TESTS
     print("📈 Progress: Adam Optimizer ✓")
 
@@ -1854,47 +2226,87 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": true, "grade_id": "test-adam-options", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_unit_adam_options():
     print("🔬 Unit Test: Adam options (weight decay as L2, AMSGrad)...")
-    # L2 weight decay λ = 0.1 on a zero loss gradient: g = λθ = 0.1, so the first step is α·sign(θ)
+    # L2 weight decay λ = 0.1 on a zero loss gradient: g = λθ = 0.1, so the
+    # first step is α·g/(|g| + ε), about α = 0.01 towards zero
     p = make_parameter(1.0, grad=0.0)
     Adam([p], learning_rate=0.01, weight_decay=0.1).step()
-    assert abs(p.data - (1.0 - 0.01 * 0.1 / (0.1 + 1e-8))) < 1e-12, p.data
+    size = 0.01 * 0.1 / (0.1 + 1e-8)
+    expect_close(
+        "θ after one step with weight decay 0.1 and a zero gradient",
+        p.data,
+        1.0 - size,
+        mistakes={
+            "weight decay has the wrong sign (g − λθ)": 1.0 + size,
+            "θ is shrunk directly, θ(1 − αλ) (AdamW's decoupled form), "
+            "instead of adding λθ to g": 0.999,
+            "weight decay is ignored": 1.0,
+            "ε is inside the square root (√(v̂ + ε))": 1.0
+            - 0.01 * 0.1 / np.sqrt(0.01 + 1e-8),
+        },
+    )
     print("✅ Weight decay enters the gradient (L2)")
 
-    # AMSGrad with gradients 3, 0: v₂ = 0.999·0.009 < v₁ = 0.009, so the maximum keeps v₁
-    p = make_parameter(0.0)
-    adam = Adam([p], learning_rate=0.1, amsgrad=True)
-    for g in (3.0, 0.0):
-        p.grad = Tensor(np.array(g))
-        adam.step()
-    assert abs(adam.state[p]["max_exp_avg_sq"] - 0.009) < 1e-15, adam.state[p][
-        "max_exp_avg_sq"
-    ]
-    m2 = 0.9 * 0.3
-    step2 = (
-        0.1
-        / (1 - 0.9**2)
-        * m2
-        / (np.sqrt(0.009) / np.sqrt(1 - 0.999**2) + 1e-8)
+    # AMSGrad with gradients 3, 0: v₁ = 0.009, v₂ = 0.999·0.009 < v₁, so the
+    # running maximum keeps v₁ (PyTorch keeps the maximum of v, not of v̂)
+    def two_steps(amsgrad):
+        p = make_parameter(0.0)
+        adam = Adam([p], learning_rate=0.1, amsgrad=amsgrad)
+        for g in (3.0, 0.0):
+            p.grad = Tensor(np.array(g))
+            adam.step()
+        return p, adam
+
+    def theta_2(v_used, corrected=True):
+        root = np.sqrt(v_used) / (np.sqrt(1 - 0.999**2) if corrected else 1)
+        step2 = 0.1 / (1 - 0.9**2) * (0.9 * 0.3) / (root + 1e-8)
+        return -0.1 * 3.0 / (3.0 + 1e-8) - step2
+
+    v1, v2 = 0.009, 0.999 * 0.009
+    p, adam = two_steps(amsgrad=True)
+    expect(
+        "max_exp_avg_sq" in adam.state[p],
+        "with amsgrad=True the state should keep the running maximum of v "
+        "under 'max_exp_avg_sq'",
     )
-    step1 = 0.1 * 3.0 / (3.0 + 1e-8)
-    assert abs(p.data - (-step1 - step2)) < 1e-12, (p.data, -step1 - step2)
+    expect_close(
+        "state['max_exp_avg_sq'] after gradients 3 then 0",
+        adam.state[p]["max_exp_avg_sq"],
+        v1,
+        step=2,
+        mistakes={
+            "the maximum is kept of the bias-corrected v̂ instead of v": 9.0,
+            "the maximum is not kept (it holds the latest v)": v2,
+            "the running maximum is never updated (it stays 0)": 0.0,
+        },
+    )
+    expect_close(
+        "θ with amsgrad=True after gradients 3 then 0",
+        p.data,
+        theta_2(v1),
+        step=2,
+        mistakes={
+            "amsgrad is ignored (the step uses v₂)": theta_2(v2),
+            "the step divides by the square root of max v̂ without "
+            "correcting it again": theta_2(9.0, corrected=False),
+        },
+    )
     print("✅ AMSGrad uses the running maximum of v")
     ### BEGIN HIDDEN TESTS
-    # without amsgrad the same gradients use v₂ itself
-    p = make_parameter(0.0)
-    adam = Adam([p], learning_rate=0.1)
-    for g in (3.0, 0.0):
-        p.grad = Tensor(np.array(g))
-        adam.step()
-    v2 = 0.999 * 0.009
-    step2 = (
-        0.1 / (1 - 0.9**2) * m2 / (np.sqrt(v2) / np.sqrt(1 - 0.999**2) + 1e-8)
+    # without amsgrad the same gradients use v₂ itself, and keep no maximum
+    p, adam = two_steps(amsgrad=False)
+    expect_close(
+        "θ with amsgrad=False after gradients 3 then 0",
+        p.data,
+        theta_2(v2),
+        step=2,
+        mistakes={"the running maximum is used without amsgrad": theta_2(v1)},
     )
-    assert (
-        "max_exp_avg_sq" not in adam.state[p]
-        and abs(p.data - (-step1 - step2)) < 1e-12
+    expect(
+        "max_exp_avg_sq" not in adam.state[p],
+        "with amsgrad=False the state should hold no 'max_exp_avg_sq'",
     )
-    # weight decay and amsgrad in two groups; a parameter without gradient keeps no state
+    # weight decay and amsgrad in two groups (lr 0.1 and 0.2); g = λθ = ±1;
+    # a parameter without a gradient keeps its value and gets no state
     a, b, c = (
         make_parameter(2.0, grad=0.0),
         make_parameter(-2.0, grad=0.0),
@@ -1907,18 +2319,50 @@ def test_unit_adam_options():
         amsgrad=True,
     )
     adam.step()
-    assert (
-        abs(a.data - 1.9) < 1e-8
-        and abs(b.data - (-1.8)) < 1e-8
-        and c.data == 1.0
-        and c not in adam.state
+    expect_close(
+        "θ of three parameters (lr 0.1, 0.1 without gradient, 0.2) with "
+        "weight decay 0.5 and amsgrad",
+        [a.data, c.data, b.data],
+        [2.0 - 0.1 / (1 + 1e-8), 1.0, -2.0 + 0.2 / (1 + 1e-8)],
+        mistakes={
+            "every group uses the first group's lr": [
+                2.0 - 0.1 / (1 + 1e-8),
+                1.0,
+                -2.0 + 0.1 / (1 + 1e-8),
+            ],
+        },
     )
+    expect(
+        c not in adam.state,
+        "a parameter whose .grad is None got optimizer state: it has not "
+        "taken a step, so it should have none",
+    )
+    # no option may change the gradient array that p.grad holds
+    theta, grad = np.array([1.0, -2.0]), np.array([0.5, 1.5])
+    for options in (
+        {"weight_decay": 0.5},
+        {"weight_decay": 0.5, "amsgrad": True},
+        {"weight_decay": 0.5, "decoupled_weight_decay": True},  # AdamW
+    ):
+        p = make_parameter(theta, grad=grad)
+        Adam([p], learning_rate=0.1, **options).step()
+        expect_equal(
+            f"p.grad after one step with {options} (a step must not "
+            "change the gradient)",
+            p.grad.data,
+            grad,
+            mistakes={
+                "the L2 term is added in place (g += λθ), which changes "
+                "p.grad": grad + 0.5 * theta,
+            },
+        )
     ### END HIDDEN TESTS
     print("📈 Progress: Adam options ✓")
 
 
 if __name__ == "__main__":
     test_unit_adam_options()
+
 
 # %% [markdown]
 # ## 1.5 Weight decay, coupled and decoupled: AdamW
@@ -2023,9 +2467,15 @@ if __name__ == "__main__":
 #   epoch. Calling the scheduler first skips the schedule's first value; like PyTorch, we warn.
 # - `state_dict()` / `load_state_dict()` save and restore the schedule's position.
 #
-# PyTorch's schedulers also have a recursive ("chainable") form that multiplies the current rate; for one
-# scheduler per optimizer it gives the same numbers as the closed forms in the table, and the closed form is
-# what we write. (To combine schedules, use `SequentialLR` or a `LambdaLR`.)
+# PyTorch's schedulers also have a recursive ("chainable") form: `StepLR` multiplies the *current*
+# `group["lr"]` by $\gamma$ at every multiple of `step_size` and leaves it alone otherwise. As long as
+# nothing but this one scheduler touches `group["lr"]`, it gives exactly the closed form's numbers. They
+# part as soon as something else changes the rate: set `group["lr"]` by hand (to try a smaller rate
+# for a while, say), or run a second scheduler on the same optimizer, and the chainable form carries
+# on from that new rate, while the closed form $\alpha_0\,\gamma^{\lfloor e/s \rfloor}$ returns to the
+# schedule at the next epoch. Here the rate is a function of the epoch alone, so `get_lr` must
+# compute it from `self.base_lrs` and `self.last_epoch`, never from `group["lr"]`; the tests check
+# it after setting `group["lr"]` by hand. (To combine schedules, use `SequentialLR` or a `LambdaLR`.)
 
 
 # %%
@@ -2186,7 +2636,9 @@ class LRScheduler:
 # $$\alpha_e = \alpha_0 \cdot \gamma^{\lfloor e / s \rfloor}$$
 #
 # Return a list with the rate of every parameter group at epoch `self.last_epoch`: one entry per base rate
-# in `self.base_lrs`, using `self.gamma` and `self.step_size`. (`//` is integer division.)
+# in `self.base_lrs`, using `self.gamma` and `self.step_size`. (`//` is integer division.) Epoch 0 has
+# the base rate, and the first decay comes at epoch `step_size`, not one epoch before or after. Use the
+# closed form, not the current `group["lr"]` (section 1.6 says why).
 
 
 # %% nbgrader={"grade": false, "grade_id": "step-lr", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -2214,65 +2666,109 @@ class StepLR(LRScheduler):
         ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test-step-lr", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test-step-lr", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_unit_step_lr():
     print("🔬 Unit Test: StepLR...")
+    # α_e = 0.1 · 0.5^⌊e/3⌋ for epochs 0 to 9, and the usual wrong variants
     p = make_parameter(1.0, grad=0.0)
-    optimizer = SGD([p], learning_rate=0.1)
+    optimizer = PlainGD([p], lr=0.1)
     scheduler = StepLR(optimizer, step_size=3, gamma=0.5)
-    assert (
-        scheduler.get_last_lr() == [0.1]
-        and optimizer.param_groups[0]["lr"] == 0.1
-    )
-    seen = []
-    for epoch in range(9):
-        optimizer.step()
-        scheduler.step()
-        seen.append(scheduler.get_last_lr()[0])
-    expected = [
-        0.1,
-        0.1,
-        0.05,
-        0.05,
-        0.05,
-        0.025,
-        0.025,
-        0.025,
-        0.0125,
-    ]  # epochs 1..9
-    assert np.allclose(seen, expected, rtol=1e-15, atol=0), f"got {seen}"
-    assert optimizer.param_groups[0]["lr"] == seen[-1]
+    compounded = [0.1]  # group["lr"] · γ^⌊e/s⌋: the decays pile up
+    for epoch in range(0, 10):
+        if epoch > 0:
+            optimizer.step()
+            scheduler.step()
+            compounded.append(compounded[-1] * 0.5 ** (epoch // 3))
+        expect_close(
+            f"learning rate at epoch {epoch} (step_size 3, gamma 0.5, "
+            "base rate 0.1)",
+            scheduler.get_last_lr()[0],
+            0.1 * 0.5 ** (epoch // 3),
+            mistakes={
+                "the rate decays one epoch early (⌊(e + 1)/s⌋)": 0.1
+                * 0.5 ** ((epoch + 1) // 3),
+                "the rate decays one epoch late (⌊(e − 1)/s⌋)": 0.1
+                * 0.5 ** ((epoch - 1) // 3),
+                "the exponent uses / instead of // (γ^(e/s))": 0.1
+                * 0.5 ** (epoch / 3),
+                "the rate decays every epoch (γ^e)": 0.1 * 0.5**epoch,
+                "the current rate group['lr'] is multiplied by γ^⌊e/s⌋ "
+                "(the decays compound)": compounded[-1],
+                "the decays count from 1 (γ^⌈e/s⌉)": 0.1
+                * 0.5 ** -(-epoch // 3),
+            },
+        )
+        expect_close(
+            f"optimizer.param_groups[0]['lr'] at epoch {epoch}",
+            optimizer.param_groups[0]["lr"],
+            scheduler.get_last_lr()[0],
+        )
     print("✅ The rate is multiplied by gamma every step_size epochs")
     a, b = make_parameter(1.0), make_parameter(1.0)
-    optimizer = SGD(
-        [{"params": [a]}, {"params": [b], "lr": 1.0}], learning_rate=0.1
-    )
+    optimizer = PlainGD([{"params": [a]}, {"params": [b], "lr": 1.0}], lr=0.1)
     scheduler = StepLR(optimizer, step_size=2, gamma=0.1)
     for _ in range(4):
         optimizer.step()
         scheduler.step()
-    assert np.allclose(scheduler.get_last_lr(), [0.001, 0.01], rtol=1e-14)
+    expect_close(
+        "learning rates of two groups (base 0.1 and 1) at epoch 4",
+        scheduler.get_last_lr(),
+        [0.001, 0.01],
+        mistakes={
+            "every group uses the first group's base rate": [0.001, 0.001],
+            "every group uses the last group's base rate": [0.01, 0.01],
+        },
+    )
     print("✅ Every parameter group decays from its own base rate")
     ### BEGIN HIDDEN TESTS
+    # the closed form does not depend on the current rate: a rate set by
+    # hand (here 7 after epoch 4) is replaced by α₀·γ^⌊e/s⌋ at the next epoch
     p = make_parameter(1.0)
-    optimizer = SGD([p], learning_rate=2.0)
-    scheduler = StepLR(optimizer, step_size=1, gamma=0.5)
-    for epoch in range(1, 20):
+    optimizer = PlainGD([p], lr=0.1)
+    scheduler = StepLR(optimizer, step_size=3, gamma=0.5)
+    for epoch in range(1, 7):
+        if epoch == 5:
+            optimizer.param_groups[0]["lr"] = 7.0
         optimizer.step()
         scheduler.step()
-        assert scheduler.get_last_lr() == [2.0 * 0.5**epoch]
-    optimizer.param_groups[0]["lr"] = (
-        123.0  # the closed form does not depend on the current lr
-    )
-    optimizer.step()
-    scheduler.step()
-    assert scheduler.get_last_lr() == [2.0 * 0.5**20]
+        expect_close(
+            f"learning rate at epoch {epoch}, after group['lr'] was set to 7 "
+            "by hand at epoch 4 (step_size 3, gamma 0.5, base rate 0.1)",
+            scheduler.get_last_lr()[0],
+            0.1 * 0.5 ** (epoch // 3),
+            mistakes={
+                "the chainable form multiplies the current group['lr'] by γ "
+                "at each multiple of step_size and keeps it otherwise: it "
+                "continues from the rate set by hand": 7.0
+                * 0.5 ** (epoch // 6),
+                "the current rate group['lr'] is multiplied by γ^⌊e/s⌋": (
+                    7.0 * 0.5 ** (epoch // 3)
+                ),
+            },
+        )
+    # step_size 1 for 20 epochs from a base rate of 2
+    optimizer = PlainGD([p], lr=2.0)
+    scheduler = StepLR(optimizer, step_size=1, gamma=0.5)
+    for epoch in range(1, 21):
+        optimizer.step()
+        scheduler.step()
+        expect_close(
+            f"learning rate at epoch {epoch} (step_size 1, gamma 0.5, "
+            "base rate 2)",
+            scheduler.get_last_lr()[0],
+            2.0 * 0.5**epoch,
+            mistakes={
+                "the rate decays one epoch early": 2.0 * 0.5 ** (epoch + 1),
+                "the rate decays one epoch late": 2.0 * 0.5 ** (epoch - 1),
+            },
+        )
     ### END HIDDEN TESTS
     print("📈 Progress: Learning Rate Scheduling ✓")
 
 
 if __name__ == "__main__":
     test_unit_step_lr()
+
 
 # %% [markdown]
 # ### The rest of the schedule family
@@ -3064,6 +3560,16 @@ if __name__ == "__main__":
 #   `state_dict()` and resumed bit for bit.
 # - ✅ **Learning rate scheduling:** step decay and the rest of the schedule family against closed forms.
 # - ✅ **Training integration:** the optimizers train a real network on the digits (Part 2).
+# - ✅ **The spec:** a step never changes `.grad` (for every optimizer and option), momentum under a
+#   changing learning rate follows PyTorch's form, and Adam counts steps per parameter.
+#
+# When a test fails, it names the quantity, the step, the expected and the actual value, and, when your
+# numbers match a common mistake, the mistake:
+#
+# ```text
+# θ at step 1: expected 0.9000000005, got 0.683772283983
+#   → this is what you get when the bias correction is missing (m̂ = m and v̂ = v)
+# ```
 #
 # ### Manual testing
 #
@@ -3146,7 +3652,12 @@ import numpy as np
 
 from tinytorch.core.autograd import Variable, no_grad
 from tinytorch.core.tensor import Tensor
-from tinytorch.core.setup import after_exercise, expect, expect_close
+from tinytorch.core.setup import (
+    after_exercise,
+    expect,
+    expect_close,
+    expect_equal,
+)
 from tinytorch.core.layers import Dense, manual_seed
 from tinytorch.core.activations import ReLU
 from tinytorch.core.losses import CrossEntropyLoss
