@@ -239,7 +239,7 @@ def page_status(module: Module, modules: list[Module], config) -> str | None:
 
 def kernel_env() -> dict[str, str]:
     """The learner's environment (module folders importable), with figures inline: MPLBACKEND unset."""
-    from tito.testing import module_env
+    from tito.commands.test import module_env
 
     env = module_env()
     env.pop("MPLBACKEND", None)
@@ -291,6 +291,7 @@ def make_page(slug: str) -> tuple[str, float]:
     notebook.metadata.pop(
         "jupytext", None
     )  # the page is not paired with anything
+    notebook.metadata.pop("tito", None)  # nor made by `tito export`
     notebook.metadata[METADATA_KEY] = {
         "source": shown(module.source),
         "source_sha256": source_hash(module, modules, config),
