@@ -1,14 +1,59 @@
 """Run a module's own test functions (`test_*` in its _dev.py), one by one, and report each.
 
 Used by `tito test` in a fresh interpreter, so the module is imported exactly as a learner imports it.
+At the end, one line per graded exercise of the module: not implemented yet, failing (with the test's
+message), or passing.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 import sys
 import traceback
+from pathlib import Path
+
+
+def _exercises(path: Path) -> list:
+    """The module's exercises (empty for a file that is not a course module)."""
+    try:
+        import jupytext
+
+        from tito import learner
+    except ImportError:
+        return []
+    labels = learner.load_record().get(path.parent.name, {}).get("labels")
+    return learner.exercises(jupytext.read(path, fmt="py:percent"), labels)
+
+
+def _raised_in(error: BaseException) -> str:
+    """Qualified name of the function that raised (`Adam.step`)."""
+    tb = error.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return getattr(code, "co_qualname", code.co_name)  # 3.10: no qualname
+
+
+def _message(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    if not isinstance(error, AssertionError):
+        text = f"{type(error).__name__}: {text}"
+    return text
+
+
+def _uses(test, exercises) -> list:
+    """The exercises a test calls, by the names their cells define."""
+    try:
+        code = inspect.getsource(test)
+    except OSError:
+        return []
+    return [
+        e
+        for e in exercises
+        if any(re.search(rf"\b{re.escape(n)}\b", code) for n in e.names)
+    ]
 
 
 def main(path: str, name: str) -> int:
@@ -23,27 +68,45 @@ def main(path: str, name: str) -> int:
         and inspect.isfunction(fn)
         and fn.__module__ == name
     ]
+    exercises = _exercises(Path(path))
+    failures = {}  # exercise label -> first message
     failed = []
     for test in tests:
         try:
             test()
-        except NotImplementedError:
+        except NotImplementedError as error:
             failed.append(test.__name__)
+            where = _raised_in(error)
             print(
-                f"❌ {test.__name__}: not implemented yet (an exercise still raises NotImplementedError)"
+                f"❌ {test.__name__}: not implemented yet (`{where}` still "
+                "raises NotImplementedError)"
             )
-        except (
-            Exception
-        ):  # report every failure, then go on with the next test
+        except Exception as error:  # report every failure, then go on
             failed.append(test.__name__)
+            message = _message(error)
             print(
-                f"❌ {test.__name__} failed:\n{traceback.format_exc(limit=3)}"
+                f"❌ {test.__name__} failed: {message}\n"
+                f"{traceback.format_exc(limit=-2)}"
             )
+            for exercise in _uses(test, exercises):
+                failures.setdefault(
+                    exercise.label, f"{test.__name__}: {message}"
+                )
         else:
             print(f"✅ {test.__name__}")
     print(
-        f"\nmodule tests: {len(tests) - len(failed)} passed, {len(failed)} failed"
+        f"\nmodule tests: {len(tests) - len(failed)} passed, "
+        f"{len(failed)} failed"
     )
+    if exercises:
+        print("exercises:")
+        for exercise in exercises:
+            if exercise.stub:
+                print(f"  ❌ `{exercise.label}`: not implemented yet")
+            elif exercise.label in failures:
+                print(f"  ❌ `{exercise.label}`: {failures[exercise.label]}")
+            else:
+                print(f"  ✅ `{exercise.label}`: its tests pass")
     return 1 if failed or not tests else 0
 
 

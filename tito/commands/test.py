@@ -1,4 +1,8 @@
-"""`tito test`: a module's own inline tests, then the package tests that name it."""
+"""`tito test`: a module's own inline tests, then the package tests that name it.
+
+In a learner's checkout (`tito module start NAME`) this tests the learner's code: the module's visible
+test cells run on their .py, and the package tests import what `tito export` built from it.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +41,16 @@ def run_module_tests(module: Module) -> bool:
         env=module_env(),
     )
     return result.returncode == 0
+
+
+def package_is_stale(module: Module) -> bool:
+    """The package file was not exported from the module's current source."""
+    from tito import export
+
+    try:
+        return export.outputs_for(module)[1].stale
+    except export.ExportError:
+        return True
 
 
 def run_package_tests(module: Module, extra: list[str] = ()) -> bool:
@@ -85,15 +99,27 @@ def register(subparsers) -> None:
 
 
 def _command(args) -> int:
+    from tito import learner
     from tito.modules import all_modules, find_module
 
     modules = all_modules() if args.all else [find_module(args.module)]
     results = {}
     for module in modules:
+        mine = learner.started(module) is not None
+        if mine and package_is_stale(module):
+            print(
+                f"⚠️  tinytorch/ does not hold your current {module.source.name}"
+                f": the package tests below test your last export. Run "
+                f"`tito export --module {module.name}` first."
+            )
         ok = run_module_tests(module)
         if not args.inline_only:
-            ok = run_package_tests(module) and ok
+            # a learner reads one line per failure; maintainers get tracebacks
+            extra = ["--tb=line"] if mine else []
+            ok = run_package_tests(module, extra) and ok
         results[module.slug] = ok
+        if mine:
+            learner.record_test(module, ok)
     print(
         "\n"
         + "\n".join(
