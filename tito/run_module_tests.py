@@ -56,7 +56,8 @@ def _uses(test, exercises) -> list:
     ]
 
 
-def main(path: str, name: str) -> int:
+def main(path: str, name: str, summary: str | None = None) -> int:
+    """Run the tests; with `summary`, also write the per-exercise lines to that file."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -98,17 +99,21 @@ def main(path: str, name: str) -> int:
         f"\nmodule tests: {len(tests) - len(failed)} passed, "
         f"{len(failed)} failed"
     )
-    if exercises:
-        print("exercises:")
-        for exercise in exercises:
-            if exercise.stub:
-                print(f"  ❌ `{exercise.label}`: not implemented yet")
-            elif exercise.label in failures:
-                print(f"  ❌ `{exercise.label}`: {failures[exercise.label]}")
-            else:
-                print(f"  ✅ `{exercise.label}`: its tests pass")
+    lines = [_exercise_line(e, failures) for e in exercises]
+    if lines:
+        print("exercises:\n" + "\n".join(lines))
+    if summary:
+        Path(summary).write_text("\n".join(lines), encoding="utf-8")
     return 1 if failed or not tests else 0
 
 
+def _exercise_line(exercise, failures: dict) -> str:
+    if exercise.stub:
+        return f"  ❌ `{exercise.label}`: not implemented yet"
+    if exercise.label in failures:
+        return f"  ❌ `{exercise.label}`: {failures[exercise.label]}"
+    return f"  ✅ `{exercise.label}`: its tests pass"
+
+
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1], sys.argv[2]))
+    raise SystemExit(main(*sys.argv[1:4]))

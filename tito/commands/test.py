@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from tito.modules import ROOT, Module
 
@@ -25,7 +27,8 @@ def module_env() -> dict[str, str]:
     return env
 
 
-def run_module_tests(module: Module) -> bool:
+def run_module_tests(module: Module, summary: Path | None = None) -> bool:
+    """The module's test cells; the per-exercise lines go to `summary`."""
     print(
         f"🧪 {module.slug}: inline tests of {module.source.relative_to(ROOT)}"
     )
@@ -36,6 +39,7 @@ def run_module_tests(module: Module) -> bool:
             "tito.run_module_tests",
             str(module.source),
             f"{module.name}_dev",
+            *([str(summary)] if summary else []),
         ],
         cwd=ROOT,
         env=module_env(),
@@ -112,11 +116,17 @@ def _command(args) -> int:
                 f": the package tests below test your last export. Run "
                 f"`tito export --module {module.name}` first."
             )
-        ok = run_module_tests(module)
-        if not args.inline_only:
-            # a learner reads one line per failure; maintainers get tracebacks
-            extra = ["--tb=line"] if mine else []
-            ok = run_package_tests(module, extra) and ok
+        with tempfile.TemporaryDirectory() as folder:
+            summary = Path(folder) / "exercises.txt"
+            ok = run_module_tests(module, summary)
+            if not args.inline_only:
+                # a learner reads one line per failure; maintainers get tracebacks
+                extra = ["--tb=line"] if mine else []
+                ok = run_package_tests(module, extra) and ok
+                # the exercises again, last, where the learner looks
+                if summary.is_file() and summary.read_text().strip():
+                    print(f"\nexercises of {module.slug} (its test cells):")
+                    print(summary.read_text())
         results[module.slug] = ok
         if mine:
             learner.record_test(module, ok)
