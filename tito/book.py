@@ -514,6 +514,10 @@ def register(subparsers) -> None:
 
 
 def _pages(args) -> int:
+    if not args.check:
+        from tito.learner import refuse_publishing
+
+        refuse_publishing("book pages (book/modules)")
     return sync_pages(
         check=args.check,
         force=[find_module(name) for name in args.module],

@@ -89,6 +89,20 @@ def started_modules() -> list[Module]:
     return [m for m in all_modules() if m.slug in record]
 
 
+def refuse_publishing(what: str) -> None:
+    """Release notebooks, book pages and the reference record are made from the reference solutions,
+    never from a learner's edition: refuse in a checkout where a module is started."""
+    mine = started_modules()
+    if mine:
+        names = ", ".join(m.name for m in mine)
+        raise LearnerError(
+            f"this checkout holds your own edition of {names} (`tito module "
+            f"start`), and {what} are made from the reference solutions: "
+            "your edition would end up in them. Use `tito export --module "
+            "NAME` for your code, or `tito module reset NAME` first."
+        )
+
+
 # ----------------------------------------------------------------------------------- the exercises
 
 

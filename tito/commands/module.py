@@ -24,10 +24,11 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "module",
         help="work on a module as a learner: start, reset, status",
-        description="A fresh checkout holds the reference solutions. `start` "
-        "turns a module into your edition (the exercises become stubs, "
-        "hidden tests go); `reset` brings the reference back; `status` "
-        "shows every module's progress. Nothing you wrote is overwritten.",
+        description="A fresh checkout holds the reference solutions.\n"
+        "  start   turns a module into your edition: the exercises become\n"
+        "          stubs, hidden tests go (refuses on a module you edited)\n"
+        "  reset   brings the reference back (keeps your files as .bak-*)\n"
+        "  status  every module: not started, in progress, passing",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -40,18 +40,9 @@ def register(subparsers) -> None:
 
 
 def _command(args) -> int:
-    mine = learner.started_modules()
-    if mine:
-        names = ", ".join(m.name for m in mine)
-        print(
-            f"tito sync: this checkout holds your own edition of {names} "
-            "(`tito module start`), and sync regenerates the course from the "
-            "reference solutions; it would publish your edition as release "
-            "notebooks and book pages. Use `tito export --module NAME` for "
-            "your code, or `tito module reset NAME` first.",
-            file=sys.stderr,
-        )
-        return 2
+    learner.refuse_publishing(
+        "release notebooks, book pages and modules/source/SHA256SUMS"
+    )
     failed = []
     print(f"— reference record: {learner.MANIFEST.relative_to(ROOT)}")
     wanted = learner.manifest_text(all_modules())

@@ -85,9 +85,14 @@ def run_package_tests(module: Module, extra: list[str] = ()) -> bool:
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "test",
-        help="run a module's inline tests and its package tests",
-        description="Runs the test functions of the module source, then `pytest tests/ -k NAME`. "
-        "Exits non-zero when any test fails.",
+        help="run a module's inline tests and its package tests (in a module "
+        "you started: your code)",
+        description="Runs the test functions of the module source, then "
+        "`pytest tests/ -k NAME`, and ends with one line per exercise (not "
+        "implemented yet, the failing test's message, or passing). In a "
+        "module started with `tito module start` it tests your code: your "
+        ".py and what `tito export` built from it. Exits non-zero when any "
+        "test fails.",
     )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument(
