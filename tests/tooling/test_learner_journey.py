@@ -104,10 +104,25 @@ def test_correct_answers_pass_and_are_what_the_package_holds(started):
         started,
         "import inspect\n"
         "from optimizers_dev import SGD, Adam, StepLR\n"
+        "from autograd_dev import Variable\n"
         "from tinytorch.core.optimizers import Adam as Exported\n"
+        "x = Variable(10.0, requires_grad=True)\n"
+        "sgd = SGD([x], learning_rate=0.1, momentum=0.9)\n"
+        "for step in range(100):\n"
+        "    sgd.zero_grad()\n"
+        "    loss = x**2\n"
+        "    loss.backward()\n"
+        "    sgd.step()\n"
+        "print(repr(float(x.data)))\n"
         "print(inspect.getsource(Exported.step))",
     )
     assert used.returncode == 0, used.stderr
+    # the page's SGD example, against the heavy-ball recurrence on x²
+    x, velocity = 10.0, 0.0
+    for _ in range(100):
+        velocity = 0.9 * velocity + 2 * x
+        x -= 0.1 * velocity
+    assert float(used.stdout.splitlines()[0]) == pytest.approx(x, rel=1e-9)
     adam_body = answers.get("adam-step", "")
     if adam_body:
         assert max(adam_body.splitlines(), key=len).strip() in used.stdout
