@@ -36,6 +36,14 @@ def _raised_in(error: BaseException) -> str:
     return getattr(code, "co_qualname", code.co_name)  # 3.10: no qualname
 
 
+def _where(error: BaseException) -> str:
+    """The last frames of the traceback, without this runner's own frame."""
+    frames = error.__traceback__.tb_next
+    return "".join(
+        traceback.format_exception(type(error), error, frames, limit=-3)
+    )
+
+
 def _message(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
     if not isinstance(error, AssertionError):
@@ -85,10 +93,7 @@ def main(path: str, name: str, summary: str | None = None) -> int:
         except Exception as error:  # report every failure, then go on
             failed.append(test.__name__)
             message = _message(error)
-            print(
-                f"❌ {test.__name__} failed: {message}\n"
-                f"{traceback.format_exc(limit=-2)}"
-            )
+            print(f"❌ {test.__name__} failed: {message}\n{_where(error)}")
             for exercise in _uses(test, exercises):
                 failures.setdefault(
                     exercise.label, f"{test.__name__}: {message}"
