@@ -109,12 +109,18 @@ def test_hand_edited_package_file_is_not_overwritten(course):
     assert "EXTRA = 1" in package_file.read_text()
 
 
-def test_notebook_edited_in_jupyter_is_synced_into_the_source(course):
-    tito(course, "export", "--all")
+def write_notes_in_jupyter(course):
+    """The first cell of module 01's paired notebook, edited in Jupyter."""
     notebook_path = course / "modules/source/01_setup/setup_dev.ipynb"
     notebook = json.loads(notebook_path.read_text())
     notebook["cells"][0]["source"] = "# my own notes, written in Jupyter"
     notebook_path.write_text(json.dumps(notebook))
+    return notebook_path
+
+
+def test_notebook_edited_in_jupyter_is_synced_into_the_source(course):
+    tito(course, "export", "--all")
+    notebook_path = write_notes_in_jupyter(course)
     source = course / "modules/source/01_setup/setup_dev.py"
     later = notebook_path.stat().st_mtime + 10
     os.utime(source, (later, later))  # the .py is newer: edits go by content
@@ -129,10 +135,7 @@ def test_notebook_edited_in_jupyter_is_synced_into_the_source(course):
 
 def test_notebook_and_source_both_edited_are_not_overwritten(course):
     tito(course, "export", "--all")
-    notebook_path = course / "modules/source/01_setup/setup_dev.ipynb"
-    notebook = json.loads(notebook_path.read_text())
-    notebook["cells"][0]["source"] = "# my own notes, written in Jupyter"
-    notebook_path.write_text(json.dumps(notebook))
+    notebook_path = write_notes_in_jupyter(course)
     source = course / "modules/source/01_setup/setup_dev.py"
     source.write_text(source.read_text() + "\n# %%\nLATER = 1\n")
     result = tito(course, "export", "--module", "setup")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tito import export
+from tito.commands import module_or_all
 from tito.modules import ROOT, all_modules, find_module
 
 
@@ -16,11 +17,7 @@ def register(subparsers) -> None:
         "edited, or a generated file was edited by hand, export refuses and "
         "names the files to reconcile. Edits are told by content.",
     )
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument(
-        "--module", "-m", help="module name: optimizers, 09_optimizers or 9"
-    )
-    target.add_argument("--all", action="store_true", help="every module")
+    module_or_all(parser, "every module")
     parser.add_argument(
         "--check",
         action="store_true",

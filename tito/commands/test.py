@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tito.commands import module_or_all
 from tito.modules import ROOT, Module
 
 
@@ -94,13 +95,7 @@ def register(subparsers) -> None:
         ".py and what `tito export` built from it. Exits non-zero when any "
         "test fails.",
     )
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument(
-        "--module", "-m", help="module name: optimizers, 09_optimizers or 9"
-    )
-    target.add_argument(
-        "--all", action="store_true", help="every module, in course order"
-    )
+    module_or_all(parser, "every module, in course order")
     parser.add_argument(
         "--inline-only", action="store_true", help="skip the package tests"
     )
