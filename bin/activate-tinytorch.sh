@@ -1,6 +1,7 @@
 # Source me: `source bin/activate-tinytorch.sh`
-# Creates the virtual environment on first use, activates it, puts `tito` on PATH and every module folder
-# on the import path, so `from optimizers_dev import SGD` works from any folder.
+# Creates the virtual environment on first use (the course set-up: the course, nbgrader and the book
+# tools, never PyTorch; bin/test adds the test tools), activates it, puts `tito` on PATH and every module
+# folder on the import path, so `from optimizers_dev import SGD` works from any folder.
 _tt_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 if "$_tt_root/bin/setup-venv"; then
     # shellcheck disable=SC1091

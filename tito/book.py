@@ -245,7 +245,7 @@ def page_status(module: Module, modules: list[Module], config) -> str | None:
 
 def kernel_env() -> dict[str, str]:
     """The learner's environment (module folders importable), with figures inline: MPLBACKEND unset."""
-    from tito.testing import module_env
+    from tito.commands.test import module_env
 
     env = module_env()
     env.pop("MPLBACKEND", None)
@@ -299,6 +299,7 @@ def make_page(slug: str) -> tuple[str, float]:
     notebook.metadata.pop(
         "jupytext", None
     )  # the page is not paired with anything
+    notebook.metadata.pop("tito", None)  # nor made by `tito export`
     notebook.metadata[METADATA_KEY] = {
         "source": shown(module.source),
         "source_sha256": source_hash(module, modules, config),
@@ -521,6 +522,10 @@ def register(subparsers) -> None:
 
 
 def _pages(args) -> int:
+    if not args.check:
+        from tito.learner import refuse_publishing
+
+        refuse_publishing("book pages (book/modules)")
     return sync_pages(
         check=args.check,
         force=[find_module(name) for name in args.module],

@@ -8,12 +8,13 @@ import sys
 
 # command modules, in the order `tito --help` lists them
 COMMANDS = [
-    "tito.export_command",
-    "tito.testing",
-    "tito.sync",
+    "tito.commands.module",
+    "tito.commands.export",
+    "tito.commands.test",
+    "tito.commands.sync",
     "tito.commands.nbgrader",
     "tito.book",
-    "tito.doctor",
+    "tito.commands.doctor",
 ]
 
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-import torch
+from torch_support import needs_torch, torch
 
 from tinytorch.core.autograd import Variable
 from tinytorch.core.optimizers import clip_grad_norm_, clip_grad_value_
@@ -47,6 +47,7 @@ def reference_clip(grads, max_norm, norm_type):
     return total, [np.asarray(g) * scale for g in grads]
 
 
+@needs_torch
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf])
 @pytest.mark.parametrize("max_norm", [0.1, 1.0, 100.0])
 def test_matches_reference_and_torch(norm_type, max_norm):
@@ -89,6 +90,7 @@ def test_clipping_is_in_place_and_keeps_float32():
     np.testing.assert_allclose(array, [0.6, 0.8, 0.0], rtol=1e-5)
 
 
+@needs_torch
 def test_no_gradients_gives_zero_and_nan_spreads_like_torch():
     assert clip_grad_norm_(parameters_with([None, None]), 1.0) == 0.0
     params = parameters_with([[1.0, np.nan]])
@@ -110,6 +112,7 @@ def test_read_only_gradient_gets_its_own_clipped_copy():
     np.testing.assert_allclose(np.sqrt(np.sum(p.grad.data**2)), 1.0, rtol=1e-6)
 
 
+@needs_torch
 def test_clip_grad_value():
     params = parameters_with([[-3.0, 0.5, 2.0], [[-0.1, 7.0]], None])
     clip_grad_value_(params, 1.0)

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import optimizers_reference as ref
 import pytest
-import torch
+from torch_support import needs_torch, torch
 
 from tinytorch.core.autograd import Variable
 from tinytorch.core.optimizers import (
@@ -27,7 +27,7 @@ from tinytorch.core.tensor import Tensor
 
 EPOCHS = 60
 BASE = [0.1, 0.02]  # two parameter groups with different base rates
-T = torch.optim.lr_scheduler
+T = torch.optim.lr_scheduler if torch else None  # used inside tests only
 
 
 def our_optimizer(momentum=0.9):
@@ -198,6 +198,7 @@ def test_schedule_matches_closed_form(case):
     assert [group["initial_lr"] for group in optimizer.param_groups] == BASE
 
 
+@needs_torch
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_schedule_matches_torch(case):
     _, make, make_torch, _ = case
@@ -301,6 +302,7 @@ ONE_CYCLE = [
 ]
 
 
+@needs_torch
 @pytest.mark.parametrize(
     "options",
     ONE_CYCLE,
@@ -368,6 +370,7 @@ def test_one_cycle_cycles_adams_beta1_and_stops_after_total_steps():
         scheduler.step()
 
 
+@needs_torch
 def test_one_cycle_with_optimizer_matches_torch_trajectory():
     """The cycled momentum really drives the optimizer: SGD + OneCycleLR parameters equal PyTorch's."""
     gradient, start = ref.make_problem(6)
@@ -413,6 +416,7 @@ PLATEAU = [
 ]
 
 
+@needs_torch
 @pytest.mark.parametrize(
     "options",
     PLATEAU,
@@ -505,6 +509,7 @@ def test_get_last_lr_is_a_copy():
     assert scheduler.get_last_lr() == BASE
 
 
+@needs_torch
 def test_warns_like_torch_when_scheduler_steps_before_optimizer():
     optimizer = our_optimizer()
     scheduler = StepLR(optimizer, step_size=2)

@@ -53,7 +53,7 @@ def test_activation_makes_module_sources_importable_from_any_folder(tmp_path):
 def test_tito_is_on_path_and_documents_every_command(tmp_path):
     result = in_activated_shell("tito --help", tmp_path)
     assert result.returncode == 0
-    for command in ("export", "test", "sync", "doctor"):
+    for command in ("module", "export", "test", "sync", "doctor"):
         assert f"    {command} " in result.stdout
 
 

@@ -109,23 +109,59 @@ def test_hand_edited_package_file_is_not_overwritten(course):
     assert "EXTRA = 1" in package_file.read_text()
 
 
-def test_notebook_edited_in_jupyter_is_not_overwritten(course):
-    tito(course, "export", "--all")
+def write_notes_in_jupyter(course):
+    """The first cell of module 01's paired notebook, edited in Jupyter."""
     notebook_path = course / "modules/source/01_setup/setup_dev.ipynb"
     notebook = json.loads(notebook_path.read_text())
     notebook["cells"][0]["source"] = "# my own notes, written in Jupyter"
     notebook_path.write_text(json.dumps(notebook))
+    return notebook_path
+
+
+def test_notebook_edited_in_jupyter_is_synced_into_the_source(course):
+    tito(course, "export", "--all")
+    notebook_path = write_notes_in_jupyter(course)
     source = course / "modules/source/01_setup/setup_dev.py"
-    os.utime(
-        source, (source.stat().st_atime, notebook_path.stat().st_mtime - 10)
-    )  # the notebook is newer
+    later = notebook_path.stat().st_mtime + 10
+    os.utime(source, (later, later))  # the .py is newer: edits go by content
     result = tito(course, "export", "--module", "setup")
-    assert (
-        result.returncode == 2
-        and "setup_dev.ipynb" in result.stderr
-        and "jupytext --sync" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "synced your notebook edits into" in result.stdout
+    assert "# my own notes, written in Jupyter" in source.read_text()
+    assert "my own notes" in notebook_path.read_text()
+    again = tito(course, "export", "--module", "setup")
+    assert "0 file(s) changed" in again.stdout
+
+
+def test_notebook_and_source_both_edited_are_not_overwritten(course):
+    tito(course, "export", "--all")
+    notebook_path = write_notes_in_jupyter(course)
+    source = course / "modules/source/01_setup/setup_dev.py"
+    source.write_text(source.read_text() + "\n# %%\nLATER = 1\n")
+    result = tito(course, "export", "--module", "setup")
+    assert result.returncode == 2
+    assert "setup_dev.ipynb: edited in Jupyter, and setup_dev.py" in (
+        result.stderr
     )
     assert "my own notes" in notebook_path.read_text()
+    assert "LATER = 1" in source.read_text()
+
+
+def test_syntax_error_names_the_source_file_and_line(course):
+    source = course / "modules/source/03_autograd/autograd_dev.py"
+    lines = source.read_text().splitlines()
+    at = next(
+        i for i, line in enumerate(lines) if "### BEGIN SOLUTION" in line
+    )
+    lines.insert(at + 1, "    value = (1 +")
+    source.write_text("\n".join(lines) + "\n")
+    result = tito(course, "export", "--module", "autograd")
+    assert result.returncode == 2
+    assert (
+        f"modules/source/03_autograd/autograd_dev.py:{at + 2}: syntax error"
+        in result.stderr
+    )
+    assert not (course / "tinytorch/core/autograd.py").exists()
 
 
 @pytest.mark.parametrize(

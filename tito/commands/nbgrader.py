@@ -324,6 +324,9 @@ def _generate(args) -> int:
             else "run `tito nbgrader generate --all` and commit"
         )
         return 1 if stale else 0
+    from tito.learner import refuse_publishing
+
+    refuse_publishing("student notebooks (modules/release)")
     started = time.monotonic()
     written, problems = grading.generate(
         course, assignments, verbose=args.verbose

@@ -42,6 +42,7 @@ class StudentEdition(Preprocessor):
     def preprocess(self, nb, resources):
         fill_bootstrap(nb)
         nb.metadata.pop("jupytext", None)
+        nb.metadata.pop("tito", None)  # what `tito export` made it from
         for cell in nb.cells:
             cell.metadata.pop("lines_to_next_cell", None)
         return nb, resources

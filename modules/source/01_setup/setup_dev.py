@@ -24,10 +24,37 @@
 #
 # 1. **Read and implement.** Each module is a notebook (or, locally, the `*_dev.py` file it is paired with).
 #    Cells marked as exercises hold `raise NotImplementedError()` until you write the code.
+#    (Locally, a fresh checkout holds the reference solutions: `tito module start NAME`
+#    turns a module into your edition first.)
 # 2. **Test inline.** The cell after each exercise checks it and tells you what works.
 # 3. **Export.** `tito export --module NAME` copies the code cells marked `#| export` into the `tinytorch`
 #    package, so later modules can `import` what you built.
 # 4. **Test the package.** `tito test --module NAME` runs the module's tests and the package's own tests.
+
+# %% [markdown]
+# ## Getting started
+#
+# Work in the browser (the launch buttons at the top of the course page open
+# the student notebook on Binder or Colab) or locally. Locally, from the
+# repository root:
+#
+# ```bash
+# source bin/activate-tinytorch.sh  # activate the environment
+# tito module start setup           # your edition: exercises are stubs
+# ```
+#
+# Then write the exercises, in order, in
+# `modules/source/01_setup/setup_dev.py` (or in its paired notebook,
+# `setup_dev.ipynb`, in Jupyter); the test cell after each exercise
+# checks it. Export your code into `tinytorch` and test it:
+#
+# ```bash
+# tito export --module setup && tito test --module setup
+# tito module status                # where you are in every module
+# ```
+#
+# `tito module reset setup` brings the reference solution back (it keeps
+# your files as `.bak-<time>` copies).
 
 # %%
 #| bootstrap

@@ -31,6 +31,32 @@
 #
 # You write three exercises: `broadcast_shape`, `matmul` and `mean`. Each is followed by a test cell.
 
+# %% [markdown]
+# ## Getting started
+#
+# Work in the browser (the launch buttons at the top of the course page open
+# the student notebook on Binder or Colab) or locally. Locally, from the
+# repository root:
+#
+# ```bash
+# source bin/activate-tinytorch.sh  # activate the environment
+# tito test --module setup          # check what this builds on
+# tito module start tensor          # your edition: exercises are stubs
+# ```
+#
+# Then write the exercises, in order, in
+# `modules/source/02_tensor/tensor_dev.py` (or in its paired notebook,
+# `tensor_dev.ipynb`, in Jupyter); the test cell after each exercise
+# checks it. Export your code into `tinytorch` and test it:
+#
+# ```bash
+# tito export --module tensor && tito test --module tensor
+# tito module status                # where you are in every module
+# ```
+#
+# `tito module reset tensor` brings the reference solution back (it keeps
+# your files as `.bak-<time>` copies).
+
 # %%
 #| bootstrap
 # Makes `tinytorch` importable. Locally and on Binder it is installed already;

@@ -43,6 +43,32 @@
 #
 # You write three exercises: `topological_order`, the backward rules of `*` and `**`, and `unbroadcast`.
 
+# %% [markdown]
+# ## Getting started
+#
+# Work in the browser (the launch buttons at the top of the course page open
+# the student notebook on Binder or Colab) or locally. Locally, from the
+# repository root:
+#
+# ```bash
+# source bin/activate-tinytorch.sh  # activate the environment
+# tito test --module tensor         # check what this builds on
+# tito module start autograd        # your edition: exercises are stubs
+# ```
+#
+# Then write the exercises, in order, in
+# `modules/source/03_autograd/autograd_dev.py` (or in its paired notebook,
+# `autograd_dev.ipynb`, in Jupyter); the test cell after each exercise
+# checks it. Export your code into `tinytorch` and test it:
+#
+# ```bash
+# tito export --module autograd && tito test --module autograd
+# tito module status                # where you are in every module
+# ```
+#
+# `tito module reset autograd` brings the reference solution back (it keeps
+# your files as `.bak-<time>` copies).
+
 # %%
 #| bootstrap
 # Makes `tinytorch` importable. Locally and on Binder it is installed already;

@@ -35,6 +35,33 @@
 # You never write a derivative by hand here; you will *look* at them, because an activation's derivative
 # decides how well gradients travel through a deep network.
 
+# %% [markdown]
+# ## Getting started
+#
+# Work in the browser (the launch buttons at the top of the course page open
+# the student notebook on Binder or Colab) or locally. Locally, from the
+# repository root:
+#
+# ```bash
+# source bin/activate-tinytorch.sh  # activate the environment
+# tito test --module tensor         # check what this builds on
+# tito test --module autograd
+# tito module start activations     # your edition: exercises are stubs
+# ```
+#
+# Then write the exercises, in order, in
+# `modules/source/04_activations/activations_dev.py` (or in its paired
+# notebook, `activations_dev.ipynb`, in Jupyter); the test cell after each
+# exercise checks it. Export your code into `tinytorch` and test it:
+#
+# ```bash
+# tito export --module activations && tito test --module activations
+# tito module status                # where you are in every module
+# ```
+#
+# `tito module reset activations` brings the reference solution back (it keeps
+# your files as `.bak-<time>` copies).
+
 # %%
 #| bootstrap
 # Makes `tinytorch` importable. Locally and on Binder it is installed already;

@@ -26,6 +26,33 @@
 # - a sound **initialisation** of $W$, derived from a variance argument, so that a signal neither dies nor
 #   explodes as it travels through twenty layers.
 
+# %% [markdown]
+# ## Getting started
+#
+# Work in the browser (the launch buttons at the top of the course page open
+# the student notebook on Binder or Colab) or locally. Locally, from the
+# repository root:
+#
+# ```bash
+# source bin/activate-tinytorch.sh  # activate the environment
+# tito test --module tensor         # check what this builds on
+# tito test --module autograd
+# tito module start layers          # your edition: exercises are stubs
+# ```
+#
+# Then write the exercises, in order, in
+# `modules/source/05_layers/layers_dev.py` (or in its paired notebook,
+# `layers_dev.ipynb`, in Jupyter); the test cell after each exercise
+# checks it. Export your code into `tinytorch` and test it:
+#
+# ```bash
+# tito export --module layers && tito test --module layers
+# tito module status                # where you are in every module
+# ```
+#
+# `tito module reset layers` brings the reference solution back (it keeps
+# your files as `.bak-<time>` copies).
+
 # %%
 #| bootstrap
 # Makes `tinytorch` importable. Locally and on Binder it is installed already;

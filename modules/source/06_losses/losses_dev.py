@@ -29,6 +29,33 @@
 #
 # Both take a prediction and a target and return a 0-d `Variable`, so `loss.backward()` fills the gradients.
 
+# %% [markdown]
+# ## Getting started
+#
+# Work in the browser (the launch buttons at the top of the course page open
+# the student notebook on Binder or Colab) or locally. Locally, from the
+# repository root:
+#
+# ```bash
+# source bin/activate-tinytorch.sh  # activate the environment
+# tito test --module tensor         # check what this builds on
+# tito test --module autograd
+# tito module start losses          # your edition: exercises are stubs
+# ```
+#
+# Then write the exercises, in order, in
+# `modules/source/06_losses/losses_dev.py` (or in its paired notebook,
+# `losses_dev.ipynb`, in Jupyter); the test cell after each exercise
+# checks it. Export your code into `tinytorch` and test it:
+#
+# ```bash
+# tito export --module losses && tito test --module losses
+# tito module status                # where you are in every module
+# ```
+#
+# `tito module reset losses` brings the reference solution back (it keeps
+# your files as `.bak-<time>` copies).
+
 # %%
 #| bootstrap
 # Makes `tinytorch` importable. Locally and on Binder it is installed already;

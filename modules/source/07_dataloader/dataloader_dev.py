@@ -32,6 +32,33 @@
 # and you will know *why* we train on mini-batches: a mini-batch gradient is an unbiased estimate of the
 # full gradient whose noise shrinks like $1/B$. You will measure that.
 
+# %% [markdown]
+# ## Getting started
+#
+# Work in the browser (the launch buttons at the top of the course page open
+# the student notebook on Binder or Colab) or locally. Locally, from the
+# repository root:
+#
+# ```bash
+# source bin/activate-tinytorch.sh  # activate the environment
+# tito test --module tensor         # check what this builds on
+# tito test --module autograd
+# tito module start dataloader      # your edition: exercises are stubs
+# ```
+#
+# Then write the exercises, in order, in
+# `modules/source/07_dataloader/dataloader_dev.py` (or in its paired notebook,
+# `dataloader_dev.ipynb`, in Jupyter); the test cell after each exercise
+# checks it. Export your code into `tinytorch` and test it:
+#
+# ```bash
+# tito export --module dataloader && tito test --module dataloader
+# tito module status                # where you are in every module
+# ```
+#
+# `tito module reset dataloader` brings the reference solution back (it keeps
+# your files as `.bak-<time>` copies).
+
 # %%
 #| bootstrap
 # Makes `tinytorch` importable. Locally and on Binder it is installed already;

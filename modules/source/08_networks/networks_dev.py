@@ -30,6 +30,33 @@
 # real network from scratch with a gradient-descent loop you write yourself: on a two-dimensional spiral that
 # no straight line can separate.
 
+# %% [markdown]
+# ## Getting started
+#
+# Work in the browser (the launch buttons at the top of the course page open
+# the student notebook on Binder or Colab) or locally. Locally, from the
+# repository root:
+#
+# ```bash
+# source bin/activate-tinytorch.sh  # activate the environment
+# tito test --module tensor         # check what this builds on
+# tito test --module autograd
+# tito module start networks        # your edition: exercises are stubs
+# ```
+#
+# Then write the exercises, in order, in
+# `modules/source/08_networks/networks_dev.py` (or in its paired notebook,
+# `networks_dev.ipynb`, in Jupyter); the test cell after each exercise
+# checks it. Export your code into `tinytorch` and test it:
+#
+# ```bash
+# tito export --module networks && tito test --module networks
+# tito module status                # where you are in every module
+# ```
+#
+# `tito module reset networks` brings the reference solution back (it keeps
+# your files as `.bak-<time>` copies).
+
 # %%
 #| bootstrap
 # Makes `tinytorch` importable. Locally and on Binder it is installed already;

@@ -2,6 +2,11 @@
 
 module source (.py) -> paired notebook + tinytorch/ -> release notebook (nbgrader) -> book page.
 With --check nothing is written and the exit status says whether everything is in sync (CI runs this).
+Sync also records each source's SHA-256 in modules/source/SHA256SUMS: the reference that
+`tito module start` checks before it turns a module into a learner's edition.
+
+A maintainer's command: in a learner's checkout (a module started with `tito module start`) it
+refuses, so a student edition never becomes release notebooks, book pages or the reference record.
 """
 
 from __future__ import annotations
@@ -9,7 +14,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tito.modules import ROOT
+from tito import learner
+from tito.modules import ROOT, all_modules
 
 STEPS = [
     ("paired notebooks and the tinytorch package", ["export", "--all"]),
@@ -34,7 +40,23 @@ def register(subparsers) -> None:
 
 
 def _command(args) -> int:
+    learner.refuse_publishing(
+        "release notebooks, book pages and modules/source/SHA256SUMS"
+    )
     failed = []
+    print(f"— reference record: {learner.MANIFEST.relative_to(ROOT)}")
+    wanted = learner.manifest_text(all_modules())
+    recorded = (
+        learner.MANIFEST.read_text(encoding="utf-8")
+        if learner.MANIFEST.is_file()
+        else None
+    )
+    if recorded != wanted:
+        if args.check:
+            print(f"stale: {learner.MANIFEST.relative_to(ROOT)}")
+            failed.append("reference record")
+        else:
+            learner.MANIFEST.write_text(wanted, encoding="utf-8")
     for what, command in STEPS:
         print(
             f"— {what}: tito {' '.join(command)}{' --check' if args.check else ''}",

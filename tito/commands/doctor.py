@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tito.modules import ROOT, all_modules
 
-OK, WARN, FAIL = "✅", "⚠️ ", "❌"
+OK, INFO, WARN, FAIL = "✅", "ℹ️ ", "⚠️ ", "❌"
 ACTIVATE = "run `source bin/activate-tinytorch.sh` from the repository root"
 
 
@@ -87,14 +87,13 @@ def _pins():
         "matplotlib",
         "ipywidgets",
         "pytest",
-        "torch",
     ):
         try:
             have = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             wrong.append(f"{name} missing")
             continue
-        if name in pins and have != pins[name]:
+        if name in pins and not same_release(have, pins[name]):
             wrong.append(f"{name} {have} (pinned {pins[name]})")
     if wrong:
         return (
@@ -102,6 +101,34 @@ def _pins():
             f"dependencies differ from requirements/constraints.txt: {', '.join(wrong)}; run bin/setup-venv",
         )
     return OK, "pinned dependencies installed"
+
+
+def same_release(have: str, pin: str) -> bool:
+    """`2.13.0+cpu` is the pinned 2.13.0 (a local build label, as PEP 440 compares them)."""
+    return have.split("+")[0] == pin.split("+")[0]
+
+
+def _torch():
+    """PyTorch is the tests' cross-check only: the course set-up does not install it."""
+    pin = re.search(
+        r"^torch==(\S+)$",
+        (ROOT / "requirements/constraints.txt").read_text(),
+        re.M,
+    )
+    try:
+        have = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return INFO, (
+            "PyTorch not installed: the course does not need it; the "
+            "tests that cross-check against it skip (bin/test installs it)"
+        )
+    if pin and not same_release(have, pin.group(1)):
+        return (
+            WARN,
+            f"torch {have} (pinned {pin.group(1)}): tests may disagree; "
+            "run bin/setup-venv test",
+        )
+    return OK, f"PyTorch {have} for the tests' cross-check"
 
 
 def _export():
@@ -139,8 +166,9 @@ def _kernel():
 def _chromium():
     if not shutil.which("chromium") and not Path("/usr/bin/chromium").exists():
         return (
-            WARN,
-            "Chromium not found: browser tests will fail; install it with `sudo apt-get install -y chromium`",
+            INFO,
+            "Chromium not found: only the browser tests need it "
+            "(bin/test installs it with apt-get)",
         )
     return OK, "Chromium for the browser tests"
 
@@ -151,6 +179,7 @@ CHECKS = [
     _package,
     _module_path,
     _pins,
+    _torch,
     _kernel,
     _export,
     _chromium,
@@ -162,7 +191,8 @@ def register(subparsers) -> None:
         "doctor",
         help="check the environment and say how to fix what is wrong",
         description="Checks Python, the virtual environment, the package, the import "
-        "path, pinned versions, the Jupyter kernel, export state and Chromium.",
+        "path, pinned versions, PyTorch (tests only), the Jupyter kernel, "
+        "export state and Chromium (browser tests only).",
     )
     parser.set_defaults(func=_command)
 
