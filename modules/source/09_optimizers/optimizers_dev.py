@@ -187,8 +187,9 @@ def _check_int(name, value, low=1):
         or not isinstance(value, numbers.Integral)
         or value < low
     ):
-        kind = {1: "a positive", 0: "a non-negative"}.get(low, f">= {low},")
-        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
+        kind = {1: "a positive integer", 0: "a non-negative integer"}
+        allowed = kind.get(low, f"an integer >= {low}")
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
 def _check_flag(name, value):
@@ -473,7 +474,10 @@ _RANGES = {
     "base_momentum": ("base_momentum", _UNIT),
 }
 _FLAGS = ("nesterov", "maximize", "amsgrad", "centered")
-_SCHEDULE_KEYS = {"initial_lr", "max_lr", "min_lr"} | {
+_SCHEDULE_KEYS = {
+    "initial_lr",
+    "max_lr",
+    "min_lr",
     "max_momentum",
     "base_momentum",
 }
