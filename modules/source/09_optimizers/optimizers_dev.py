@@ -199,8 +199,9 @@ def _check_int(name, value, low=1):
         or not isinstance(value, numbers.Integral)
         or value < low
     ):
-        kind = {1: "a positive", 0: "a non-negative"}.get(low, f">= {low},")
-        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
+        kind = {1: "a positive integer", 0: "a non-negative integer"}
+        allowed = kind.get(low, f"an integer >= {low}")
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
 def _check_flag(name, value):
@@ -563,7 +564,10 @@ _RANGES = {
 _FLAGS = ("nesterov", "maximize", "amsgrad", "centered")
 # options added after the first release: an older checkpoint loads with these
 _ADDED_KEYS = {"fused": None}
-_SCHEDULE_KEYS = {"initial_lr", "max_lr", "min_lr"} | {
+_SCHEDULE_KEYS = {
+    "initial_lr",
+    "max_lr",
+    "min_lr",
     "max_momentum",
     "base_momentum",
 }
