@@ -425,10 +425,9 @@ def _prepare(
     shutil.copy(skeleton, task_dir / "gradebook.db")
     # nbgrader copies a module's other files next to the submission: the
     # release files, not the course source (which holds the solutions)
-    shutil.copytree(
-        assignment.release_notebook.parent,
-        task_dir / "source" / assignment.slug,
-    )
+    release = assignment.release_notebook.parent
+    if release.is_dir():
+        shutil.copytree(release, task_dir / "source" / assignment.slug)
     return task_dir
 
 
