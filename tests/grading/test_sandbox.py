@@ -184,13 +184,8 @@ def attacked(tmp_path_factory):
         "tracked": _digest(TRACKED),
         "git": _git_status(),
     }
-    results = autograde(
-        course,
-        [assignment],
-        workers=2,
-        cell_timeout=CELL_TIMEOUT,
-        progress=False,
-    )
+    two_workers = {"workers": 2, "cell_timeout": CELL_TIMEOUT}
+    results = autograde(course, [assignment], progress=False, **two_workers)
     gradebook = _digest(course.db_path)
     time.sleep(2)  # the daemon, had it survived, would act now
     return {
