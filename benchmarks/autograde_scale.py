@@ -4,10 +4,12 @@ through `tito nbgrader autograde`, with 1 and with 2 workers.
     python benchmarks/autograde_scale.py                    # 30 students, workers 1 and 2
     python benchmarks/autograde_scale.py --students 10 --workers 1 2 4
     python benchmarks/autograde_scale.py --unsafe-no-sandbox   # the sandbox's cost
+    python benchmarks/autograde_scale.py --with-demonstrations # what skipping them saves
 
 Each run grades a fresh temporary copy of the course (nothing is written in the repository). The class is
 mostly right answers, some partly right, a few untouched, as a real class is. Prints wall time, time per
-submission and the speed-up over one worker.
+submission, the CPU time of one submission (its worker's and its kernel's: the figure that does not
+move with other work on the machine) and the speed-up over one worker.
 """
 
 from __future__ import annotations
@@ -49,13 +51,22 @@ def class_of(count: int) -> dict[str, dict]:
 
 
 def run(
-    students: int, workers: int, cell_timeout: int, sandbox: bool = True
+    students: int,
+    workers: int,
+    cell_timeout: int,
+    sandbox: bool = True,
+    demonstrations: bool = False,
 ) -> dict:
     from tito.grading.autograde import autograde
     from tito.grading.course import Course, generate
 
     with tempfile.TemporaryDirectory(prefix="tito-bench-") as tmp:
         course = Course(course_copy(Path(tmp) / "course"))
+        if demonstrations:  # as before they were skipped when grading
+            with open(course.repo / "nbgrader_config.py", "a") as config:
+                config.write(
+                    "c.SkipDemonstrations.skip_demonstrations = False\n"
+                )
         assignment = course.find(MODULE)
         _, problems = generate(course, [assignment])
         if problems:
@@ -79,6 +90,7 @@ def run(
         "wall": wall,
         "per_submission": wall / students,
         "worker_seconds": statistics.mean(r.seconds for r in results),
+        "cpu_seconds": statistics.mean(r.cpu_seconds or 0 for r in results),
         "failed": failed,
         "scores": sorted({r.score for r in results}),
     }
@@ -96,6 +108,11 @@ def main() -> int:
         action="store_true",
         help="grade without the bwrap sandbox",
     )
+    parser.add_argument(
+        "--with-demonstrations",
+        action="store_true",
+        help="run the ungraded demonstrations too",
+    )
     args = parser.parse_args()
     import os
 
@@ -106,22 +123,30 @@ def main() -> int:
     rows = []
     for workers in args.workers:
         row = run(
-            args.students, workers, args.timeout, not args.unsafe_no_sandbox
+            args.students,
+            workers,
+            args.timeout,
+            sandbox=not args.unsafe_no_sandbox,
+            demonstrations=args.with_demonstrations,
         )
         rows.append(row)
         print(
             f"  workers={workers}: {row['wall']:.1f} s wall, {row['per_submission']:.2f} s per submission "
-            f"(each takes {row['worker_seconds']:.2f} s in its worker), scores {row['scores']}, "
+            f"(each takes {row['worker_seconds']:.2f} s in its worker, "
+            f"{row['cpu_seconds']:.2f} s of CPU), scores {row['scores']}, "
             f"not graded: {len(row['failed'])}; load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
     base = rows[0]["wall"]
     print(
-        "\n| workers | wall time | per submission | speed-up |\n| ---: | ---: | ---: | ---: |"
+        "\n| workers | wall time | per submission | CPU per submission "
+        "| speed-up |\n| ---: | ---: | ---: | ---: | ---: |"
     )
     for row in rows:
         print(
-            f"| {row['workers']} | {row['wall']:.1f} s | {row['per_submission']:.2f} s | {base / row['wall']:.2f}x |"
+            f"| {row['workers']} | {row['wall']:.1f} s "
+            f"| {row['per_submission']:.2f} s | {row['cpu_seconds']:.2f} s "
+            f"| {base / row['wall']:.2f}x |"
         )
     return 0 if not any(row["failed"] for row in rows) else 1
 

@@ -29,16 +29,14 @@ from module09_answers import CORRECT
 from nbgrader_support import (
     MODULE,
     REPO,
-    course_copy,
+    generated_course,
     hand_in,
-    read_release,
     submission,
 )
 
-pytestmark = [
-    pytest.mark.nbgrader,
-    pytest.mark.xdist_group("nbgrader-sandbox"),
-]
+# one xdist worker builds the course (run with `-n 2 --dist loadgroup`)
+ONE_WORKER = pytest.mark.xdist_group("nbgrader-sandbox")
+pytestmark = [pytest.mark.nbgrader, ONE_WORKER]
 
 CELL_TIMEOUT = 20
 TRACKED = REPO / "tito" / "__init__.py"
@@ -158,14 +156,11 @@ def _git_status():
 @pytest.fixture(scope="module")
 def attacked(tmp_path_factory):
     from tito.grading.autograde import autograde
-    from tito.grading.course import Course, generate
 
-    root = course_copy(tmp_path_factory.mktemp("course"))
-    course = Course(root)
-    assignment = course.find(MODULE)
-    _, problems = generate(course, [assignment])
-    assert not problems, problems
-    release = read_release(assignment.release_notebook)
+    course, assignment, release = generated_course(
+        tmp_path_factory.mktemp("course")
+    )
+    root = course.repo
     marker = tmp_path_factory.mktemp("outside") / "daemon-was-here"
     listener = _Listener()
     honest = hand_in(root, "honest", submission(release, CORRECT))
@@ -189,13 +184,8 @@ def attacked(tmp_path_factory):
         "tracked": _digest(TRACKED),
         "git": _git_status(),
     }
-    results = autograde(
-        course,
-        [assignment],
-        workers=2,
-        cell_timeout=CELL_TIMEOUT,
-        progress=False,
-    )
+    two_workers = {"workers": 2, "cell_timeout": CELL_TIMEOUT}
+    results = autograde(course, [assignment], progress=False, **two_workers)
     gradebook = _digest(course.db_path)
     time.sleep(2)  # the daemon, had it survived, would act now
     return {

@@ -456,6 +456,12 @@ def _autograde(args) -> int:
     from tito.grading.autograde import autograde, print_summary
 
     course = _course(args, gradebook=True)
+    if args.unsafe_no_sandbox:
+        print(
+            "warning: grading without a sandbox (--unsafe-no-sandbox): the "
+            "submissions' code runs with your rights",
+            file=sys.stderr,
+        )
     results = autograde(
         course,
         _selection(course, args),

@@ -67,6 +67,7 @@ class Result:
     log: Path | None = None
     grades: dict = field(default_factory=dict)  # grade cell -> auto score
     flags: list = field(default_factory=list)  # tampering: points withheld
+    cpu_seconds: float | None = None  # the worker's and the kernel's
 
 
 # --- the parent's side ----------------------------------------------------------------------------------------
@@ -426,10 +427,9 @@ def _prepare(
     shutil.copy(skeleton, task_dir / "gradebook.db")
     # nbgrader copies a module's other files next to the submission: the
     # release files, not the course source (which holds the solutions)
-    shutil.copytree(
-        assignment.release_notebook.parent,
-        task_dir / "source" / assignment.slug,
-    )
+    release = assignment.release_notebook.parent
+    if release.is_dir():
+        shutil.copytree(release, task_dir / "source" / assignment.slug)
     return task_dir
 
 
@@ -538,6 +538,7 @@ def _finish(
         shutil.copytree(graded, target, symlinks=True)
         result.seconds, result.log = seconds, log
         result.flags = review.check(course, assignment, student, result)
+        result.cpu_seconds = answer.get("cpu_seconds")
         return result
     score, max_score = record_failure(course, assignment, student)
     return Result(
