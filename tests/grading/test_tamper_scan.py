@@ -109,7 +109,8 @@ def test_the_comparison_names_each_change():
     assert changes == [
         "the grading import guard left sys.meta_path",
         "execution event callback added: post_execute: __main__.hook",
-        "import system removed: sys.meta_path[0] (guard._GradingImportGuard)",
+        "import system removed: sys.meta_path: guard._GradingImportGuard",
+        "import system moved: sys.meta_path: importlib.PathFinder (1 -> 0)",
         "builtin added: evil = __main__.e",
         "builtin replaced: print -> __main__.fake",
         "assert helper removed: numpy.sum (x.sum)",
