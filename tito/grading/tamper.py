@@ -104,7 +104,7 @@ class TamperCheckedExecute(CapStreamsWhileRunning, SurvivingExecute):
             + f"try:\n    _tito_tamper_snapshot({marker!r})\n"
             "finally:\n    del _tito_tamper_snapshot, TITO_SHELL_PARTS\n",
         )
-        cell = self.nb.cells[index]
+        cell, self.capping = self.nb.cells[index], False  # a whole answer
         try:
             self.execute_cell(probe, index, store_history=False)
         except DeadKernelError:  # the next cell finds out and says so
@@ -113,7 +113,7 @@ class TamperCheckedExecute(CapStreamsWhileRunning, SurvivingExecute):
             self._note(f"the in-kernel check did not answer ({moment})")
             return
         finally:  # nbclient puts the cell it ran in the notebook
-            self.nb.cells[index] = cell
+            self.nb.cells[index], self.capping = cell, True
         snapshot = _read_snapshot(probe.outputs, marker)
         if snapshot is None:
             self._note(
