@@ -90,13 +90,16 @@ def step(self):
 
 def test_the_comparison_names_each_change():
     base = {
-        "imports": {"sys.meta_path[0]": "guard._GradingImportGuard@1"},
+        "imports": {
+            "sys.meta_path: guard._GradingImportGuard@1": "0",
+            "sys.meta_path: importlib.PathFinder@a": "1",
+        },
         "builtins": {"print": "builtins.print@2"},
         "helpers": {"numpy": "numpy.module@3", "numpy.sum": "x.sum@4"},
         "events": {},
     }
     now = {
-        "imports": {},
+        "imports": {"sys.meta_path: importlib.PathFinder@a": "0"},
         "builtins": {"print": "__main__.fake@5", "evil": "__main__.e@6"},
         "helpers": {"numpy": "numpy.module@3", "numpy.new": "x@7"},
         "events": {"post_execute: __main__.hook@8 in /tmp/1.py": "x"},
@@ -106,7 +109,8 @@ def test_the_comparison_names_each_change():
     assert changes == [
         "the grading import guard left sys.meta_path",
         "execution event callback added: post_execute: __main__.hook",
-        "import system removed: sys.meta_path[0] (guard._GradingImportGuard)",
+        "import system removed: sys.meta_path: guard._GradingImportGuard",
+        "import system moved: sys.meta_path: importlib.PathFinder (1 -> 0)",
         "builtin added: evil = __main__.e",
         "builtin replaced: print -> __main__.fake",
         "assert helper removed: numpy.sum (x.sum)",

@@ -19,6 +19,33 @@ NOTEBOOK_TOTAL = 1024 * 1024  # characters of output per notebook
 ERROR_PART = 4 * 1024  # characters of an error message or traceback entry
 
 
+CUT = "tito_output_cut"  # resources: cell index -> characters dropped
+
+
+class CapStreamsWhileRunning:
+    """A mixin of the course's Execute preprocessor: stream text past a
+    cell's CELL_TEXT is dropped as it arrives, so a 100 MB print is never
+    held in memory; CapOutputs later says how much was dropped."""
+
+    capping = True  # off while the grader runs its own code in the kernel
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] == "stream" and self.capping:
+            text = msg["content"].get("text", "")
+            room = CELL_TEXT - sum(
+                len(o.get("text", "")) for o in outs if "text" in o
+            )
+            if len(text) > room:
+                dropped = self.resources.setdefault(CUT, {})
+                excess = len(text) - max(room, 0)
+                dropped[cell_index] = dropped.get(cell_index, 0) + excess
+                if room <= 0:
+                    return None
+                content = {**msg["content"], "text": text[:room]}
+                msg = {**msg, "content": content}
+        return super().output(outs, msg, display_id, cell_index)
+
+
 def _size(output) -> int:
     if output.output_type == "stream":
         return len(output.get("text", ""))
@@ -54,7 +81,8 @@ class CapOutputs(Preprocessor):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
-        text_left, kept, cut = self.cell_text, [], 0
+        text_left, kept = self.cell_text, []
+        cut = resources.get(CUT, {}).get(index, 0)  # dropped while running
         for output in cell.get("outputs", []):
             if output.output_type == "error":
                 output.evalue = _shorten(output.get("evalue", ""), ERROR_PART)

@@ -30,6 +30,7 @@ from pathlib import Path
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 
+from tito.grading.output_cap import CapStreamsWhileRunning
 from tito.grading.plugins import SurvivingExecute
 from tito.grading.tamper_probe import TITO_SHELL_PARTS
 
@@ -49,6 +50,8 @@ AREAS = {
 # callbacks an honest `import matplotlib.pyplot` or `%matplotlib inline`
 # registers (the code's file is part of the key, so no look-alike passes)
 KERNEL_CALLBACKS = re.compile(r" in \S*/site-packages/matplotlib(_inline)?/")
+# areas keyed by the object itself (the value is its place, or its event)
+KEYED = ("events", "imports")
 # modules whose new attributes count (NumPy adds some lazily on first use)
 CLOSED_MODULES = ("math.", "tinytorch.core.setup.")
 
@@ -61,10 +64,11 @@ def is_test_cell(cell) -> bool:
 # --- the dynamic check ---------------------------------------------------
 
 
-class TamperCheckedExecute(SurvivingExecute):
+class TamperCheckedExecute(CapStreamsWhileRunning, SurvivingExecute):
     """SurvivingExecute that snapshots the kernel before the first cell,
     before each graded test cell and after the last cell, and records what
-    changed in the notebook's metadata under `tito_tamper`."""
+    changed in the notebook's metadata under `tito_tamper` (and keeps no
+    more of a cell's printing than output_cap.py allows)."""
 
     def preprocess(self, nb, resources=None, km=None):
         nb.metadata.pop(REPORT_KEY, None)  # a submission's own says nothing
@@ -100,7 +104,7 @@ class TamperCheckedExecute(SurvivingExecute):
             + f"try:\n    _tito_tamper_snapshot({marker!r})\n"
             "finally:\n    del _tito_tamper_snapshot, TITO_SHELL_PARTS\n",
         )
-        cell = self.nb.cells[index]
+        cell, self.capping = self.nb.cells[index], False  # a whole answer
         try:
             self.execute_cell(probe, index, store_history=False)
         except DeadKernelError:  # the next cell finds out and says so
@@ -109,7 +113,7 @@ class TamperCheckedExecute(SurvivingExecute):
             self._note(f"the in-kernel check did not answer ({moment})")
             return
         finally:  # nbclient puts the cell it ran in the notebook
-            self.nb.cells[index] = cell
+            self.nb.cells[index], self.capping = cell, True
         snapshot = _read_snapshot(probe.outputs, marker)
         if snapshot is None:
             self._note(
@@ -164,15 +168,17 @@ def compare(baseline: dict, now: dict) -> list[str]:
                     continue
                 if area == "helpers" and not key.startswith(CLOSED_MODULES):
                     continue
-                what = "" if area == "events" else f" = {_label(new)}"
+                what = "" if area in KEYED else f" = {_label(new)}"
                 changes.append(f"{noun} added: {_label(key)}{what}")
             elif new is None:
-                what = "" if area == "events" else f" ({_label(old)})"
+                what = "" if area in KEYED else f" ({_label(old)})"
                 changes.append(f"{noun} removed: {_label(key)}{what}")
+            elif area in KEYED:
+                changes.append(f"{noun} moved: {_label(key)} ({old} -> {new})")
             else:
                 changes.append(f"{noun} replaced: {key} -> {_label(new)}")
-    guards = [g for g in baseline.get("imports", {}).values() if "Guard" in g]
-    if any(g not in now.get("imports", {}).values() for g in guards):
+    guards = [g for g in baseline.get("imports", {}) if "Guard" in g]
+    if any(g not in now.get("imports", {}) for g in guards):
         changes.insert(0, "the grading import guard left sys.meta_path")
     return changes
 

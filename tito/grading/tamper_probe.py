@@ -82,8 +82,9 @@ def _tito_tamper_snapshot(marker):
     for event, callbacks in shell.events.callbacks.items():
         for callback in callbacks:  # by name: an addition shifts no other
             snap["events"][f"{event}: {describe(callback)}"] = event
-    snap["imports"].update(listing("sys.meta_path", sys.meta_path))
-    snap["imports"].update(listing("sys.path_hooks", sys.path_hooks))
+    for name in ("meta_path", "path_hooks"):  # by entry; the value: order
+        for place, entry in enumerate(getattr(sys, name)):
+            snap["imports"][f"sys.{name}: {describe(entry)}"] = str(place)
     snap["imports"]["builtins.__import__"] = describe(builtins.__import__)
     snap["builtins"] = {
         name: describe(value)
