@@ -24,6 +24,7 @@ from tito.grading.plugins import (
     QuotedCsvExportPlugin,
     StudentEdition,
     SurvivingExecute,
+    UngradeExtraCells,
 )
 
 c = get_config()  # noqa: F821  (injected by traitlets when it loads this file)
@@ -99,6 +100,15 @@ c.Execute.kernel_name = "python3"
 # A test cell the student deleted (or whose metadata they removed) is put back from the gradebook; an
 # edited locked cell is restored by nbgrader in any case.
 c.OverwriteCells.add_missing_cells = True
+# A duplicated or extra test cell becomes an ordinary cell (nbgrader alone stops with KeyError: 'grade_id').
+c.Autograde.sanitize_preprocessors = [
+    nbg.ClearOutput,
+    nbg.DeduplicateIds,
+    UngradeExtraCells,
+    nbg.OverwriteKernelspec,
+    nbg.OverwriteCells,
+    nbg.CheckCellMetadata,
+]
 # Grade with an Execute that survives a dying kernel (os.kill, os._exit, exit()): the cell that killed it
 # and every later cell get an error, so the notebook is graded on what ran, and nothing after scores.
 c.Autograde.autograde_preprocessors = [

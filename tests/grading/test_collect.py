@@ -14,7 +14,7 @@ import shutil
 import sqlite3
 
 import pytest
-from nbgrader_support import course_copy
+from nbgrader_support import REPO, course_copy
 
 from tito.cli import main
 from tito.grading.course import Course, collect_from_folder
@@ -240,3 +240,108 @@ def test_every_command_that_opens_the_gradebook_says_how_to_recover(
     assert "is damaged" in err and "tito nbgrader generate --all" in err
     assert "Traceback" not in err
     assert db.read_bytes() == before  # the check changes nothing
+
+
+# --- a duplicated or extra test cell (the real nbgrader) -----------------------------------------------------
+
+TOY = """\
+# %%
+#| bootstrap
+import tinytorch
+
+# %% nbgrader={"grade": false, "grade_id": "double", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def double(x):
+    ### BEGIN SOLUTION
+    return 2 * x
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test-double", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert double(3) == 6
+
+# %% nbgrader={"grade": true, "grade_id": "test-double-more", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+assert double(-1.5) == -3.0
+"""
+
+
+def _copy_cell(grade_id, new_id=None):
+    """A submission edit: a copy of the test cell right after it (same metadata, or a new grade id:
+    a test cell the student added)."""
+
+    def edit(nb):
+        cell = next(
+            c
+            for c in nb["cells"]
+            if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id
+        )
+        twin = json.loads(json.dumps(cell))
+        twin["id"] = f"copy-of-{grade_id}"
+        if new_id:
+            twin["metadata"]["nbgrader"]["grade_id"] = new_id
+        nb["cells"].insert(nb["cells"].index(cell) + 1, twin)
+
+    return edit
+
+
+@pytest.mark.nbgrader
+@pytest.mark.xdist_group("nbgrader-collect")
+def test_a_duplicated_or_extra_test_cell_does_not_stop_grading(tmp_path):
+    """nbgrader 0.9.6 alone records these as not graded (KeyError: 'grade_id')."""
+    import jupytext
+
+    from tito.grading.autograde import autograde
+    from tito.grading.course import generate
+
+    root = tmp_path / "toy"
+    root.mkdir()
+    (root / "nbgrader_config.py").write_text(
+        (REPO / "nbgrader_config.py").read_text()
+    )
+    source = root / "modules" / "source" / "01_toy" / "toy_dev.py"
+    source.parent.mkdir(parents=True)
+    source.write_text(TOY)
+    jupytext.write(
+        jupytext.read(source, fmt="py:percent"), source.with_suffix(".ipynb")
+    )
+    toy = Course(root)
+    assignment = toy.find("toy")
+    assert generate(toy, [assignment])[1] == []
+    release = json.loads(assignment.release_notebook.read_text())
+    stub = "# YOUR CODE HERE\n    raise NotImplementedError()"
+
+    def answered(*edits, body="return x + x"):
+        nb = json.loads(json.dumps(release))
+        for cell in nb["cells"]:
+            text = "".join(cell["source"])
+            cell["source"] = text.replace(stub, body)
+        for edit in edits:
+            edit(nb)
+        return json.dumps(nb)
+
+    submissions = {
+        "twin": answered(_copy_cell("test-double")),
+        "extra": answered(_copy_cell("test-double-more", "my-own-test")),
+        "both": answered(
+            _copy_cell("test-double"),
+            _copy_cell("test-double-more", "my-own-test"),
+            body="return x + 1",  # wrong: the kept twin must still fail
+        ),
+    }
+    for student, text in submissions.items():
+        path = assignment.submitted_notebook(student)
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+
+    results = {
+        r.student: r
+        for r in autograde(toy, [assignment], cell_timeout=30, progress=False)
+    }
+    assert {s: (r.ok, r.score, r.max_score) for s, r in results.items()} == {
+        "twin": (True, 5.0, 5.0),
+        "extra": (True, 5.0, 5.0),
+        # double(3) == 4 fails, double(-1.5) == -0.5 fails
+        "both": (True, 0.0, 5.0),
+    }
+    assert results["twin"].grades == {
+        "test-double": 2.0,
+        "test-double-more": 3.0,
+    }
