@@ -161,7 +161,9 @@ def register(subparsers) -> None:
         "collect",
         help="collect submissions from the exchange, or from a folder",
         description="Into modules/submitted/STUDENT/NN_name/. With --from FOLDER, takes "
-        "FOLDER/STUDENT/*.ipynb or FOLDER/STUDENT.ipynb (e.g. an LMS download).",
+        "FOLDER/STUDENT/*.ipynb or FOLDER/STUDENT.ipynb (e.g. an LMS download): "
+        "a submission never replaces a newer one (timestamp.txt or the file's "
+        "time), and another module's notebook is refused by name.",
     )
     _add_selection(p)
     p.add_argument("--exchange", help="exchange folder (default: nbgrader's)")
@@ -215,7 +217,11 @@ def register(subparsers) -> None:
     p.set_defaults(func=_autograde)
 
     p = commands.add_parser(
-        "feedback", help="HTML feedback per student (hidden tests not shown)"
+        "feedback",
+        help="HTML feedback per student (hidden tests not shown)",
+        description="A page that shows a hidden test (encoded ones too) is "
+        "withheld for that student only, kept in "
+        "modules/logs/feedback-withheld/, and reported; exit 1 when any is.",
     )
     _add_selection(p)
     p.add_argument(
