@@ -100,7 +100,8 @@ c.Execute.kernel_name = "python3"
 # A test cell the student deleted (or whose metadata they removed) is put back from the gradebook; an
 # edited locked cell is restored by nbgrader in any case.
 c.OverwriteCells.add_missing_cells = True
-# A duplicated or extra test cell becomes an ordinary cell (nbgrader alone stops with KeyError: 'grade_id').
+# A duplicated or extra test cell becomes an ordinary cell (nbgrader alone
+# stops with KeyError: 'grade_id').
 c.Autograde.sanitize_preprocessors = [
     nbg.ClearOutput,
     nbg.DeduplicateIds,

@@ -125,10 +125,11 @@ def register(subparsers) -> None:
         "leaks",
         help="scan student-facing files for solution lines and hidden tests",
         description="Secrets are the lines between the solution and hidden-test markers of "
-        "the module sources (trivial lines and lines shown elsewhere excluded), "
-        "found as whole lines, inside longer lines, and base64- or hex-encoded. "
-        "Scans release notebooks, every book page (narrative ones too), READMEs "
-        "and every other notebook outside modules/source; exit 1 on any finding.",
+        "the module sources (trivial lines and lines shown elsewhere "
+        "excluded), found as whole lines, inside longer lines, and base64- "
+        "or hex-encoded. Scans release notebooks, every book page (narrative "
+        "ones too), READMEs and every other notebook outside "
+        "modules/source; exit 1 on any finding.",
     )
     p.add_argument(
         "paths",
@@ -161,9 +162,10 @@ def register(subparsers) -> None:
         "collect",
         help="collect submissions from the exchange, or from a folder",
         description="Into modules/submitted/STUDENT/NN_name/. With --from FOLDER, takes "
-        "FOLDER/STUDENT/*.ipynb or FOLDER/STUDENT.ipynb (e.g. an LMS download): "
-        "a submission never replaces a newer one (timestamp.txt or the file's "
-        "time), and another module's notebook is refused by name.",
+        "FOLDER/STUDENT/*.ipynb or FOLDER/STUDENT.ipynb (e.g. an LMS "
+        "download): a submission never replaces a newer one "
+        "(timestamp.txt or the file's time), and another module's notebook "
+        "is refused by name.",
     )
     _add_selection(p)
     p.add_argument("--exchange", help="exchange folder (default: nbgrader's)")
@@ -259,8 +261,9 @@ def register(subparsers) -> None:
 
 
 def _course(args, gradebook: bool = False):
-    """The course; with `gradebook`, for a command that opens the gradebook, which is checked first
-    (a damaged one gets a message that says how to recover, not an SQLite traceback)."""
+    """The course; with `gradebook`, for a command that opens the gradebook,
+    which is checked first (a damaged one gets a message that says how to
+    recover, not an SQLite traceback)."""
     from tito.grading.course import Course
     from tito.grading.gradebook import check_gradebook
 

@@ -9,8 +9,9 @@
 - HideHiddenTests: feedback shows the test cells without their hidden part, and a traceback never quotes a
   hidden line (nbgrader 0.9 shows hidden tests in feedback by design).
 - QuotedCsvExportPlugin: the grades CSV, properly quoted.
-- UngradeExtraCells: a duplicated or extra test cell in a submission becomes an ordinary cell instead of
-  stopping its grading (nbgrader 0.9 fails with KeyError: 'grade_id').
+- UngradeExtraCells: a duplicated or extra test cell in a submission becomes
+  an ordinary cell instead of stopping its grading (nbgrader 0.9 fails with
+  KeyError: 'grade_id').
 """
 
 from __future__ import annotations
@@ -206,14 +207,16 @@ class QuotedCsvExportPlugin(ExportPlugin):
 
 
 class UngradeExtraCells(Preprocessor):
-    """Before nbgrader restores the test cells of a submission: a cell with grading metadata that the
-    gradebook does not hold becomes an ordinary cell.
+    """Before nbgrader restores the test cells of a submission: a cell with
+    grading metadata that the gradebook does not hold becomes an ordinary cell.
 
-    Two cases stop nbgrader 0.9.6 with `KeyError: 'grade_id'` and leave the student without a grade:
-    DeduplicateIds empties the metadata of every copy of a duplicated cell but the last (`nbgrader: {}`),
-    and OverwriteCells deletes the id of a cell it does not know (a student's extra cell with copied
-    metadata); its next step then reads the missing id. Runs after DeduplicateIds, before OverwriteCells:
-    the kept copy is graded as usual, every other copy just runs."""
+    Two cases stop nbgrader 0.9.6 with `KeyError: 'grade_id'` and leave the
+    student without a grade: DeduplicateIds empties the metadata of every copy
+    of a duplicated cell but the last (`nbgrader: {}`), and OverwriteCells
+    deletes the id of a cell it does not know (a student's extra cell with
+    copied metadata); its next step then reads the missing id. Runs after
+    DeduplicateIds, before OverwriteCells: the kept copy is graded as usual,
+    every other copy just runs."""
 
     enabled = Bool(True)
 
