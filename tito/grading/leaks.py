@@ -241,28 +241,45 @@ _HEX_BLOB = re.compile(r"(?:[0-9a-fA-F]{2}){8,}")
 
 
 class _Needles:
-    """Many strings looked for at once. Each is filed under its first KEY
-    characters, so a text is read once whatever the number of secrets (one
-    str.find per secret and encoding took minutes on the built site)."""
+    """Many strings looked for at once, reading a text once whatever their
+    number (one str.find per secret and encoding took minutes on the built
+    site).
 
-    KEY = SUBSTRING_MIN  # no needle is shorter
+    Every KEY-character piece of every needle is indexed with its offset. A
+    needle of at least `shortest` characters covers shortest - KEY + 1
+    consecutive piece starts, so looking at every `step`-th position of the
+    text is enough to meet each occurrence once at least."""
+
+    KEY = 8
 
     def __init__(self, pairs):
+        pairs = list(pairs)
+        shortest = min((len(needle) for needle, _ in pairs), default=0)
+        assert not pairs or shortest >= self.KEY, "a needle is too short"
+        self.step = max(1, shortest - self.KEY + 1)
         self.index: dict[str, list] = {}
         for needle, payload in pairs:
-            self.index.setdefault(needle[: self.KEY], []).append(
-                (needle, payload)
-            )
+            for offset in range(len(needle) - self.KEY + 1):
+                piece = needle[offset : offset + self.KEY]
+                self.index.setdefault(piece, []).append(
+                    (offset, needle, payload)
+                )
 
     def find_all(self, text: str):
         """(position, payload) of every needle found in `text`."""
-        index, key = self.index, self.KEY
-        for position in range(len(text) - key + 1):
-            for needle, payload in index.get(
+        index, key, found = self.index, self.KEY, set()
+        for position in range(0, len(text) - key + 1, self.step):
+            for offset, needle, payload in index.get(
                 text[position : position + key], ()
             ):
-                if text.startswith(needle, position):
-                    yield position, payload
+                start = position - offset
+                if (
+                    start >= 0
+                    and (start, needle) not in found
+                    and text.startswith(needle, start)
+                ):
+                    found.add((start, needle))
+                    yield start, payload
 
 
 class Finder:
@@ -350,12 +367,10 @@ class Finder:
         return hits
 
     def hits(self, text, markers, output=False, markup=None) -> list[_Hit]:
-        """Everything found in `text`; encodings are also looked for in
-        `markup` (an HTML page's source, whose attributes can hold what its
-        text does not show)."""
-        found = self.encoded(text)
-        if markup is not None:
-            found = {**found, **self.encoded(markup)}
+        """Everything found in `text`. For an HTML page, `text` is what it
+        shows and `markup` its source: encodings are looked for in the source,
+        whose attributes can hold what the text does not show."""
+        found = self.encoded(text if markup is None else markup)
         found.update(self.plain(text, markers, output))
         return [found[number] for number in sorted(found)]
 
@@ -428,8 +443,21 @@ def html_text(markup: str) -> str:
     return html.unescape(_TAG.sub("", markup))
 
 
+_FINDERS: dict = {}  # (id of a secrets dict, kinds) -> (the dict, its Finder)
+
+
 def _finder(secrets, kinds) -> Finder:
-    return secrets if isinstance(secrets, Finder) else Finder(secrets, kinds)
+    """A Finder of these secrets, built once (validate scans notebook after
+    notebook with one secrets dict)."""
+    if isinstance(secrets, Finder):
+        return secrets
+    key = (id(secrets), tuple(kinds))
+    held, finder = _FINDERS.get(key, (None, None))
+    if held is not secrets:
+        finder = Finder(secrets, kinds)
+        _FINDERS.clear()  # one course at a time: keep memory flat
+        _FINDERS[key] = (secrets, finder)
+    return finder
 
 
 def scan_notebook(
@@ -482,7 +510,7 @@ def scan_text_file(
 def scan(
     paths, secrets: dict[str, Secret], kinds=("solution", "hidden test")
 ) -> list[Leak]:
-    finder = Finder(secrets, kinds)
+    finder = _finder(secrets, kinds)
     leaks = []
     for path in paths:
         path = Path(path)
