@@ -24,6 +24,7 @@ from tito.grading.plugins import (
     HideHiddenTests,
     QuotedCsvExportPlugin,
     StudentEdition,
+    UngradeExtraCells,
 )
 from tito.grading.tamper import TamperCheckedExecute
 
@@ -100,6 +101,16 @@ c.Execute.kernel_name = "python3"
 # A test cell the student deleted (or whose metadata they removed) is put back from the gradebook; an
 # edited locked cell is restored by nbgrader in any case.
 c.OverwriteCells.add_missing_cells = True
+# A duplicated or extra test cell becomes an ordinary cell (nbgrader alone
+# stops with KeyError: 'grade_id').
+c.Autograde.sanitize_preprocessors = [
+    nbg.ClearOutput,
+    nbg.DeduplicateIds,
+    UngradeExtraCells,
+    nbg.OverwriteKernelspec,
+    nbg.OverwriteCells,
+    nbg.CheckCellMetadata,
+]
 # Grade with an Execute that survives a dying kernel (os.kill, os._exit, exit()): the cell that killed it
 # and every later cell get an error, so the notebook is graded on what ran, and nothing after scores.
 # It also checks the kernel for tampering (tito/grading/tamper.py) and caps

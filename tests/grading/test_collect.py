@@ -1,8 +1,10 @@
-"""Nothing an instructor holds is lost or mixed up: `collect --from` keeps the newer submission of a
-student whatever the order, refuses another module's notebook by name, and a damaged gradebook gets a
-message that says how to recover, from every command that opens it.
+"""Nothing an instructor holds is lost or mixed up: `collect --from` keeps the
+newer submission of a student whatever the order, refuses another module's
+notebook by name, and a damaged gradebook gets a message that says how to
+recover, from every command that opens it.
 
-Everything works on a temporary copy of the course (modules 08 and 09); no nbgrader pipeline runs.
+Everything works on a temporary copy of the course (modules 08 and 09); no
+nbgrader pipeline runs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import shutil
 import sqlite3
 
 import pytest
-from nbgrader_support import course_copy
+from nbgrader_support import REPO, course_copy
 
 from tito.cli import main
 from tito.grading.course import Course, collect_from_folder
@@ -32,21 +34,24 @@ def course(tmp_path_factory):
 
 @pytest.fixture
 def fresh(course, tmp_path):
-    """The module's course with no submission yet (each test starts from an empty submitted/)."""
+    """The module's course with no submission yet (each test starts from an
+    empty submitted/)."""
     shutil.rmtree(course.submitted, ignore_errors=True)
     shutil.rmtree(course.logs, ignore_errors=True)
     return course
 
 
 def _notebook(course, module: str, note: str) -> str:
-    """The module's notebook, marked with `note` so that two submissions differ."""
+    """The module's notebook, marked with `note` so that two submissions
+    differ."""
     nb = json.loads(course.find(module).source_notebook.read_text())
     nb["cells"][-1]["source"] = f"# {note}\n"
     return json.dumps(nb)
 
 
 def _as_file(inbox, student, text, when):
-    """FOLDER/STUDENT.ipynb, an LMS download: its time is the file's modification time."""
+    """FOLDER/STUDENT.ipynb, an LMS download: its time is the file's
+    modification time."""
     inbox.mkdir(parents=True, exist_ok=True)
     path = inbox / f"{student}.ipynb"
     path.write_text(text)
@@ -55,7 +60,8 @@ def _as_file(inbox, student, text, when):
 
 
 def _as_folder(inbox, student, text, when):
-    """FOLDER/STUDENT/name_dev.ipynb with nbgrader's timestamp.txt (the file's own time is now)."""
+    """FOLDER/STUDENT/name_dev.ipynb with nbgrader's timestamp.txt (the file's
+    own time is now)."""
     folder = inbox / student
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "optimizers_dev.ipynb").write_text(text)
@@ -71,25 +77,35 @@ def _stamp(assignment, student) -> str:
     ).read_text()
 
 
-# --- the newer submission wins, in both orders ------------------------------------------------------------
+# --- the newer submission wins, in both orders -------------------------------
+
+
+def _collect_in_order(course, tmp_path, layout, first: str):
+    """ada hands in an older and a newer notebook; `first` ("older" or
+    "newer") is collected first. Returns (what each collect took, texts)."""
+    assignment = course.find("optimizers")
+    texts = {
+        age: _notebook(course, "optimizers", age) for age in ("newer", "older")
+    }
+    layout(tmp_path / "newer", "ada", texts["newer"], NEWER)
+    layout(tmp_path / "older", "ada", texts["older"], OLDER)
+    second = "older" if first == "newer" else "newer"
+    took = [
+        collect_from_folder(course, assignment, tmp_path / age)
+        for age in (first, second)
+    ]
+    # whatever the order, the newer notebook and its time are what is held
+    assert assignment.submitted_notebook("ada").read_text() == texts["newer"]
+    assert _stamp(assignment, "ada").startswith("2026-11-21 17:05:00")
+    return took, texts
 
 
 @pytest.mark.parametrize("layout", [_as_file, _as_folder])
 def test_an_older_submission_never_replaces_a_newer_one(
     fresh, tmp_path, capsys, layout
 ):
-    assignment = fresh.find("optimizers")
-    newer, older = (
-        _notebook(fresh, "optimizers", "newer"),
-        _notebook(fresh, "optimizers", "older"),
-    )
-    layout(tmp_path / "late", "ada", newer, NEWER)
-    layout(tmp_path / "early", "ada", older, OLDER)
-
-    assert collect_from_folder(fresh, assignment, tmp_path / "late") == ["ada"]
-    assert collect_from_folder(fresh, assignment, tmp_path / "early") == []
-    assert assignment.submitted_notebook("ada").read_text() == newer
-    assert _stamp(assignment, "ada").startswith("2026-11-21 17:05:00")
+    took, _ = _collect_in_order(fresh, tmp_path, layout, first="newer")
+    assert took == [["ada"], []]
     out = capsys.readouterr().out
     assert "kept ada's collected submission of 2026-11-21 17:05:00 UTC" in out
     assert "is older (2026-11-20 09:30:00 UTC)" in out
@@ -99,22 +115,10 @@ def test_an_older_submission_never_replaces_a_newer_one(
 def test_a_newer_submission_replaces_an_older_one_which_is_kept(
     fresh, tmp_path, capsys, layout
 ):
-    assignment = fresh.find("optimizers")
-    newer, older = (
-        _notebook(fresh, "optimizers", "newer"),
-        _notebook(fresh, "optimizers", "older"),
-    )
-    layout(tmp_path / "early", "ada", older, OLDER)
-    layout(tmp_path / "late", "ada", newer, NEWER)
-
-    assert collect_from_folder(fresh, assignment, tmp_path / "early") == [
-        "ada"
-    ]
-    assert collect_from_folder(fresh, assignment, tmp_path / "late") == ["ada"]
-    assert assignment.submitted_notebook("ada").read_text() == newer
-    assert _stamp(assignment, "ada").startswith("2026-11-21 17:05:00")
+    took, texts = _collect_in_order(fresh, tmp_path, layout, first="older")
+    assert took == [["ada"], ["ada"]]
     kept = list((fresh.logs / "collect" / "ada").rglob("*.ipynb"))
-    assert [p.read_text() for p in kept] == [older]
+    assert [p.read_text() for p in kept] == [texts["older"]]
     assert "20261120-093000" in kept[0].name
     assert "replaced ada's submission of 2026-11-20 09:30:00 UTC" in (
         capsys.readouterr().out
@@ -148,7 +152,7 @@ def test_two_submissions_of_one_student_in_one_folder_take_the_newer(
     assert "took the newer" in capsys.readouterr().out
 
 
-# --- another module's notebook ----------------------------------------------------------------------------
+# --- another module's notebook -----------------------------------------------
 
 
 def test_another_modules_notebook_is_refused_by_name(fresh, tmp_path, capsys):
@@ -182,7 +186,7 @@ def test_a_notebook_without_cell_metadata_is_known_by_its_file_name(
     assert "this is module 08's notebook" in capsys.readouterr().out
 
 
-# --- a damaged gradebook -----------------------------------------------------------------------------------
+# --- a damaged gradebook -----------------------------------------------------
 
 
 def _gradebook(path):
@@ -240,3 +244,108 @@ def test_every_command_that_opens_the_gradebook_says_how_to_recover(
     assert "is damaged" in err and "tito nbgrader generate --all" in err
     assert "Traceback" not in err
     assert db.read_bytes() == before  # the check changes nothing
+
+
+# --- a duplicated or extra test cell (the real nbgrader) ---------------------
+
+TOY = """\
+# %%
+#| bootstrap
+import tinytorch
+
+# %% nbgrader={"grade": false, "grade_id": "double", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def double(x):
+    ### BEGIN SOLUTION
+    return 2 * x
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test-double", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert double(3) == 6
+
+# %% nbgrader={"grade": true, "grade_id": "test-double-more", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+assert double(-1.5) == -3.0
+"""
+
+
+def _copy_cell(grade_id, new_id=None):
+    """A submission edit: a copy of the test cell right after it (same
+    metadata, or a new grade id: a test cell the student added)."""
+
+    def edit(nb):
+        cell = next(
+            c
+            for c in nb["cells"]
+            if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id
+        )
+        twin = json.loads(json.dumps(cell))
+        twin["id"] = f"copy-of-{grade_id}"
+        if new_id:
+            twin["metadata"]["nbgrader"]["grade_id"] = new_id
+        nb["cells"].insert(nb["cells"].index(cell) + 1, twin)
+
+    return edit
+
+
+@pytest.mark.nbgrader
+@pytest.mark.xdist_group("nbgrader-collect")
+def test_a_duplicated_or_extra_test_cell_does_not_stop_grading(tmp_path):
+    """nbgrader 0.9.6 alone records these as not graded (KeyError)."""
+    import jupytext
+
+    from tito.grading.autograde import autograde
+    from tito.grading.course import generate
+
+    root = tmp_path / "toy"
+    root.mkdir()
+    (root / "nbgrader_config.py").write_text(
+        (REPO / "nbgrader_config.py").read_text()
+    )
+    source = root / "modules" / "source" / "01_toy" / "toy_dev.py"
+    source.parent.mkdir(parents=True)
+    source.write_text(TOY)
+    jupytext.write(
+        jupytext.read(source, fmt="py:percent"), source.with_suffix(".ipynb")
+    )
+    toy = Course(root)
+    assignment = toy.find("toy")
+    assert generate(toy, [assignment])[1] == []
+    release = json.loads(assignment.release_notebook.read_text())
+    stub = "# YOUR CODE HERE\n    raise NotImplementedError()"
+
+    def answered(*edits, body="return x + x"):
+        nb = json.loads(json.dumps(release))
+        for cell in nb["cells"]:
+            text = "".join(cell["source"])
+            cell["source"] = text.replace(stub, body)
+        for edit in edits:
+            edit(nb)
+        return json.dumps(nb)
+
+    submissions = {
+        "twin": answered(_copy_cell("test-double")),
+        "extra": answered(_copy_cell("test-double-more", "my-own-test")),
+        "both": answered(
+            _copy_cell("test-double"),
+            _copy_cell("test-double-more", "my-own-test"),
+            body="return x + 1",  # wrong: the kept twin must still fail
+        ),
+    }
+    for student, text in submissions.items():
+        path = assignment.submitted_notebook(student)
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+
+    results = {
+        r.student: r
+        for r in autograde(toy, [assignment], cell_timeout=30, progress=False)
+    }
+    assert {s: (r.ok, r.score, r.max_score) for s, r in results.items()} == {
+        "twin": (True, 5.0, 5.0),
+        "extra": (True, 5.0, 5.0),
+        # double(3) == 4 fails, double(-1.5) == -0.5 fails
+        "both": (True, 0.0, 5.0),
+    }
+    assert results["twin"].grades == {
+        "test-double": 2.0,
+        "test-double-more": 3.0,
+    }

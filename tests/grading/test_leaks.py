@@ -1,9 +1,11 @@
-"""The leak check finds what leaks: secret lines inside longer lines, base64- and hex-encoded (at any
-offset, wrapped, nested), in narrative pages (.md sources and built .html), and in feedback, where a
-leaking page is withheld for that student only. It stays quiet on what the course shows on purpose, and
-the real repository passes.
+"""The leak check finds what leaks: secret lines inside longer lines, base64-
+and hex-encoded (at any offset, wrapped, nested), in narrative pages (.md
+sources and built .html), and in feedback, where a leaking page is withheld for
+that student only. It stays quiet on what the course shows on purpose, and the
+real repository passes.
 
-Most tests use a toy course (one module, a few secrets); no nbgrader pipeline runs.
+Most tests use a toy course (one module, a few secrets); no nbgrader pipeline
+runs.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ SOLUTION = "for value, weight in zip(values, weights):"
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
-    """A course of one module: nbgrader_config.py and modules/source/01_toy/toy_dev.py."""
+    """A course of one module: nbgrader_config.py and
+    modules/source/01_toy/toy_dev.py."""
     root = tmp_path_factory.mktemp("toy")
     (root / "nbgrader_config.py").write_text(
         (REPO / "nbgrader_config.py").read_text()
@@ -74,7 +77,8 @@ def _page(tmp_path, name, text):
 
 
 def _printed(tmp_path, text):
-    """A graded notebook whose one cell printed `text` (what a submission's hook could do)."""
+    """A graded notebook whose one cell printed `text` (what a submission's
+    hook could do)."""
     nb = nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_code_cell(
@@ -102,11 +106,12 @@ def test_the_toy_secrets(secrets):
     assert "total = total + value * weight" not in secrets
 
 
-# --- encodings ------------------------------------------------------------------------------------------
+# --- encodings ---------------------------------------------------------------
 
 
 def _hidden_cell() -> bytes:
-    """The hidden part of the test cell as a pre_run_cell hook would capture it, indentation included."""
+    """The hidden part of the test cell as a pre_run_cell hook would capture
+    it, indentation included."""
     return f"    ### BEGIN HIDDEN TESTS\n    {HIDDEN}\n".encode()
 
 
@@ -155,7 +160,7 @@ def test_encoded_text_without_a_secret_is_no_leak(tmp_path, secrets):
     assert scan([_printed(tmp_path, "\n".join(harmless))], secrets) == []
 
 
-# --- narrative pages --------------------------------------------------------------------------------------
+# --- narrative pages ---------------------------------------------------------
 
 
 def test_a_solution_line_quoted_in_a_markdown_page_is_caught(
@@ -232,7 +237,7 @@ def test_default_targets_hold_the_narrative_pages(toy):
     assert [k.path.name for k in leaks] == ["instructor-guide.md"]
 
 
-# --- the real repository -----------------------------------------------------------------------------------
+# --- the real repository -----------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +266,8 @@ def test_the_real_built_site_passes(real_secrets):
 def test_a_real_sgd_step_line_quoted_in_the_guide_would_be_caught(
     tmp_path, real_secrets
 ):
-    """The leak the published guide had: a solution line of SGD.step quoted in a sentence."""
+    """The leak the published guide had: a solution line of SGD.step quoted in
+    a sentence."""
     line = next(
         s.line
         for s in real_secrets.values()
@@ -275,14 +281,15 @@ def test_a_real_sgd_step_line_quoted_in_the_guide_would_be_caught(
     ]
 
 
-# --- feedback: withheld for that student only ---------------------------------------------------------------
+# --- feedback: withheld for that student only --------------------------------
 
 
 def test_a_leaking_feedback_page_is_withheld_for_that_student_only(
     toy, monkeypatch, capsys
 ):
-    """nbgrader's generate_feedback is replaced by a page writer: eve's page carries her hook's
-    base64 capture of the hidden test, ada's and lin's are clean."""
+    """nbgrader's generate_feedback is replaced by a page writer: eve's page
+    carries her hook's base64 capture of the hidden test, ada's and lin's are
+    clean."""
     from tito.grading import course as grading
 
     course = grading.Course(toy)

@@ -68,17 +68,6 @@ def generated_course(target: Path, module: str = MODULE):
     return course, assignment, read_release(assignment.release_notebook)
 
 
-def generated_course(target: Path, module: str = MODULE):
-    """A course copy with `module` generated: (course, assignment, release)."""
-    from tito.grading.course import Course, generate
-
-    course = Course(course_copy(target, (module,)))
-    assignment = course.find(module)
-    _, problems = generate(course, [assignment])
-    assert not problems, problems
-    return course, assignment, read_release(assignment.release_notebook)
-
-
 # --- what the module asks for ---------------------------------------------------------------------------------
 
 

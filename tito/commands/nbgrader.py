@@ -127,10 +127,11 @@ def register(subparsers) -> None:
         "leaks",
         help="scan student-facing files for solution lines and hidden tests",
         description="Secrets are the lines between the solution and hidden-test markers of "
-        "the module sources (trivial lines and lines shown elsewhere excluded), "
-        "found as whole lines, inside longer lines, and base64- or hex-encoded. "
-        "Scans release notebooks, every book page (narrative ones too), READMEs "
-        "and every other notebook outside modules/source; exit 1 on any finding.",
+        "the module sources (trivial lines and lines shown elsewhere "
+        "excluded), found as whole lines, inside longer lines, and base64- "
+        "or hex-encoded. Scans release notebooks, every book page (narrative "
+        "ones too), READMEs and every other notebook outside "
+        "modules/source; exit 1 on any finding.",
     )
     p.add_argument(
         "paths",
@@ -163,7 +164,10 @@ def register(subparsers) -> None:
         "collect",
         help="collect submissions from the exchange, or from a folder",
         description="Into modules/submitted/STUDENT/NN_name/. With --from FOLDER, takes "
-        "FOLDER/STUDENT/*.ipynb or FOLDER/STUDENT.ipynb (e.g. an LMS download).",
+        "FOLDER/STUDENT/*.ipynb or FOLDER/STUDENT.ipynb (e.g. an LMS "
+        "download): a submission never replaces a newer one "
+        "(timestamp.txt or the file's time), and another module's notebook "
+        "is refused by name.",
     )
     _add_selection(p)
     p.add_argument("--exchange", help="exchange folder (default: nbgrader's)")
@@ -225,7 +229,11 @@ def register(subparsers) -> None:
     p.set_defaults(func=_autograde)
 
     p = commands.add_parser(
-        "feedback", help="HTML feedback per student (hidden tests not shown)"
+        "feedback",
+        help="HTML feedback per student (hidden tests not shown)",
+        description="A page that shows a hidden test (encoded ones too) is "
+        "withheld for that student only, kept in "
+        "modules/logs/feedback-withheld/, and reported; exit 1 when any is.",
     )
     _add_selection(p)
     p.add_argument(
@@ -278,8 +286,9 @@ def register(subparsers) -> None:
 
 
 def _course(args, gradebook: bool = False):
-    """The course; with `gradebook`, for a command that opens the gradebook, which is checked first
-    (a damaged one gets a message that says how to recover, not an SQLite traceback)."""
+    """The course; with `gradebook`, for a command that opens the gradebook,
+    which is checked first (a damaged one gets a message that says how to
+    recover, not an SQLite traceback)."""
     from tito.grading.course import Course
     from tito.grading.gradebook import check_gradebook
 

@@ -535,14 +535,16 @@ _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 def collect_from_folder(
     course: Course, assignment: Assignment, folder: Path
 ) -> list[str]:
-    """Copy submissions from a folder into modules/submitted/STUDENT/NN_name/ (with a timestamp.txt);
-    returns the students whose submission was collected (new or newer).
+    """Copy submissions from a folder into modules/submitted/STUDENT/NN_name/
+    (with a timestamp.txt); returns the students whose submission was collected
+    (new or newer).
 
-    Accepted layouts: FOLDER/STUDENT/*.ipynb (one notebook per student; FOLDER/STUDENT/timestamp.txt
-    gives its time when present) or FOLDER/STUDENT.ipynb (the file's modification time). A submission
-    never replaces a newer one (the replaced older one is kept under modules/logs/collect/), and a
-    notebook of another module is refused by name.
-    """
+    Accepted layouts: FOLDER/STUDENT/*.ipynb (one notebook per student;
+    FOLDER/STUDENT/timestamp.txt gives its time when present) or
+    FOLDER/STUDENT.ipynb (the file's modification time). A submission never
+    replaces a newer one (the replaced older one is kept under
+    modules/logs/collect/), and a notebook of another module is refused by
+    name."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"--from {folder}: not a folder")
@@ -561,7 +563,7 @@ def collect_from_folder(
 
 
 def _candidates(assignment: Assignment, folder: Path):
-    """(student, notebook) of every submission in the folder, in either layout."""
+    """(student, notebook) of every submission in the folder."""
     for path in sorted(folder.iterdir()):
         if path.is_dir():
             notebooks = sorted(
@@ -582,7 +584,8 @@ def _candidates(assignment: Assignment, folder: Path):
 def _newest_per_student(
     assignment: Assignment, folder: Path
 ) -> dict[str, Path]:
-    """One notebook per student: when a folder holds two (ada/ and ada.ipynb), the newer one."""
+    """One notebook per student: when a folder holds two (ada/ and ada.ipynb),
+    the newer one."""
     from tito.grading.submissions import handed_in_at
 
     chosen: dict[str, Path] = {}
@@ -620,8 +623,9 @@ def _refused_as_other_module(
 def _keep_or_replace(
     course: Course, assignment: Assignment, student: str, notebook: Path
 ) -> bool:
-    """Collect `notebook` unless the student's collected submission is as new or newer; say which
-    one is kept. A replaced submission is kept under modules/logs/collect/."""
+    """Collect `notebook` unless the student's collected submission is as new
+    or newer; say which one is kept. A replaced submission is kept under
+    modules/logs/collect/."""
     from tito.grading.submissions import handed_in_at, write_stamp
 
     target = assignment.submitted_notebook(student)
@@ -666,7 +670,8 @@ def _when(moment) -> str:
 
 @dataclass
 class Withheld:
-    """A feedback page that would show a hidden test: kept from the student, kept for the instructor."""
+    """A feedback page that would show a hidden test: kept from the student,
+    kept for the instructor."""
 
     student: str
     assignment: Assignment
@@ -686,9 +691,9 @@ class Withheld:
             f" (and {len(self.leaks) - 1} more)" if len(self.leaks) > 1 else ""
         )
         return (
-            f"{self.student} {self.assignment.slug}: feedback withheld, its page "
-            f"shows a {why} at line {first.line}{more}; the page is kept for "
-            f"review in {self.kept_at}"
+            f"{self.student} {self.assignment.slug}: feedback withheld, its "
+            f"page shows a {why} at line {first.line}{more}; the page is kept "
+            f"for review in {self.kept_at}"
         )
 
 
@@ -705,9 +710,10 @@ def generate_feedback(
     verbose: bool = False,
 ) -> FeedbackRun:
     """nbgrader generate_feedback, student by student (hidden tests stripped by
-    tito.grading.plugins.HideHiddenTests); then each page is checked for hidden tests, encoded ones
-    included. A page that leaks is moved out of modules/feedback/ (so no release sends it) and reported;
-    the other students' pages are not held back by it."""
+    tito.grading.plugins.HideHiddenTests); then each page is checked for hidden
+    tests, encoded ones included. A page that leaks is moved out of
+    modules/feedback/ (so no release sends it) and reported; the other
+    students' pages are not held back by it."""
     from nbgrader.converters import GenerateFeedback
 
     from tito.grading import leaks
@@ -760,7 +766,8 @@ def feedback(
     students: list[str] | None = None,
     verbose: bool = False,
 ) -> list[Path]:
-    """The feedback pages students get (see generate_feedback: a leaking page is withheld)."""
+    """The feedback pages students get (see generate_feedback: a leaking page
+    is withheld)."""
     return generate_feedback(course, assignments, students, verbose).written
 
 

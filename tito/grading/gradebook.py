@@ -1,9 +1,11 @@
-"""The gradebook file (modules/gradebook.db): checked before a command opens it.
+"""The gradebook file (modules/gradebook.db): checked before a command opens
+it.
 
-A truncated or overwritten gradebook makes SQLite fail deep inside nbgrader with a traceback that tells
-an instructor nothing. Checked first, it gets a message that says what is lost, what is safe, and how to
-rebuild it: the submissions and graded notebooks are files of their own, so nothing a student handed in
-depends on the gradebook.
+A truncated or overwritten gradebook makes SQLite fail deep inside nbgrader
+with a traceback that tells an instructor nothing. Checked first, it gets a
+message that says what is lost, what is safe, and how to rebuild it: the
+submissions and graded notebooks are files of their own, so nothing a student
+handed in depends on the gradebook.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ def recovery_message(db_path: Path, reason: str) -> str:
 
 
 def check_gradebook(db_path: Path) -> None:
-    """Raise DamagedGradebook when `db_path` exists and is not a sound SQLite database (a missing
-    gradebook is fine: `generate` and `autograde` create it)."""
+    """Raise DamagedGradebook when `db_path` exists and is not a sound SQLite
+    database (a missing gradebook is fine: `generate` and `autograde` create
+    it)."""
     db_path = Path(db_path)
     if not db_path.is_file():
         return

@@ -1,19 +1,25 @@
-"""Nothing leaks: no solution line and no hidden-test line of any module reaches what students see.
+"""Nothing leaks: no solution line and no hidden-test line of any module
+reaches what students see.
 
-The secrets come from the module sources (modules/source/NN_name/name_dev.py): every line between
-`### BEGIN SOLUTION` and `### END SOLUTION`, and between `### BEGIN HIDDEN TESTS` and `### END HIDDEN
-TESTS`, stripped. Trivial lines (`return`, `pass`, `)`) are no secret, and neither is a line that the course
-shows on purpose somewhere outside those regions (a formula in the prose, a line of a demonstration).
+The secrets come from the module sources (modules/source/NN_name/name_dev.py):
+every line between `### BEGIN SOLUTION` and `### END SOLUTION`, and between
+`### BEGIN HIDDEN TESTS` and `### END HIDDEN TESTS`, stripped. Trivial lines
+(`return`, `pass`, `)`) are no secret, and neither is a line that the course
+shows on purpose somewhere outside those regions (a formula in the prose, a
+line of a demonstration).
 
-The targets are what students get: release notebooks (modules/release/), every book page (book/, the
-narrative pages too) and README, every page of the built site (`--html _build/html`), any other notebook
-outside the module sources (what a launch button may open), and feedback pages.
+The targets are what students get: release notebooks (modules/release/), every
+book page (book/, the narrative pages too) and README, every page of the built
+site (`--html _build/html`), any other notebook outside the module sources
+(what a launch button may open), and feedback pages.
 
-A secret is found as a whole line, inside a longer line (quoted in prose, pasted after other code) when it
-is at least SUBSTRING_MIN characters long, and encoded: its base64 and hex forms are looked for, and
-every base64 or hex run of a target is decoded and searched in turn (print(base64.b64encode(...)) in a
-submission does not get a hidden test past the check). A finding names the file, the cell, the line, the
-encoding, and the module and cell the secret comes from.
+A secret is found as a whole line, inside a longer line (quoted in prose,
+pasted after other code) when it is at least SUBSTRING_MIN characters long, and
+encoded: its base64 and hex forms are looked for, and every base64 or hex run
+of a target is decoded and searched in turn (print(base64.b64encode(...)) in a
+submission does not get a hidden test past the check). A finding names the
+file, the cell, the line, the encoding, and the module and cell the secret
+comes from.
 """
 
 from __future__ import annotations
@@ -67,7 +73,8 @@ _TRACEBACK_PREFIX = re.compile(
 )  # IPython's "----> 12 " and "     13 " context lines
 
 
-# a bare name or attribute, as in a call spread over lines: `shape,` says nothing of the solution
+# a bare name or attribute, as in a call spread over lines: `shape,` says
+# nothing of the solution
 _BARE_NAME = re.compile(r"[\w.]+[,)\]]*")
 
 
@@ -167,34 +174,38 @@ def course_secrets(source_dir: Path) -> dict[str, Secret]:
         secrets, shown = module_secrets(source_py, source_py.parent.name)
         all_secrets += secrets
         public |= {normalized(line) for line in shown}
-    # prose renders `code` without its backticks: the page shows `a`, `b` as a, b
+    # prose renders `code` without its backticks: `a`, `b` shows as a, b
     shown = "\n".join(sorted(public))
     shown += "\n" + shown.replace("`", "")
     return {s.line: s for s in all_secrets if not is_public(s, public, shown)}
 
 
-# --- finding secrets in a text ------------------------------------------------------------------------------
+# --- finding secrets in a text -----------------------------------------------
 
-# A secret this long or longer is looked for inside lines (quoted in prose, pasted after other code) and
-# encoded (base64, hex); a shorter one (`b = g`) only as a whole line, where it cannot be a coincidence.
+# A secret this long or longer is looked for inside lines (quoted in prose,
+# pasted after other code) and encoded (base64, hex); a shorter one (`b = g`)
+# only as a whole line, where it cannot be a coincidence.
 SUBSTRING_MIN = 12
 
 
 def found_inside(line: str) -> bool:
-    """Is a (normalized) secret line looked for inside other lines and encoded? Long enough, and with
-    some code in it: words alone (`return total`) are prose as often as code."""
+    """Is a (normalized) secret line looked for inside other lines and encoded?
+    Long enough, and with some code in it: words alone (`return total`) are
+    prose as often as code."""
     return (
         len(line) >= SUBSTRING_MIN and re.search(r"[^\w\s]", line) is not None
     )
 
 
 def normalized(line: str) -> str:
-    """One space between words: a quoted line keeps its text, not always its alignment."""
+    """One space between words: a quoted line keeps its text, not always its
+    alignment."""
     return " ".join(line.split())
 
 
 def is_public(secret: Secret, public_lines: set[str], shown: str) -> bool:
-    """A line the course shows in the open: as a whole line, or (a long one) inside a shown line."""
+    """A line the course shows in the open: as a whole line, or (a long one)
+    inside a shown line."""
     line = normalized(secret.line)
     return line in public_lines or (found_inside(line) and line in shown)
 
@@ -210,9 +221,10 @@ class _Hit:
 def encoded_forms(line: str):
     """(encoding, text) of `line` as it reads inside a longer encoded text.
 
-    Hex is byte-aligned. A base64 character holds 6 bits, so the encoding of a line depends on its offset
-    modulo 3 in what was encoded: one form per offset, without the characters at either end that mix the
-    line's bits with its neighbours'."""
+    Hex is byte-aligned. A base64 character holds 6 bits, so the encoding of a
+    line depends on its offset modulo 3 in what was encoded: one form per
+    offset, without the characters at either end that mix the line's bits with
+    its neighbours'."""
     data = line.encode()
     yield "hex", data.hex()
     for offset in range(3):
@@ -229,32 +241,49 @@ _HEX_BLOB = re.compile(r"(?:[0-9a-fA-F]{2}){8,}")
 
 
 class _Needles:
-    """Many strings looked for at once. Each is filed under its first KEY characters, so a text is read
-    once whatever the number of secrets (one str.find per secret and encoding took minutes on the
-    built site)."""
+    """Many strings looked for at once, reading a text once whatever their
+    number (one str.find per secret and encoding took minutes on the built
+    site).
 
-    KEY = SUBSTRING_MIN  # no needle is shorter
+    Every KEY-character piece of every needle is indexed with its offset. A
+    needle of at least `shortest` characters covers shortest - KEY + 1
+    consecutive piece starts, so looking at every `step`-th position of the
+    text is enough to meet each occurrence once at least."""
+
+    KEY = 8
 
     def __init__(self, pairs):
+        pairs = list(pairs)
+        shortest = min((len(needle) for needle, _ in pairs), default=0)
+        assert not pairs or shortest >= self.KEY, "a needle is too short"
+        self.step = max(1, shortest - self.KEY + 1)
         self.index: dict[str, list] = {}
         for needle, payload in pairs:
-            self.index.setdefault(needle[: self.KEY], []).append(
-                (needle, payload)
-            )
+            for offset in range(len(needle) - self.KEY + 1):
+                piece = needle[offset : offset + self.KEY]
+                self.index.setdefault(piece, []).append(
+                    (offset, needle, payload)
+                )
 
     def find_all(self, text: str):
         """(position, payload) of every needle found in `text`."""
-        index, key = self.index, self.KEY
-        for position in range(len(text) - key + 1):
-            for needle, payload in index.get(
+        index, key, found = self.index, self.KEY, set()
+        for position in range(0, len(text) - key + 1, self.step):
+            for offset, needle, payload in index.get(
                 text[position : position + key], ()
             ):
-                if text.startswith(needle, position):
-                    yield position, payload
+                start = position - offset
+                if (
+                    start >= 0
+                    and (start, needle) not in found
+                    and text.startswith(needle, start)
+                ):
+                    found.add((start, needle))
+                    yield start, payload
 
 
 class Finder:
-    """The secrets of the wanted kinds, prepared once for every text scanned."""
+    """The secrets of the wanted kinds, prepared once for every text."""
 
     def __init__(self, secrets: dict[str, Secret], kinds):
         chosen = [s for s in secrets.values() if s.kind in set(kinds)]
@@ -302,10 +331,12 @@ class Finder:
         return hits
 
     def encoded(self, text: str, depth: int = 2):
-        """Secrets encoded in base64 or hex, and secrets in the decoded blobs (nested `depth` deep)."""
+        """Secrets encoded in base64 or hex, and secrets in the decoded blobs
+        (nested `depth` deep)."""
         lines = text.splitlines()
         hits: dict[int, _Hit] = {}
-        # whitespace removed: an encoding wrapped over several lines (base64 at 76 columns) reads whole
+        # whitespace removed: an encoding wrapped over several lines (base64 at
+        # 76 columns) reads whole
         compact = ["".join(line.split()) for line in lines]
         starts = _line_starts(compact, separator=0)
         found = [
@@ -336,11 +367,10 @@ class Finder:
         return hits
 
     def hits(self, text, markers, output=False, markup=None) -> list[_Hit]:
-        """Everything found in `text`; encodings are also looked for in `markup` (an HTML page's source,
-        whose attributes can hold what its text does not show)."""
-        found = self.encoded(text)
-        if markup is not None:
-            found = {**found, **self.encoded(markup)}
+        """Everything found in `text`. For an HTML page, `text` is what it
+        shows and `markup` its source: encodings are looked for in the source,
+        whose attributes can hold what the text does not show."""
+        found = self.encoded(text if markup is None else markup)
         found.update(self.plain(text, markers, output))
         return [found[number] for number in sorted(found)]
 
@@ -354,7 +384,8 @@ def _line_starts(lines, separator: int = 1) -> list[int]:
 
 
 def _decoded_blobs(lines: list[str]):
-    """(line, encoding, decoded text) of every base64 or hex run that decodes to UTF-8 text."""
+    """(line, encoding, decoded text) of every base64 or hex run that decodes
+    to UTF-8 text."""
     for number, line in enumerate(lines, start=1):
         for match in _HEX_BLOB.finditer(line):
             decoded = _utf8(bytes.fromhex(match.group()))
@@ -412,8 +443,21 @@ def html_text(markup: str) -> str:
     return html.unescape(_TAG.sub("", markup))
 
 
+_FINDERS: dict = {}  # (id of a secrets dict, kinds) -> (the dict, its Finder)
+
+
 def _finder(secrets, kinds) -> Finder:
-    return secrets if isinstance(secrets, Finder) else Finder(secrets, kinds)
+    """A Finder of these secrets, built once (validate scans notebook after
+    notebook with one secrets dict)."""
+    if isinstance(secrets, Finder):
+        return secrets
+    key = (id(secrets), tuple(kinds))
+    held, finder = _FINDERS.get(key, (None, None))
+    if held is not secrets:
+        finder = Finder(secrets, kinds)
+        _FINDERS.clear()  # one course at a time: keep memory flat
+        _FINDERS[key] = (secrets, finder)
+    return finder
 
 
 def scan_notebook(
@@ -466,7 +510,7 @@ def scan_text_file(
 def scan(
     paths, secrets: dict[str, Secret], kinds=("solution", "hidden test")
 ) -> list[Leak]:
-    finder = Finder(secrets, kinds)
+    finder = _finder(secrets, kinds)
     leaks = []
     for path in paths:
         path = Path(path)
@@ -481,7 +525,8 @@ PAGE_SUFFIXES = (".md", ".html", ".txt")
 
 
 def is_page(rel: str) -> bool:
-    """A page of the book, narrative ones included (the instructor guide is public too), or a README."""
+    """A page of the book, narrative ones included (the instructor guide is
+    public too), or a README."""
     name = rel.rsplit("/", 1)[-1]
     if rel.startswith("book/modules/") and name.endswith(".py"):
         return True  # a module page as Jupytext writes it
@@ -491,7 +536,8 @@ def is_page(rel: str) -> bool:
 
 
 def built_pages(folder: Path) -> list[Path]:
-    """Every page of a built site: HTML, and the sources and notebooks it offers for download."""
+    """Every page of a built site: HTML, and the sources and notebooks it
+    offers for download."""
     suffixes = (".html", ".htm", ".ipynb", ".md", ".txt")
     return sorted(p for p in Path(folder).rglob("*") if p.suffix in suffixes)
 
@@ -499,9 +545,9 @@ def built_pages(folder: Path) -> list[Path]:
 def default_targets(
     repo: Path, source_dir: Path, extra: list[Path] = ()
 ) -> list[Path]:
-    """Release notebooks, every book page (module pages and narrative ones), READMEs and every other
-    notebook students can reach (not the sources, not the grading folders, not build or environment
-    folders)."""
+    """Release notebooks, every book page (module pages and narrative ones),
+    READMEs and every other notebook students can reach (not the sources, not
+    the grading folders, not build or environment folders)."""
     repo = Path(repo)
     skip = (
         "modules/source/",

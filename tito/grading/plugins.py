@@ -10,6 +10,9 @@
 - HideHiddenTests: feedback shows the test cells without their hidden part, and a traceback never quotes a
   hidden line (nbgrader 0.9 shows hidden tests in feedback by design).
 - QuotedCsvExportPlugin: the grades CSV, properly quoted.
+- UngradeExtraCells: a duplicated or extra test cell in a submission becomes
+  an ordinary cell instead of stopping its grading (nbgrader 0.9 fails with
+  KeyError: 'grade_id').
 """
 
 from __future__ import annotations
@@ -217,3 +220,43 @@ class QuotedCsvExportPlugin(ExportPlugin):
                     writer.writerow(
                         ["" if value is None else value for value in row]
                     )
+
+
+class UngradeExtraCells(Preprocessor):
+    """Before nbgrader restores the test cells of a submission: a cell with
+    grading metadata that the gradebook does not hold becomes an ordinary cell.
+
+    Two cases stop nbgrader 0.9.6 with `KeyError: 'grade_id'` and leave the
+    student without a grade: DeduplicateIds empties the metadata of every copy
+    of a duplicated cell but the last (`nbgrader: {}`), and OverwriteCells
+    deletes the id of a cell it does not know (a student's extra cell with
+    copied metadata); its next step then reads the missing id. Runs after
+    DeduplicateIds, before OverwriteCells: the kept copy is graded as usual,
+    every other copy just runs."""
+
+    enabled = Bool(True)
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        grading = resources["nbgrader"]
+        with Gradebook(grading["db_url"]) as gradebook:
+            known = {
+                cell.name
+                for cell in gradebook.find_notebook(
+                    grading["notebook"], grading["assignment"]
+                ).source_cells
+            }
+        for index, cell in enumerate(nb.cells):
+            metadata = cell.metadata.get("nbgrader")
+            if metadata is None:
+                continue
+            if metadata.get("grade_id") not in known:
+                if metadata:  # an empty one is a copy DeduplicateIds reported
+                    self.log.warning(
+                        "Cell %d (%s) is not in the gradebook: not graded",
+                        index,
+                        metadata.get("grade_id"),
+                    )
+                del cell.metadata["nbgrader"]
+        return nb, resources

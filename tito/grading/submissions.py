@@ -1,7 +1,9 @@
-"""What a handed-in notebook is: when it was handed in, and which module it belongs to.
+"""What a handed-in notebook is: when it was handed in, and which module it
+belongs to.
 
-`collect --from FOLDER` uses both: a submission never replaces a newer one of the same student, and a
-notebook of another module is refused by name instead of being graded (and scoring zero) as this one.
+`collect --from FOLDER` uses both: a submission never replaces a newer one of
+the same student, and a notebook of another module is refused by name instead
+of being graded (and scoring zero) as this one.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ STAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's timestamp.txt
 
 
 def handed_in_at(notebook: Path) -> dt.datetime:
-    """When a submission was handed in (UTC): its folder's timestamp.txt, which nbgrader's exchange and
-    `collect` write, or else the notebook file's modification time."""
+    """When a submission was handed in (UTC): its folder's timestamp.txt, which
+    nbgrader's exchange and `collect` write, or else the notebook file's
+    modification time."""
     stamp = Path(notebook).parent / "timestamp.txt"
     if stamp.is_file():
         try:
@@ -42,7 +45,8 @@ def write_stamp(folder: Path, moment: dt.datetime) -> None:
 
 
 def grade_ids(notebook: Path) -> set[str]:
-    """The nbgrader cell ids of a notebook (empty when it is not a notebook at all)."""
+    """The nbgrader cell ids of a notebook (empty when it is not a notebook at
+    all)."""
     try:
         cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
@@ -57,9 +61,9 @@ def grade_ids(notebook: Path) -> set[str]:
 
 
 def module_of(notebook: Path, assignments: list, expected=None):
-    """The assignment whose cells the notebook holds (most grade ids in common; a tie goes to
-    `expected`), or by its file name when it holds no cell of any module (metadata stripped by another
-    editor), or None."""
+    """The assignment whose cells the notebook holds (most grade ids in common;
+    a tie goes to `expected`), or by its file name when it holds no cell of any
+    module (metadata stripped by another editor), or None."""
     ids = grade_ids(notebook)
     overlap = {
         a: len(ids & grade_ids(_reference_notebook(a))) for a in assignments
@@ -74,7 +78,8 @@ def module_of(notebook: Path, assignments: list, expected=None):
 
 
 def _reference_notebook(assignment) -> Path:
-    """The student notebook when generated, else the instructor's (same cell ids)."""
+    """The student notebook when generated, else the instructor's (same cell
+    ids)."""
     if assignment.release_notebook.is_file():
         return assignment.release_notebook
     return assignment.source_notebook
