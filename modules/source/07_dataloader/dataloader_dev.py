@@ -25,8 +25,8 @@
 # ```python
 # train, test = load_digits()
 # loader = DataLoader(train, batch_size=32, shuffle=True, seed=0)
-# for inputs, targets in loader:          # or: for batch in loader: batch.inputs, batch.targets
-#     ...                                 # inputs: Tensor (32, 64), targets: Tensor (32,)
+# for inputs, targets in loader:  # or: batch.inputs, batch.targets
+#     ...  # inputs: Tensor (32, 64), targets: Tensor (32,)
 # ```
 #
 # and you will know *why* we train on mini-batches: a mini-batch gradient is an unbiased estimate of the

@@ -26,7 +26,8 @@
 # - saves and restores checkpoints so a run can continue exactly where it stopped.
 #
 # ```python
-# trainer = Trainer(model, CrossEntropyLoss(), Adam(model.parameters(), learning_rate=0.01))
+# optimizer = Adam(model.parameters(), learning_rate=0.01)
+# trainer = Trainer(model, CrossEntropyLoss(), optimizer)
 # history = trainer.fit(train_loader, epochs=20, val_loader=val_loader)
 # trainer.evaluate(test_loader)          # {"loss": ..., "accuracy": ...}
 # trainer.save_checkpoint("digits.pkl")
@@ -61,8 +62,8 @@
 
 # %%
 #| bootstrap
-# Makes `tinytorch` importable. Locally and on Binder it is installed already; the student notebooks that
-# open on Colab install it here first.
+# Makes `tinytorch` importable. Locally and on Binder it is installed already;
+# the student notebooks that open on Colab install it here first.
 import tinytorch
 
 # %%
@@ -127,7 +128,8 @@ def _numpy(value):
 # %% nbgrader={"grade": false, "grade_id": "accuracy", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def accuracy(logits, labels):
-    """Fraction of rows whose largest logit is at the labelled class (a float in [0, 1])."""
+    """Fraction of rows whose largest logit is at the labelled class (a float
+    in [0, 1])."""
     logits, labels = _numpy(logits), _numpy(labels)
     if (
         logits.ndim != 2
@@ -135,7 +137,8 @@ def accuracy(logits, labels):
         or logits.shape[0] == 0
     ):
         raise ValueError(
-            f"accuracy needs logits of shape (N, C) with N >= 1 and labels of shape (N,); "
+            "accuracy needs logits of shape (N, C) with N >= 1 and labels of "
+            "shape (N,); "
             f"got logits {logits.shape} and labels {labels.shape}"
         )
     ### BEGIN SOLUTION
@@ -187,7 +190,8 @@ if __name__ == "__main__":
 # %%
 #| export
 def _batch_accuracy(logits, targets):
-    """accuracy() for class labels; NaN for other targets (a regression has no accuracy)."""
+    """accuracy() for class labels; NaN for other targets (a regression has no
+    accuracy)."""
     targets = _numpy(targets)
     if (
         not np.issubdtype(targets.dtype, np.integer)
@@ -215,7 +219,8 @@ def _batch_accuracy(logits, targets):
 # %%
 #| export
 class NonFiniteLossError(FloatingPointError):
-    """The loss became NaN or infinite; training stopped before that batch changed any parameter."""
+    """The loss became NaN or infinite; training stopped before that batch
+    changed any parameter."""
 
     def __init__(self, loss, epoch, batch, learning_rate=None):
         self.loss, self.epoch, self.batch, self.learning_rate = (
@@ -228,8 +233,10 @@ class NonFiniteLossError(FloatingPointError):
         if learning_rate is not None:
             hint += f" (it is {learning_rate:g}; try {learning_rate / 10:g})"
         super().__init__(
-            f"the loss is {loss} at epoch {epoch}, batch {batch}: {hint}. Also check the inputs "
-            "for NaN/inf. Training stopped before this batch changed the parameters."
+            f"the loss is {loss} at epoch {epoch}, batch {batch}: {hint}. "
+            "Also check the inputs "
+            "for NaN/inf. Training stopped before this batch changed the "
+            "parameters."
         )
 
 
@@ -271,7 +278,8 @@ class NonFiniteLossError(FloatingPointError):
 # %% nbgrader={"grade": false, "grade_id": "early-stopping", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class EarlyStopping:
-    """Stop when the validation loss has not improved by more than `min_delta` for `patience` epochs."""
+    """Stop when the validation loss has not improved by more than `min_delta`
+    for `patience` epochs."""
 
     def __init__(self, patience=5, min_delta=0.0):
         if (
@@ -280,7 +288,8 @@ class EarlyStopping:
             or patience < 1
         ):
             raise ValueError(
-                f"patience must be a positive integer (epochs), got {patience!r}"
+                "patience must be a positive integer (epochs), got "
+                f"{patience!r}"
             )
         if not min_delta >= 0:
             raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
@@ -294,7 +303,7 @@ class EarlyStopping:
         self.improved = False
 
     def update(self, val_loss):
-        """Record one epoch's validation loss; True when training should stop."""
+        """Record one epoch's validation loss; True: training must stop."""
         self.epochs_seen += 1
         ### BEGIN SOLUTION
         self.improved = val_loss < self.best - self.min_delta
@@ -320,7 +329,8 @@ def test_unit_early_stopping():
     assert decisions == [False, False, False, False, False, True], decisions
     assert stopper.best == 0.7 and stopper.best_epoch == 4
     print(
-        "✅ patience 2: stops after two epochs without a new best (best 0.7 at epoch 4)"
+        "✅ patience 2: stops after two epochs without a new best (best 0.7 at "
+        "epoch 4)"
     )
     stopper = EarlyStopping(patience=1, min_delta=0.1)
     assert stopper.update(1.0) is False and stopper.improved
@@ -384,7 +394,8 @@ class _ForeignObjectError(pickle.UnpicklingError):
 
 
 class _CheckpointUnpickler(pickle.Unpickler):
-    """Unpickles plain Python values and NumPy arrays only: loading a checkpoint runs no foreign code."""
+    """Unpickles plain Python values and NumPy arrays only: loading a
+    checkpoint runs no foreign code."""
 
     _ALLOWED = {"_reconstruct", "ndarray", "dtype", "scalar", "_frombuffer"}
 
@@ -392,7 +403,8 @@ class _CheckpointUnpickler(pickle.Unpickler):
         if module.split(".")[0] == "numpy" and name in self._ALLOWED:
             return super().find_class(module, name)
         raise _ForeignObjectError(
-            f"a checkpoint may only hold numbers and arrays, not {module}.{name}"
+            "a checkpoint may only hold numbers and arrays, not "
+            f"{module}.{name}"
         )
 
 
@@ -550,21 +562,25 @@ def _check_progress(epoch, history):
 # %% nbgrader={"grade": false, "grade_id": "trainer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class Trainer:
-    """Train a model with a loss function and an optimizer (and optionally a learning-rate scheduler).
+    """Train a model with a loss function and an optimizer (and optionally a
+    learning-rate scheduler).
 
-    trainer = Trainer(model, CrossEntropyLoss(), SGD(model.parameters(), learning_rate=0.1))
-    history = trainer.fit(train_loader, epochs=10, val_loader=val_loader)
+    trainer = Trainer(model, CrossEntropyLoss(), SGD(model.parameters(),
+    learning_rate=0.1)) history = trainer.fit(train_loader, epochs=10,
+    val_loader=val_loader)
     """
 
     def __init__(self, model, loss_fn, optimizer, scheduler=None):
         if not callable(getattr(model, "parameters", None)):
             raise TypeError(
-                f"model must have a parameters() method (a Module), got {type(model).__name__}"
+                "model must have a parameters() method (a Module), got "
+                f"{type(model).__name__}"
             )
         for name in ("zero_grad", "step"):
             if not callable(getattr(optimizer, name, None)):
                 raise TypeError(
-                    f"optimizer must have zero_grad() and step(), got {type(optimizer).__name__}"
+                    "optimizer must have zero_grad() and step(), got "
+                    f"{type(optimizer).__name__}"
                 )
         self.model, self.loss_fn, self.optimizer, self.scheduler = (
             model,
@@ -581,7 +597,8 @@ class Trainer:
         }
 
     def learning_rate(self):
-        """The first parameter group's learning rate, if the optimizer has groups."""
+        """The first parameter group's learning rate, if the optimizer has
+        groups."""
         groups = getattr(self.optimizer, "param_groups", None)
         return groups[0].get("lr") if groups else None
 
@@ -597,7 +614,8 @@ class Trainer:
             )
 
     def train_step(self, inputs, targets, epoch=None, batch=None):
-        """One optimisation step on one batch; returns (loss as a float, logits)."""
+        """One optimisation step on one batch; returns (loss as a float,
+        logits)."""
         ### BEGIN SOLUTION
         logits = self.model(inputs)
         loss = self.loss_fn(logits, targets)
@@ -609,7 +627,8 @@ class Trainer:
         ### END SOLUTION
 
     def train_epoch(self, loader):
-        """One pass over `loader`; returns (mean loss, accuracy) over the batches as they were trained."""
+        """One pass over `loader`; returns (mean loss, accuracy) over the
+        batches as they were trained."""
         epoch = self.epoch + 1  # counted from 1 in messages and the history
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(
@@ -624,13 +643,15 @@ class Trainer:
             count += size
         if count == 0:
             raise ValueError(
-                "the training loader produced no batches (empty dataset, or drop_last with a "
+                "the training loader produced no batches (empty dataset, or "
+                "drop_last with a "
                 "batch_size larger than the dataset)"
             )
         return total_loss / count, total_correct / count
 
     def evaluate(self, loader):
-        """{"loss", "accuracy"} of the model on every example of `loader`, without building a graph."""
+        """{"loss", "accuracy"} of the model on every example of `loader`,
+        without building a graph."""
         total_loss, total_correct, count = 0.0, 0.0, 0
         with no_grad():
             for inputs, targets in loader:
@@ -655,7 +676,8 @@ class Trainer:
         early_stopping=None,
         verbose=False,
     ):
-        """Train for `epochs` more epochs; returns the history (a dict of per-epoch lists)."""
+        """Train for `epochs` more epochs; returns the history (a dict of
+        per-epoch lists)."""
         if (
             isinstance(epochs, bool)
             or not isinstance(epochs, (int, np.integer))
@@ -666,7 +688,8 @@ class Trainer:
             )
         if early_stopping is not None and val_loader is None:
             raise ValueError(
-                "early_stopping watches the validation loss: pass val_loader as well"
+                "early_stopping watches the validation loss: pass val_loader "
+                "as well"
             )
         best_parameters = None
         for _ in range(epochs):
@@ -711,8 +734,10 @@ class Trainer:
                             parameter.data = best
                     if verbose:
                         print(
-                            f"early stopping: best validation loss {early_stopping.best:.4g} "
-                            f"at epoch {self.epoch - early_stopping.bad_epochs}"
+                            "early stopping: best validation loss "
+                            f"{early_stopping.best:.4g} "
+                            "at epoch "
+                            f"{self.epoch - early_stopping.bad_epochs}"
                         )
                     break
         return self.history
@@ -727,7 +752,7 @@ class Trainer:
         else:
             self.scheduler.step()
 
-    # --- checkpoints -------------------------------------------------------------------------------------
+    # --- checkpoints ---------------------------------------------------------
     def save_checkpoint(self, path, overwrite=False):
         """Save parameters, optimizer/scheduler state, epoch and history to
         `path` (a checksummed pickle file).
@@ -805,7 +830,8 @@ def _state_of(component):
 
 # %% nbgrader={"grade": true, "grade_id": "test-train-step", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 class _PlainGradientDescent:
-    """θ ← θ − η∇L: the smallest optimizer, so this test checks the Trainer and nothing else."""
+    """θ ← θ − η∇L: the smallest optimizer, so this test checks the Trainer and
+    nothing else."""
 
     def __init__(self, parameters, learning_rate):
         self.parameters, self.param_groups = (
@@ -826,7 +852,8 @@ class _PlainGradientDescent:
 
 
 def _softmax_regression_step(weight, bias, inputs, labels, learning_rate):
-    """One gradient-descent step of softmax regression, written out: returns (loss, new weight, new bias)."""
+    """One gradient-descent step of softmax regression, written out: returns
+    (loss, new weight, new bias)."""
     logits = inputs @ weight + bias
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
@@ -867,7 +894,8 @@ def test_unit_train_step():
         assert np.allclose(model.weight.data, weight, rtol=1e-12, atol=1e-14)
         assert np.allclose(model.bias.data, bias, rtol=1e-12, atol=1e-14)
     print(
-        "✅ three steps match gradient descent on softmax regression written out"
+        "✅ three steps match gradient descent on softmax regression written "
+        "out"
     )
     poisoned = inputs.copy()
     poisoned[2, 1] = np.nan
@@ -944,7 +972,8 @@ if __name__ == "__main__":
     train_set = TensorDataset(pixels[fit_rows], labels[fit_rows])
     val_set = TensorDataset(pixels[val_rows], labels[val_rows])
     print(
-        f"train {len(train_set)}, validation {len(val_set)}, test {len(digits_test)} images"
+        f"train {len(train_set)}, validation {len(val_set)}, test "
+        f"{len(digits_test)} images"
     )
 
 # %%
@@ -967,13 +996,17 @@ if __name__ == "__main__":
         )
         for epoch in (0, 4, 9, 19, 29):
             print(
-                f"epoch {history['epoch'][epoch]:2d}  lr {history['lr'][epoch]:.4f}  "
-                f"train loss {history['train_loss'][epoch]:.3f}  acc {history['train_accuracy'][epoch]:.3f}  |  "
-                f"val loss {history['val_loss'][epoch]:.3f}  acc {history['val_accuracy'][epoch]:.3f}"
+                f"epoch {history['epoch'][epoch]:2d}  lr "
+                f"{history['lr'][epoch]:.4f}  "
+                f"train loss {history['train_loss'][epoch]:.3f}  acc "
+                f"{history['train_accuracy'][epoch]:.3f}  |  "
+                f"val loss {history['val_loss'][epoch]:.3f}  acc "
+                f"{history['val_accuracy'][epoch]:.3f}"
             )
         final = trainer.evaluate(DataLoader(digits_test, batch_size=256))
         print(
-            f"\ntest set, looked at once: loss {final['loss']:.3f}, accuracy {final['accuracy']:.1%}"
+            f"\ntest set, looked at once: loss {final['loss']:.3f}, accuracy "
+            f"{final['accuracy']:.1%}"
         )
 
         import matplotlib.pyplot as plt
@@ -1062,13 +1095,18 @@ if __name__ == "__main__":
         stopped = small_run(stopper)
         print(f"{len(small_set)} training images")
         print(
-            f"150 epochs:     validation loss {overfit.history['val_loss'][-1]:.3f}, "
-            f"accuracy {overfit.evaluate(DataLoader(val_set, 512))['accuracy']:.1%}"
+            "150 epochs:     validation loss "
+            f"{overfit.history['val_loss'][-1]:.3f}, "
+            "accuracy "
+            f"{overfit.evaluate(DataLoader(val_set, 512))['accuracy']:.1%}"
         )
         print(
-            f"early stopping: stopped after epoch {stopped.epoch}, best epoch {stopper.best_epoch}; "
-            f"validation loss {stopped.evaluate(DataLoader(val_set, 512))['loss']:.3f}, "
-            f"accuracy {stopped.evaluate(DataLoader(val_set, 512))['accuracy']:.1%}"
+            f"early stopping: stopped after epoch {stopped.epoch}, best epoch "
+            f"{stopper.best_epoch}; "
+            "validation loss "
+            f"{stopped.evaluate(DataLoader(val_set, 512))['loss']:.3f}, "
+            "accuracy "
+            f"{stopped.evaluate(DataLoader(val_set, 512))['accuracy']:.1%}"
         )
 
         import matplotlib.pyplot as plt
@@ -1108,7 +1146,8 @@ if __name__ == "__main__":
             ax.legend()
         ax_val.set_ylim(0.25, 0.5)
         fig.suptitle(
-            f"Overfitting: {len(small_set)} training images, 64 → 128 → 10 network, Adam"
+            f"Overfitting: {len(small_set)} training images, 64 → 128 → 10 "
+            "network, Adam"
         )
         plt.tight_layout()
         plt.show()
@@ -1145,7 +1184,8 @@ if __name__ == "__main__":
         except NonFiniteLossError as error:
             print(f"NonFiniteLossError: {error}\n")
             print(
-                f"the last good weights are still there, finite: w = {line.weight.data.item():.3g}, "
+                "the last good weights are still there, finite: w = "
+                f"{line.weight.data.item():.3g}, "
                 f"b = {line.bias.data.item():.3g}"
             )
         with np.errstate(over="ignore", invalid="ignore"):
@@ -1156,7 +1196,8 @@ if __name__ == "__main__":
                 SGD(careful.parameters(), learning_rate=0.05),
             ).fit(DataLoader(TensorDataset(x, y), batch_size=20), epochs=20)
         print(
-            f"with learning_rate=0.05: w = {careful.weight.data.item():.3f}, b = {careful.bias.data.item():.3f}"
+            f"with learning_rate=0.05: w = {careful.weight.data.item():.3f}, "
+            f"b = {careful.bias.data.item():.3f}"
             " (the truth: 3 and -1)"
         )
 
@@ -1201,7 +1242,8 @@ if __name__ == "__main__":
             )  # other weights: the checkpoint replaces them
             resumed.load_checkpoint(checkpoint)
             print(
-                f"resumed at epoch {resumed.epoch}, learning rate {resumed.learning_rate():g}"
+                f"resumed at epoch {resumed.epoch}, learning rate "
+                f"{resumed.learning_rate():g}"
             )
             resumed.fit(loader, epochs=5)
         same = all(
@@ -1212,7 +1254,8 @@ if __name__ == "__main__":
         )
         print(f"after 10 epochs, weights identical bit for bit: {same}")
         print(
-            f"train loss per epoch: {np.round(resumed.history['train_loss'], 4)}"
+            "train loss per epoch: "
+            f"{np.round(resumed.history['train_loss'], 4)}"
         )
 
 # %% [markdown]
