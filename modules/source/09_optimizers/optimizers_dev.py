@@ -912,10 +912,10 @@ class Optimizer:
             )
         if fused is False or self._fast_update is None:
             return False
+        if fused is None and np.size(param) < FAST_PATH_MIN_SIZE:
+            return False  # small: the readable step is as fast
         if not _fast_path_arrays(param, grad):
             return False  # fused=True too: the readable step handles it
-        if fused is None and param.size < FAST_PATH_MIN_SIZE:
-            return False
         if not _plain_numbers(group):
             return False  # NumPy scalars can widen the readable step's dtype
         return self._fast_path_supports(param, group, state)
