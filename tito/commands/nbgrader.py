@@ -402,8 +402,8 @@ def _leaks(args) -> int:
                 "`tito book build`, then --html _build/html)"
             )
         targets += leaks.built_pages(args.html)
-    scanned, found = leaks.check(course.repo, course.source, targets)
-    secrets = leaks.course_secrets(course.source)
+    secrets = leaks.course_secrets(course.source)  # read once: it is slow
+    scanned, found = targets, leaks.scan(targets, secrets)
     for leak in found:
         print(f"LEAK {leak}")
     print(
