@@ -68,7 +68,7 @@
 # source bin/activate-tinytorch.sh      # activate the TinyTorch environment
 # tito test --module tensor             # check the modules this one builds on
 # tito test --module autograd
-# tito module start optimizers          # your own student edition: stubs to write, no hidden tests
+# tito module start optimizers   # your edition: stubs to write, no hidden tests
 # ```
 #
 # `tito module start` turns this module into your copy to work in: the exercises become stubs, the
@@ -95,8 +95,8 @@
 
 # %%
 #| bootstrap
-# Makes `tinytorch` importable. Locally and on Binder it is installed already; the student notebooks that
-# open on Colab install it here first.
+# Makes `tinytorch` importable. Locally and on Binder it is installed already;
+# the student notebooks that open on Colab install it here first.
 import tinytorch
 
 # %%
@@ -122,14 +122,16 @@ import numpy as np
 # rule is written once, so every optimizer, scheduler and helper gives the same
 # message for the same mistake.
 def _is_parameter(obj):
-    """Duck typing: anything with a NumPy `.data` and a `.grad` attribute can be optimized."""
+    """Duck typing: anything with a NumPy `.data` and a `.grad` attribute can
+    be optimized."""
     return isinstance(getattr(obj, "data", None), np.ndarray) and hasattr(
         obj, "grad"
     )
 
 
 def _grad_array(parameter):
-    """The parameter's gradient as a NumPy array (`.grad` may be a tensor or an array), or None."""
+    """The parameter's gradient as a NumPy array (`.grad` may be a tensor or an
+    array), or None."""
     grad = parameter.grad
     if grad is None:
         return None
@@ -213,7 +215,8 @@ def _check_flag(name, value):
 
 
 # %%
-# Used by the examples and tests in this notebook (the package itself needs only NumPy).
+# Used by the examples and tests in this notebook (the package itself needs
+# only NumPy).
 from tinytorch.core.autograd import Variable
 from tinytorch.core.setup import (
     after_exercise,
@@ -225,7 +228,8 @@ from tinytorch.core.tensor import Tensor
 
 
 def make_parameter(values, grad=None):
-    """A float64 parameter for the examples and tests, with a gradient set by hand (or none)."""
+    """A float64 parameter for the examples and tests, with a gradient set by
+    hand (or none)."""
     parameter = Variable(
         np.array(values, dtype=np.float64), requires_grad=True
     )
@@ -341,7 +345,8 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "gradient-descent-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def gradient_descent_step(parameter, learning_rate):
-    """θ ← θ − α·g, in place on `parameter.data`; a parameter without a gradient is left alone."""
+    """θ ← θ − α·g, in place on `parameter.data`; a parameter without a
+    gradient is left alone."""
     # provided: refuse what NumPy would silently turn into wrong numbers
     _check_range("learning_rate", learning_rate)
     _check_gradient_shape(parameter)
@@ -491,9 +496,11 @@ if __name__ == "__main__":
 #
 # ```python
 # def step(self, closure=None):
-#     loss = self._begin_step(closure)          # count the step, evaluate the closure
-#     for p, g, state, group in self._each_parameter():   # only parameters that have a gradient
-#         ...                                   # the update formula, in place on p.data
+#     # count the step, evaluate the closure
+#     loss = self._begin_step(closure)
+#     # only the parameters that have a gradient
+#     for p, g, state, group in self._each_parameter():
+#         ...  # the update formula, in place on p.data
 #     return loss
 # ```
 #
@@ -506,22 +513,26 @@ if __name__ == "__main__":
 # %%
 #| export
 def _as_list(params, name):
-    """A list of parameters (or of group dicts), with a clear message for the usual mistakes."""
+    """A list of parameters (or of group dicts), with a clear message for the
+    usual mistakes."""
     if _is_parameter(params):
         raise TypeError(
-            f"{name} must be a list of parameters such as [w, b], not a single parameter: "
+            f"{name} must be a list of parameters such as [w, b], not a "
+            "single parameter: "
             f"wrap it in a list"
         )
     if isinstance(params, (set, frozenset)):
         raise TypeError(
-            f"{name} must be an ordered collection (a list), not a set: the order decides "
+            f"{name} must be an ordered collection (a list), not a set: the "
+            "order decides "
             f"which saved state belongs to which parameter in a checkpoint"
         )
     try:
         return list(params)
     except TypeError:
         raise TypeError(
-            f"{name} must be a list of parameters or of parameter groups (dicts), "
+            f"{name} must be a list of parameters or of parameter groups "
+            "(dicts), "
             f"got {type(params).__name__}"
         ) from None
 
@@ -529,12 +540,15 @@ def _as_list(params, name):
 def _check_parameter(p, name):
     if not _is_parameter(p):
         raise TypeError(
-            f"{name} holds a {type(p).__name__}, which is not a parameter: a parameter has a NumPy "
-            f"array `.data` and a `.grad`, e.g. Variable(..., requires_grad=True)"
+            f"{name} holds a {type(p).__name__}, which is not a parameter: a "
+            "parameter has a NumPy "
+            "array `.data` and a `.grad`, e.g. Variable(..., "
+            "requires_grad=True)"
         )
     if not np.issubdtype(p.data.dtype, np.floating):
         raise TypeError(
-            f"{name} holds a parameter of dtype {p.data.dtype}: parameters must hold floating-point "
+            f"{name} holds a parameter of dtype {p.data.dtype}: parameters "
+            "must hold floating-point "
             f"numbers (create it with requires_grad=True or dtype=float)"
         )
 
@@ -702,17 +716,20 @@ def _context(where):
 
 
 def _copy_value(value):
-    """A deep copy, so a checkpoint never shares arrays with the live optimizer."""
+    """A deep copy, so a checkpoint never shares arrays with the live
+    optimizer."""
     return (
         value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value)
     )
 
 
 class ParameterState(MutableMapping):
-    """`optimizer.state`: the dict of buffers (momentum, running averages, step count) of each parameter.
+    """`optimizer.state`: the dict of buffers (momentum, running averages, step
+    count) of each parameter.
 
-    The keys are the parameter objects, matched by identity (`is`), never by `==`: two parameters that hold
-    equal numbers are still two parameters, and a tensor's `==` may compare element by element.
+    The keys are the parameter objects, matched by identity (`is`), never by
+    `==`: two parameters that hold equal numbers are still two parameters, and
+    a tensor's `==` may compare element by element.
     """
 
     def __init__(self):
@@ -742,19 +759,22 @@ class ParameterState(MutableMapping):
         return len(self._entries)
 
     def __repr__(self):
-        return f"ParameterState({len(self)} parameters: {[sorted(state) for _, state in self._entries.values()]})"
+        keys = [sorted(state) for _, state in self._entries.values()]
+        return f"ParameterState({len(self)} parameters: {keys})"
 
 
 # %%
 #| export
 class Optimizer:
-    """Base class of every optimizer: parameter groups, per-parameter state, zero_grad and checkpoints.
+    """Base class of every optimizer: parameter groups, per-parameter state,
+    zero_grad and checkpoints.
 
-    A subclass hands its hyperparameter defaults (PyTorch's names: lr, momentum, betas, ...) to
-    `__init__` and writes one method, `step`, whose body is its update formula.
-    The base class checks every hyperparameter it knows (`_RANGES`) wherever it
-    enters: constructor, `add_param_group` and `load_state_dict`; a subclass
-    adds rules that tie several together in `_validate(group)`.
+    A subclass hands its hyperparameter defaults (PyTorch's names: lr,
+    momentum, betas, ...) to `__init__` and writes one method, `step`, whose
+    body is its update formula. The base class checks every hyperparameter it
+    knows (`_RANGES`) wherever it enters: constructor, `add_param_group` and
+    `load_state_dict`; a subclass adds rules that tie several together in
+    `_validate(group)`.
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -785,7 +805,8 @@ class Optimizer:
             )
         if not groups:
             raise ValueError(
-                "parameters is an empty list: an optimizer needs at least one parameter to update"
+                "parameters is an empty list: an optimizer needs at least one "
+                "parameter to update"
             )
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
@@ -793,10 +814,12 @@ class Optimizer:
             self.add_param_group(group)
 
     def add_param_group(self, param_group):
-        """Add a group of parameters with its own hyperparameters (missing ones come from `defaults`)."""
+        """Add a group of parameters with its own hyperparameters (missing ones
+        come from `defaults`)."""
         if not isinstance(param_group, dict):
             raise TypeError(
-                f"a parameter group must be a dict like {{'params': [...], 'lr': 0.1}}, "
+                "a parameter group must be a dict like "
+                f"{{'params': [...], 'lr': 0.1}}, "
                 f"got {type(param_group).__name__}"
             )
         if "params" not in param_group:
@@ -810,7 +833,8 @@ class Optimizer:
         ):
             if own_name in param_group:
                 raise ValueError(
-                    f"parameter groups use PyTorch's key names: write {torch_name!r}, not {own_name!r}"
+                    "parameter groups use PyTorch's key names: write "
+                    f"{torch_name!r}, not {own_name!r}"
                 )
         group_params = param_group["params"]
         params = (
@@ -824,7 +848,8 @@ class Optimizer:
         ids = [id(p) for p in params]
         if len(set(ids)) != len(ids) or known.intersection(ids):
             raise ValueError(
-                "the same parameter appears twice (in one group or in two groups): "
+                "the same parameter appears twice (in one group or in two "
+                "groups): "
                 "each parameter can be optimized only once"
             )
         group = {**param_group, "params": params}
@@ -840,7 +865,8 @@ class Optimizer:
         _check_hyperparameters(group)
 
     def zero_grad(self, set_to_none=True):
-        """Forget the gradients: set `.grad` to None (default), or fill it with zeros in place."""
+        """Forget the gradients: set `.grad` to None (default), or fill it with
+        zeros in place."""
         for group in self.param_groups:
             for p in group["params"]:
                 grad = _grad_array(p)
@@ -859,9 +885,10 @@ class Optimizer:
             f"{type(self).__name__} does not define step()"
         )
 
-    # --- what every step shares --------------------------------------------------------------------
+    # --- what every step shares ----------------------------------------------
     def _begin_step(self, closure):
-        """The start of every `step`: count it, and re-evaluate the loss when a closure is given."""
+        """The start of every `step`: count it, and re-evaluate the loss when a
+        closure is given."""
         self._steps_taken += 1
         return None if closure is None else closure()
 
@@ -920,12 +947,13 @@ class Optimizer:
             return False  # NumPy scalars can widen the readable step's dtype
         return self._fast_path_supports(param, group, state)
 
-    # --- checkpoints -------------------------------------------------------------------------------
+    # --- checkpoints ---------------------------------------------------------
     def _all_parameters(self):
         return [p for group in self.param_groups for p in group["params"]]
 
     def state_dict(self):
-        """Hyperparameters and state as plain Python and NumPy values; parameters appear as positions."""
+        """Hyperparameters and state as plain Python and NumPy values;
+        parameters appear as positions."""
         index = {id(p): i for i, p in enumerate(self._all_parameters())}
         groups = [
             {
@@ -959,7 +987,8 @@ class Optimizer:
         )
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
-                f"the state dict has {len(saved_groups)} parameter groups, this optimizer has "
+                f"the state dict has {len(saved_groups)} parameter groups, "
+                "this optimizer has "
                 f"{len(self.param_groups)}"
             )
         groups, by_position = [], {}
@@ -990,7 +1019,8 @@ class Optimizer:
         for position, buffers in saved_state.items():
             if position not in by_position:
                 raise ValueError(
-                    f"the state dict has state for parameter {position}, which no group contains"
+                    f"the state dict has state for parameter {position}, "
+                    "which no group contains"
                 )
             p = by_position[position]
             for key, value in buffers.items():
@@ -999,8 +1029,10 @@ class Optimizer:
                     and value.shape != p.data.shape
                 ):
                     raise ValueError(
-                        f"state {key!r} of parameter {position} has shape {value.shape}, but the "
-                        f"parameter has shape {p.data.shape}: is this a checkpoint of another model?"
+                        f"state {key!r} of parameter {position} has shape "
+                        f"{value.shape}, but the "
+                        f"parameter has shape {p.data.shape}: is this a "
+                        "checkpoint of another model?"
                     )
             state[p] = {
                 key: value.astype(p.data.dtype)
@@ -1050,7 +1082,8 @@ class Optimizer:
 
 
 def _set_grad_array(parameter, array):
-    """Replace the array behind `parameter.grad` (a tensor's `.data`, or the array itself)."""
+    """Replace the array behind `parameter.grad` (a tensor's `.data`, or the
+    array itself)."""
     if isinstance(getattr(parameter.grad, "data", None), np.ndarray):
         parameter.grad.data = array
     else:
@@ -1105,7 +1138,8 @@ def _fast_path_arrays(param, *arrays):
 
 # %%
 class PlainGD(Optimizer):
-    """θ ← θ − lr·g (an example of a subclass; the module's real one is SGD below)."""
+    """θ ← θ − lr·g (an example of a subclass; the module's real one is SGD
+    below)."""
 
     def __init__(self, parameters, lr=0.1):
         super().__init__(parameters, defaults={"lr": lr})
@@ -1241,7 +1275,8 @@ if __name__ == "__main__":
     left.set_title(r"Velocity approaches $g/(1-\beta)$")
     left.legend()
 
-    # quadratic with curvatures 1 and κ = 20, both methods at their best hyperparameters (NumPy only)
+    # quadratic with curvatures 1 and κ = 20, both methods at their best
+    # hyperparameters (NumPy only)
     curvatures = np.array([1.0, 20.0])
     kappa = curvatures.max() / curvatures.min()
     alpha_gd = 2 / (curvatures.min() + curvatures.max())
@@ -1303,14 +1338,15 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "sgd-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class SGD(Optimizer):
-    """Stochastic gradient descent with momentum, Nesterov momentum and weight decay (as torch.optim.SGD).
+    """Stochastic gradient descent with momentum, Nesterov momentum and weight
+    decay (as torch.optim.SGD).
 
     sgd = SGD(parameters=[w1, w2, bias], learning_rate=0.01, momentum=0.9)
-    sgd = SGD(model.parameters(), lr=0.01, momentum=0.9)      # PyTorch's names work too
+    sgd = SGD(model.parameters(), lr=0.01, momentum=0.9)  # PyTorch's names
 
-    momentum must be in [0, 1) and dampening in [0, 1]: stricter than
-    PyTorch, which accepts a momentum of 1 or more, whose velocity never
-    decays and grows without bound.
+    momentum must be in [0, 1) and dampening in [0, 1]: stricter than PyTorch,
+    which accepts a momentum of 1 or more, whose velocity never decays and
+    grows without bound.
     """
 
     def __init__(
@@ -1350,12 +1386,14 @@ class SGD(Optimizer):
             group["momentum"] <= 0 or group["dampening"] != 0
         ):
             raise ValueError(
-                f"nesterov=True needs momentum > 0 and dampening = 0, got momentum="
+                "nesterov=True needs momentum > 0 and dampening = 0, got "
+                "momentum="
                 f"{group['momentum']!r} and dampening={group['dampening']!r}"
             )
 
     def step(self, closure=None):
-        """One SGD update of every parameter that has a gradient; returns the closure's loss (or None)."""
+        """One SGD update of every parameter that has a gradient; returns the
+        closure's loss (or None)."""
         loss = self._begin_step(closure)
         for p, g, state, group in self._each_parameter():
             ### BEGIN SOLUTION
@@ -1728,7 +1766,8 @@ if __name__ == "__main__":
 # %%
 #| export
 class Adagrad(Optimizer):
-    """Adagrad: each parameter's step is divided by the root of its summed squared gradients (torch.optim.Adagrad).
+    """Adagrad: each parameter's step is divided by the root of its summed
+    squared gradients (torch.optim.Adagrad).
 
     eps must be > 0: stricter than PyTorch (eps = 0 gives 0/0 on a zero
     gradient).
@@ -1770,7 +1809,8 @@ class Adagrad(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop: steps divided by a moving root-mean-square of the gradient (torch.optim.RMSprop).
+    """RMSprop: steps divided by a moving root-mean-square of the gradient
+    (torch.optim.RMSprop).
 
     Stricter than PyTorch: alpha must be in [0, 1) (at 1 the average of g²
     stays 0 forever) and eps > 0 (eps = 0 gives 0/0 on a zero gradient).
@@ -1958,14 +1998,16 @@ if __name__ == "__main__":
 # %% nbgrader={"grade": false, "grade_id": "adam-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class Adam(Optimizer):
-    """Adam: momentum plus per-parameter adaptive step sizes, with bias correction (as torch.optim.Adam).
+    """Adam: momentum plus per-parameter adaptive step sizes, with bias
+    correction (as torch.optim.Adam).
 
-    adam = Adam(parameters=[w1, w2, bias], learning_rate=0.001, beta1=0.9, beta2=0.999)
-    adam = Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999))   # PyTorch's names work too
+    adam = Adam(parameters=[w1, w2, bias], learning_rate=0.001,
+                beta1=0.9, beta2=0.999)
+    adam = Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999))  # PyTorch
 
-    eps must be > 0: stricter than PyTorch, which accepts eps=0, a value
-    that can only give NaN (a zero gradient makes the step 0/0). A tiny eps
-    such as 1e-300 is fine.
+    eps must be > 0: stricter than PyTorch, which accepts eps=0, a value that
+    can only give NaN (a zero gradient makes the step 0/0). A tiny eps such as
+    1e-300 is fine.
     """
 
     def __init__(
@@ -2003,7 +2045,8 @@ class Adam(Optimizer):
         adam_fast_update(param, grad, state, group, self._scratch(param))
 
     def step(self, closure=None):
-        """One Adam update of every parameter that has a gradient; returns the closure's loss (or None)."""
+        """One Adam update of every parameter that has a gradient; returns the
+        closure's loss (or None)."""
         loss = self._begin_step(closure)
         for p, g, state, group in self._each_parameter():
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
@@ -2391,7 +2434,8 @@ if __name__ == "__main__":
 # %%
 #| export
 class AdamW(Adam):
-    """Adam with decoupled weight decay: θ ← θ(1 − lr·λ), then Adam on the gradient (as torch.optim.AdamW)."""
+    """Adam with decoupled weight decay: θ ← θ(1 − lr·λ), then Adam on the
+    gradient (as torch.optim.AdamW)."""
 
     def __init__(
         self,
@@ -2421,7 +2465,8 @@ class AdamW(Adam):
 # %%
 if __name__ == "__main__":
     with after_exercise("Adam.step"):
-        # weights 1, 1, 1 with weight decay λ = 0.1 and α = 0.01, no loss gradient
+        # weights 1, 1, 1 with weight decay λ = 0.1 and α = 0.01, no loss
+        # gradient
         for name, optimizer_class in (("Adam + L2", Adam), ("AdamW", AdamW)):
             w = make_parameter([1.0, 1.0, 1.0])
             optimizer = optimizer_class(
@@ -2490,13 +2535,15 @@ def _check_optimizer(optimizer):
         isinstance(group, dict) and "lr" in group for group in groups
     ):
         raise TypeError(
-            f"optimizer must be an optimizer such as SGD or Adam (with param_groups), "
+            "optimizer must be an optimizer such as SGD or Adam (with "
+            "param_groups), "
             f"got {type(optimizer).__name__}"
         )
 
 
 class LRScheduler:
-    """Base class of the schedules: each one says, in `get_lr()`, what the rate is at epoch `last_epoch`."""
+    """Base class of the schedules: each one says, in `get_lr()`, what the rate
+    is at epoch `last_epoch`."""
 
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
@@ -2509,8 +2556,10 @@ class LRScheduler:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
                     raise ValueError(
-                        f"last_epoch={last_epoch} resumes a schedule, but param_groups[{i}] has no "
-                        f"'initial_lr': load the optimizer's state_dict first, or use last_epoch=-1"
+                        f"last_epoch={last_epoch} resumes a schedule, but "
+                        f"param_groups[{i}] has no "
+                        "'initial_lr': load the optimizer's state_dict "
+                        "first, or use last_epoch=-1"
                     )
         self.base_lrs = [
             group["initial_lr"] for group in optimizer.param_groups
@@ -2520,7 +2569,8 @@ class LRScheduler:
         self.step()  # the first step: last_epoch becomes 0
 
     def get_lr(self):
-        """The learning rate of every parameter group at epoch `self.last_epoch`."""
+        """The learning rate of every parameter group at epoch
+        `self.last_epoch`."""
         raise NotImplementedError(
             f"{type(self).__name__} does not define get_lr()"
         )
@@ -2532,8 +2582,10 @@ class LRScheduler:
             and getattr(self.optimizer, "_steps_taken", 1) == 0
         ):
             warnings.warn(
-                "scheduler.step() was called before optimizer.step(): call optimizer.step() first "
-                "(the training loop steps the optimizer, then the scheduler), otherwise the first "
+                "scheduler.step() was called before optimizer.step(): call "
+                "optimizer.step() first "
+                "(the training loop steps the optimizer, then the scheduler), "
+                "otherwise the first "
                 "learning rate of the schedule is skipped",
                 UserWarning,
                 stacklevel=2,
@@ -2570,7 +2622,8 @@ class LRScheduler:
     _NOT_DATA = ("optimizer",)  # attributes that state_dict() leaves out
 
     def state_dict(self):
-        """The schedule's position and settings (everything but the optimizer), as plain values."""
+        """The schedule's position and settings (everything but the optimizer),
+        as plain values."""
         state = {
             key: _copy_value(value)
             for key, value in self.__dict__.items()
@@ -2629,7 +2682,10 @@ class LRScheduler:
         )  # the groups get the restored epoch's rates
 
     def __repr__(self):
-        return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
+        return (
+            f"{type(self).__name__}(last_epoch={self.last_epoch}, "
+            f"last_lr={self._last_lr})"
+        )
 
 
 # %% [markdown]
@@ -2648,7 +2704,8 @@ class LRScheduler:
 # %% nbgrader={"grade": false, "grade_id": "step-lr", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class StepLR(LRScheduler):
-    """Decay every group's rate by `gamma` every `step_size` epochs (as torch.optim.lr_scheduler.StepLR).
+    """Decay every group's rate by `gamma` every `step_size` epochs (as
+    torch.optim.lr_scheduler.StepLR).
 
     scheduler = StepLR(optimizer, step_size=10, gamma=0.1)
     """
@@ -2797,7 +2854,8 @@ class MultiStepLR(LRScheduler):
                 or milestone < 0
             ):
                 raise ValueError(
-                    f"milestones must be non-negative integers (epochs), got {milestones!r}"
+                    "milestones must be non-negative integers (epochs), got "
+                    f"{milestones!r}"
                 )
         _check_range("gamma", gamma, low_open=True)
         self.milestones = sorted(milestones)
@@ -2826,7 +2884,8 @@ class ExponentialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """α_e = η_min + (α_0 − η_min)(1 + cos(π e / T_max)) / 2: half a cosine from α_0 down to η_min."""
+    """α_e = η_min + (α_0 − η_min)(1 + cos(π e / T_max)) / 2: half a cosine
+    from α_0 down to η_min."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         _check_int("T_max", T_max)
@@ -2844,7 +2903,8 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class LinearLR(LRScheduler):
-    """Warm-up: the factor on α_0 goes linearly from `start_factor` to `end_factor` over `total_iters` epochs."""
+    """Warm-up: the factor on α_0 goes linearly from `start_factor` to
+    `end_factor` over `total_iters` epochs."""
 
     def __init__(
         self,
@@ -2872,7 +2932,8 @@ class LinearLR(LRScheduler):
 
 
 class LambdaLR(LRScheduler):
-    """α_e = α_0 · lr_lambda(e), with one function for all groups or one per group."""
+    """α_e = α_0 · lr_lambda(e), with one function for all groups or one per
+    group."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         _check_optimizer(optimizer)
@@ -2884,7 +2945,8 @@ class LambdaLR(LRScheduler):
         )
         if len(lambdas) != count:
             raise ValueError(
-                f"lr_lambda: expected {count} functions (one per parameter group), got {len(lambdas)}"
+                f"lr_lambda: expected {count} functions (one per parameter "
+                f"group), got {len(lambdas)}"
             )
         if not all(callable(fn) for fn in lambdas):
             raise TypeError(
@@ -2904,7 +2966,8 @@ class LambdaLR(LRScheduler):
     _NOT_DATA = ("optimizer", "lr_lambdas")
 
     def state_dict(self):
-        # functions are not data: save only the attributes of callable objects, as PyTorch does
+        # functions are not data: save only the attributes of callable objects,
+        # as PyTorch does
         state = super().state_dict()
         state["lr_lambdas"] = [
             None
@@ -2932,10 +2995,12 @@ class LambdaLR(LRScheduler):
 
 
 class OneCycleLR(LRScheduler):
-    """The 1cycle policy (Smith, 2018): warm up to `max_lr`, then anneal to max_lr/(div_factor·final_div_factor).
+    """The 1cycle policy (Smith, 2018): warm up to `max_lr`, then anneal to
+    max_lr/(div_factor·final_div_factor).
 
-    Stepped after every batch, `total_steps` times in all. With `cycle_momentum` the momentum (or Adam's
-    beta1) moves the opposite way, between `max_momentum` and `base_momentum`.
+    Stepped after every batch, `total_steps` times in all. With
+    `cycle_momentum` the momentum (or Adam's beta1) moves the opposite way,
+    between `max_momentum` and `base_momentum`.
     """
 
     def __init__(
@@ -2964,12 +3029,14 @@ class OneCycleLR(LRScheduler):
             total_steps = epochs * steps_per_epoch
         else:
             raise ValueError(
-                "OneCycleLR needs total_steps, or both epochs and steps_per_epoch"
+                "OneCycleLR needs total_steps, or both epochs and "
+                "steps_per_epoch"
             )
         _check_range("pct_start", pct_start, high=1.0)
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(
-                f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
+                "anneal_strategy must be 'cos' or 'linear', got "
+                f"{anneal_strategy!r}"
             )
         _check_range("div_factor", div_factor, low_open=True)
         _check_range("final_div_factor", final_div_factor, low_open=True)
@@ -3032,7 +3099,8 @@ class OneCycleLR(LRScheduler):
             defaults = getattr(optimizer, "defaults", {})
             if "momentum" not in defaults and "betas" not in defaults:
                 raise ValueError(
-                    "cycle_momentum=True needs an optimizer with momentum or betas "
+                    "cycle_momentum=True needs an optimizer with momentum or "
+                    "betas "
                     "(SGD, RMSprop, Adam, AdamW); pass cycle_momentum=False"
                 )
             self.use_beta1 = "betas" in defaults
@@ -3066,7 +3134,8 @@ class OneCycleLR(LRScheduler):
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(
-                f"OneCycleLR was stepped {step} times, but total_steps is {self.total_steps}"
+                f"OneCycleLR was stepped {step} times, but total_steps is "
+                f"{self.total_steps}"
             )
         lrs = []
         for group in self.optimizer.param_groups:
@@ -3104,7 +3173,8 @@ def _per_group(name, value, groups, **limits):
     if isinstance(value, (list, tuple)):
         if len(value) != len(groups):
             raise ValueError(
-                f"{name}: expected {len(groups)} values (one per parameter group), got {len(value)}"
+                f"{name}: expected {len(groups)} values (one per parameter "
+                f"group), got {len(value)}"
             )
         values = list(value)
     else:
@@ -3115,28 +3185,33 @@ def _per_group(name, value, groups, **limits):
 
 
 class SequentialLR(LRScheduler):
-    """Run `schedulers[0]` until `milestones[0]`, then `schedulers[1]` (from its epoch 0), and so on."""
+    """Run `schedulers[0]` until `milestones[0]`, then `schedulers[1]` (from
+    its epoch 0), and so on."""
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
         _check_optimizer(optimizer)
         schedulers, milestones = list(schedulers), list(milestones)
         if not schedulers:
             raise ValueError(
-                "schedulers is empty: SequentialLR needs at least one scheduler"
+                "schedulers is empty: SequentialLR needs at least one "
+                "scheduler"
             )
         for i, scheduler in enumerate(schedulers):
             if isinstance(scheduler, ReduceLROnPlateau):
                 raise ValueError(
-                    f"schedulers[{i}] is a ReduceLROnPlateau, which steps on a metric: it cannot "
+                    f"schedulers[{i}] is a ReduceLROnPlateau, which steps on "
+                    "a metric: it cannot "
                     f"be part of a SequentialLR"
                 )
             if getattr(scheduler, "optimizer", None) is not optimizer:
                 raise ValueError(
-                    f"schedulers[{i}] belongs to another optimizer: all must share this one"
+                    f"schedulers[{i}] belongs to another optimizer: all must "
+                    "share this one"
                 )
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
-                f"milestones: expected {len(schedulers) - 1} (one fewer than schedulers), "
+                f"milestones: expected {len(schedulers) - 1} (one fewer than "
+                "schedulers), "
                 f"got {len(milestones)}"
             )
         self.optimizer = optimizer
@@ -3206,9 +3281,11 @@ def _undo_first_step(scheduler):
 
 
 class ReduceLROnPlateau(LRScheduler):
-    """Multiply the rate by `factor` when a metric has not improved for more than `patience` epochs.
+    """Multiply the rate by `factor` when a metric has not improved for more
+    than `patience` epochs.
 
-    scheduler.step(validation_loss)      # once per epoch, with the metric (mode="min": lower is better)
+    # once per epoch, with the metric (mode="min": lower is better)
+    scheduler.step(validation_loss)
     """
 
     def __init__(
@@ -3228,7 +3305,8 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(
-                f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
+                "threshold_mode must be 'rel' or 'abs', got "
+                f"{threshold_mode!r}"
             )
         _check_range("factor", factor, **_UNIT)
         _check_int("patience", patience, low=0)
@@ -3260,7 +3338,8 @@ class ReduceLROnPlateau(LRScheduler):
         )
 
     def step(self, metrics):
-        """Record this epoch's metric; reduce the rates after more than `patience` epochs without progress."""
+        """Record this epoch's metric; reduce the rates after more than
+        `patience` epochs without progress."""
         current = float(metrics)
         self.last_epoch += 1
         if self._is_better(current):
@@ -3293,7 +3372,8 @@ class ReduceLROnPlateau(LRScheduler):
 
 # %%
 def schedule_curve(make_scheduler, epochs=100, lr=0.1):
-    """The learning rate a scheduler sets at each epoch 0..epochs-1, on a throwaway optimizer."""
+    """The learning rate a scheduler sets at each epoch 0..epochs-1, on a
+    throwaway optimizer."""
     optimizer = SGD([make_parameter(0.0)], learning_rate=lr, momentum=0.9)
     scheduler = make_scheduler(optimizer)
     rates = []
@@ -3396,7 +3476,8 @@ if __name__ == "__main__":
 # %%
 #| export
 def _gradients(parameters):
-    """The gradient arrays of a parameter or a list of parameters, writable, skipping missing ones."""
+    """The gradient arrays of a parameter or a list of parameters, writable,
+    skipping missing ones."""
     parameters = (
         [parameters]
         if _is_parameter(parameters)
@@ -3420,9 +3501,11 @@ def _gradients(parameters):
 def clip_grad_norm_(
     parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
 ):
-    """Scale all gradients together so that their total norm is at most `max_norm`; return the norm before.
+    """Scale all gradients together so that their total norm is at most
+    `max_norm`; return the norm before.
 
-    total = ‖(‖g_1‖, ‖g_2‖, ...)‖ with the chosen norm; every g is multiplied by min(1, max_norm/(total + 1e-6)).
+    total = ‖(‖g_1‖, ‖g_2‖, ...)‖ with the chosen norm; every g is multiplied
+    by min(1, max_norm/(total + 1e-6)).
     """
     _check_range("max_norm", max_norm, allow_inf=True)  # inf: only measure
     norm_type = math.inf if norm_type == "inf" else norm_type
@@ -3441,7 +3524,8 @@ def clip_grad_norm_(
     total = float(np.linalg.norm(norms, norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
-            f"the total gradient norm is {total}, not finite: a loss or gradient is NaN or infinite "
+            f"the total gradient norm is {total}, not finite: a loss or "
+            "gradient is NaN or infinite "
             f"(clip_grad_norm_ was called with error_if_nonfinite=True)"
         )
     scale = np.minimum(
@@ -3474,7 +3558,8 @@ def test_unit_gradient_clipping():
         and abs(b.grad.data - 4 * scale) < 1e-15
     )
     print(
-        "✅ clip_grad_norm_ scales by max_norm / (total + 1e-6) and returns the norm before clipping"
+        "✅ clip_grad_norm_ scales by max_norm / (total + 1e-6) and returns "
+        "the norm before clipping"
     )
     c = make_parameter([1.0, -1.0], grad=[0.1, -0.2])
     assert abs(clip_grad_norm_(c, max_norm=10.0) - np.sqrt(0.05)) < 1e-15
@@ -3499,7 +3584,8 @@ if __name__ == "__main__":
 
 # %%
 def least_squares_run(steps, checkpoint=None, seed=0):
-    """Adam + CosineAnnealingLR on ‖Xw − y‖²/n; returns (weights, checkpoint after `steps`)."""
+    """Adam + CosineAnnealingLR on ‖Xw − y‖²/n; returns (weights, checkpoint
+    after `steps`)."""
     rng = np.random.default_rng(seed)
     X, y = rng.standard_normal((32, 4)), rng.standard_normal(32)
     w = make_parameter(np.zeros(4))
@@ -3572,7 +3658,8 @@ if __name__ == "__main__":
 #
 # ```text
 # θ at step 1: expected 0.9000000005, got 0.683772283983
-#   → this is what you get when the bias correction is missing (m̂ = m and v̂ = v)
+#   → this is what you get when the bias correction is missing
+#     (m̂ = m and v̂ = v)
 # ```
 #
 # ### Manual testing
@@ -5508,7 +5595,8 @@ if __name__ == "__main__":
 
 # %%
 def median_seconds(function, repeats=3):
-    """Median wall time of `function()` after one warm-up call (which, for an optimizer, creates the state)."""
+    """Median wall time of `function()` after one warm-up call (which, for an
+    optimizer, creates the state)."""
     function()
     times = []
     for _ in range(repeats):
@@ -5519,7 +5607,8 @@ def median_seconds(function, repeats=3):
 
 
 def copy_bandwidth(num_floats, repeats=3):
-    """Bytes per second of a large float32 copy: it reads every byte once and writes every byte once."""
+    """Bytes per second of a large float32 copy: it reads every byte once and
+    writes every byte once."""
     source = np.ones(num_floats, dtype=np.float32)
     target = np.empty_like(source)
     return (
