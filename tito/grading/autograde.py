@@ -65,7 +65,6 @@ class Result:
     error: str | None = None
     log: Path | None = None
     grades: dict = field(default_factory=dict)  # grade cell -> auto score
-    cpu_seconds: float | None = None  # the worker's and the kernel's
 
 
 # --- the parent's side ----------------------------------------------------------------------------------------
@@ -535,7 +534,6 @@ def _finish(
         # symlinks the kernel made stay links: their targets are never copied
         shutil.copytree(graded, target, symlinks=True)
         result.seconds, result.log = seconds, log
-        result.cpu_seconds = answer.get("cpu_seconds")
         return result
     score, max_score = record_failure(course, assignment, student)
     return Result(
