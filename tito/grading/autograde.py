@@ -67,7 +67,6 @@ class Result:
     log: Path | None = None
     grades: dict = field(default_factory=dict)  # grade cell -> auto score
     flags: list = field(default_factory=list)  # tampering: points withheld
-    cpu_seconds: float | None = None  # the worker's and the kernel's
 
 
 # --- the parent's side ----------------------------------------------------------------------------------------
@@ -538,7 +537,6 @@ def _finish(
         shutil.copytree(graded, target, symlinks=True)
         result.seconds, result.log = seconds, log
         result.flags = review.check(course, assignment, student, result)
-        result.cpu_seconds = answer.get("cpu_seconds")
         return result
     score, max_score = record_failure(course, assignment, student)
     return Result(
