@@ -404,13 +404,19 @@ def status_lines() -> list[str]:
             lines.append(f"{title} ✅ exercises passing")
         else:
             stubs = [f"`{e.label}`" for e in todo if e.stub]
-            detail = (
-                f"still to write: {', '.join(stubs)}"
-                if stubs
-                else "every exercise written; run "
-                f"`tito export --module {module.name} && tito test --module "
-                f"{module.name}`"
-            )
+            tested = started(module).get("tested") or {}
+            if stubs:
+                detail = f"still to write: {', '.join(stubs)}"
+            elif tested.get("source_sha256") == source_sha256(module):
+                detail = (
+                    "the last `tito test` failed: its exercise lines say "
+                    "which and why"
+                )
+            else:
+                detail = (
+                    "every exercise written; run `tito export --module "
+                    f"{module.name} && tito test --module {module.name}`"
+                )
             lines.append(
                 f"{title} in progress: {len(todo) - len(stubs)} of "
                 f"{len(todo)} exercises written; {detail}"
