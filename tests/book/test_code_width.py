@@ -25,11 +25,20 @@ def width(line):
 
 
 def _fenced_lines(markdown):
-    inside = False
+    """Lines of fenced code blocks (a MyST directive such as ```{note} is
+    prose, not code)."""
+    opened = None  # the fence of the open block, and whether it is code
     for line in markdown.splitlines():
-        if FENCE.match(line):
-            inside = not inside
-        elif inside:
+        fence = FENCE.match(line)
+        if fence and opened is None:
+            info = line.strip()[3:].strip()
+            opened = (
+                fence.group(1),
+                not info.startswith("{") or "code" in info,
+            )
+        elif fence and line.strip() == opened[0]:
+            opened = None
+        elif opened and opened[1]:
             yield line
 
 
