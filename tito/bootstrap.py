@@ -14,12 +14,17 @@ from tito.modules import ROOT
 BOOTSTRAP = "#| bootstrap"
 
 TEMPLATE = """\
-# Makes `tinytorch` importable. Locally and on Binder it is installed already (this does nothing);
-# on Colab it installs the course package from the course repository first.
+# Makes `tinytorch` importable. Locally and on Binder it is installed
+# already (this does nothing); on Colab it installs the course package
+# from the course repository first.
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("tinytorch") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
-                    "tinytorch @ git+{url}@{branch}"], check=True)
+    course = "{url}"
+    package = f"tinytorch @ git+{{course}}@{branch}"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", package],
+        check=True,
+    )
 import tinytorch"""
 
 

@@ -121,9 +121,8 @@ def test_make_page_executes_the_reference_solution_and_shows_the_student_edition
     assert "matplotlib_inline" in printed  # MPLBACKEND unset: figures inline
     assert any("image/png" in o.get("data", {}) for o in outputs)
     url, branch = book_repository()
-    assert (
-        f"tinytorch @ git+{url}@{branch}" in page.cells[1].source
-    )  # bootstrap cell filled
+    bootstrap = page.cells[1].source  # filled from _config.yml
+    assert f'course = "{url}"' in bootstrap and f"@{branch}" in bootstrap
     assert (
         book.page_status(tiny_course, [tiny_course], book.nbgrader_config())
         is None

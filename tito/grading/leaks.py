@@ -74,8 +74,13 @@ _TRACEBACK_PREFIX = re.compile(
 
 
 # a bare name or attribute, as in a call spread over lines: `shape,` says
-# nothing of the solution
+# nothing of the solution; nor does the opening of a call or a collection
+# (`expect_equal(`, `mistakes={`, `out = [`) that a formatter put on its own
+# line
 _BARE_NAME = re.compile(r"[\w.]+[,)\]]*")
+_OPENING = re.compile(r"(?:[\w.]+\s*=\s*)?[\w.]*\s*[(\[{]")
+# one keyword argument of such a call: `learning_rate=0.1,`
+_KEYWORD = re.compile(r"\w+=[\w.+\-'\"]+,?")
 
 
 def is_trivial(line: str) -> bool:
@@ -84,6 +89,8 @@ def is_trivial(line: str) -> bool:
         or line in _TRIVIAL
         or not re.search(r"[A-Za-z0-9]", line)
         or _BARE_NAME.fullmatch(line) is not None
+        or _OPENING.fullmatch(line) is not None
+        or _KEYWORD.fullmatch(line) is not None
     )
 
 
