@@ -185,6 +185,7 @@ def _stub_settings(config) -> str:
 def source_hash(module: Module, modules: list[Module], config) -> str:
     """Hash of everything the page's content depends on: when it changes, the page is executed again."""
     from tito import export
+    from tito.bootstrap import TEMPLATE as BOOTSTRAP_TEMPLATE
     from tito.bootstrap import repository
 
     digest = hashlib.sha256(f"page-format {PAGE_FORMAT}\n".encode())
@@ -213,6 +214,7 @@ def source_hash(module: Module, modules: list[Module], config) -> str:
                 else b""
             )
     digest.update(repr(repository()).encode())
+    digest.update(BOOTSTRAP_TEMPLATE.encode())  # the page's first code cell
     digest.update(_stub_settings(config).encode())
     return digest.hexdigest()
 

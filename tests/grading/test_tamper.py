@@ -187,10 +187,12 @@ def test_a_hostile_submission_is_flagged_and_earns_nothing(graded, student):
 
 def test_the_attacks_would_have_worked(graded):
     """What nbgrader computed before the flag: without it, the transformer
-    and the missing guard would have earned points for no work."""
-    for student in ("hooks", "no-guard"):
-        computed = _record(graded, student)["computed"]
-        assert sum(computed.values()) > 0, (student, computed)
+    would have earned points for no work. The missing guard earns nothing
+    even unflagged: the sandbox's package holds no solution to import."""
+    computed = _record(graded, "hooks")["computed"]
+    assert sum(computed.values()) > 0, ("hooks", computed)
+    computed = _record(graded, "no-guard")["computed"]
+    assert sum(computed.values()) == 0, ("no-guard", computed)
 
 
 def test_each_attack_is_named(graded):

@@ -279,7 +279,7 @@ WRONG = {
             "m_hat = exp_avg / (1 - beta1 ** step)\n"
             "v_hat = exp_avg_sq / (1 - beta2 ** step)\n"
             "param -= lr * m_hat / (np.sqrt(v_hat) + eps)\n",
-            r"full-size temporary",
+            r"full-size temporar(y|ies)",
         ),
         Wrong(  # in place, but v is never bias-corrected
             "s, work = scratch[0], scratch[1]\n"

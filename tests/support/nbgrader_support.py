@@ -86,13 +86,24 @@ class TestCell:
     depends_on: set  # grade_ids of the exercises it uses
 
 
-def _named(exercises: list[Exercise], text: str) -> set:
-    """The grade_ids of the exercises whose names `text` mentions."""
+def _identifiers(code: str) -> set:
+    """The names code uses (not its comments or strings); falls back to the
+    words of the text when it does not parse (an answer's body)."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return set(re.findall(r"\w+", code))
     return {
-        e.grade_id
-        for e in exercises
-        if any(re.search(rf"\b{re.escape(n)}\b", text) for n in e.names)
+        node.id if isinstance(node, ast.Name) else node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Name, ast.Attribute))
     }
+
+
+def _named(exercises: list[Exercise], text: str) -> set:
+    """The grade_ids of the exercises whose names `text`'s code uses."""
+    used = _identifiers(text)
+    return {e.grade_id for e in exercises if e.names & used}
 
 
 def structure(
