@@ -113,7 +113,7 @@ SCENARIOS = {
     "partial": (
         _answers(**{ADAM: WRONG[ADAM], STEP_LR: WRONG[STEP_LR]}),
         None,
-        {GD, SGD},
+        ALL - {ADAM, STEP_LR},
         None,
     ),
     # an infinite loop in an exercise (stopped by the cell timeout); sys.exit() in a cell; a fake answer
