@@ -1,14 +1,19 @@
-"""How long does autograding a class take? A class of module-09 submissions, graded by the real nbgrader
-through `tito nbgrader autograde`, with 1 and with 2 workers.
+"""How long does autograding a class take? A class of module-09 submissions,
+graded by the real nbgrader through `tito nbgrader autograde`, with 1 and with
+2 workers.
 
-    python benchmarks/autograde_scale.py                    # 30 students, workers 1 and 2
+    # 30 students, workers 1 and 2
+    python benchmarks/autograde_scale.py
     python benchmarks/autograde_scale.py --students 10 --workers 1 2 4
-    python benchmarks/autograde_scale.py --unsafe-no-sandbox   # the sandbox's cost
-    python benchmarks/autograde_scale.py --with-demonstrations # what skipping them saves
+    # the sandbox's cost
+    python benchmarks/autograde_scale.py --unsafe-no-sandbox
+    # what skipping the demonstrations saves
+    python benchmarks/autograde_scale.py --with-demonstrations
 
-Each run grades a fresh temporary copy of the course (nothing is written in the repository). The class is
-mostly right answers, some partly right, a few untouched, as a real class is. Prints wall time, time per
-submission and the speed-up over one worker.
+Each run grades a fresh temporary copy of the course (nothing is written in the
+repository). The class is mostly right answers, some partly right, a few
+untouched, as a real class is. Prints wall time, time per submission and the
+speed-up over one worker.
 """
 
 from __future__ import annotations
@@ -115,8 +120,10 @@ def main() -> int:
     import os
 
     print(
-        f"autograding {args.students} submissions of {MODULE} on {os.cpu_count()} CPU(s); "
-        f"load average before: {os.getloadavg()[0]:.1f} (other work on the machine skews the figures)"
+        f"autograding {args.students} submissions of {MODULE} on "
+        f"{os.cpu_count()} CPU(s); "
+        f"load average before: {os.getloadavg()[0]:.1f} (other work on the "
+        "machine skews the figures)"
     )
     rows = []
     for workers in args.workers:
@@ -129,10 +136,12 @@ def main() -> int:
         )
         rows.append(row)
         print(
-            f"  workers={workers}: {row['wall']:.1f} s wall, {row['per_submission']:.2f} s per submission "
+            f"  workers={workers}: {row['wall']:.1f} s wall, "
+            f"{row['per_submission']:.2f} s per submission "
             f"(each takes {row['worker_seconds']:.2f} s in its worker), "
             f"scores {row['scores']}, "
-            f"not graded: {len(row['failed'])}; load average {os.getloadavg()[0]:.1f}",
+            f"not graded: {len(row['failed'])}; load average "
+            f"{os.getloadavg()[0]:.1f}",
             flush=True,
         )
     base = rows[0]["wall"]

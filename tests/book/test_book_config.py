@@ -1,4 +1,5 @@
-"""The site's configuration, its vendored JavaScript, the Binder environment and the Pages workflow."""
+"""The site's configuration, its vendored JavaScript, the Binder environment
+and the Pages workflow."""
 
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ def test_vendored_versions_match_package_json_and_the_lock_file():
     assert vendored == package["devDependencies"]
     for name, version in vendored.items():
         assert lock["packages"][f"node_modules/{name}"]["version"] == version
-    # the widget bundle's Font Awesome files sit beside it (tinytorch-widgets.js points the bundle there)
+    # the widget bundle's Font Awesome files sit beside it
+    # (tinytorch-widgets.js points the bundle there)
     fonts = re.findall(
         r'"([0-9a-f]{20}\.(?:woff2?|ttf|eot|svg))"',
         (STATIC / "vendor" / "html-manager" / "embed-amd.js").read_text(

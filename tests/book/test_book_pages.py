@@ -1,4 +1,5 @@
-"""The committed module pages (book/modules/NN_name.ipynb): the student edition with the reference outputs."""
+"""The committed module pages (book/modules/NN_name.ipynb): the student edition
+with the reference outputs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from book_support import (
     PAGES_DIR,
     ROOT,
+    bootstrap_install_command,
     hidden_lines,
     module_slugs,
     page_notebook,
@@ -31,7 +33,8 @@ def page(request):
     slug = request.param
     if not (PAGES_DIR / f"{slug}.ipynb").is_file():
         pytest.fail(
-            f"book/modules/{slug}.ipynb is missing: run `tito book pages` and commit it"
+            f"book/modules/{slug}.ipynb is missing: run `tito book pages` and "
+            "commit it"
         )
     return slug, page_notebook(slug)
 
@@ -47,7 +50,8 @@ def test_page_holds_no_solution_and_no_hidden_test(page):
         hidden_lines(source_of(slug).read_text(encoding="utf-8")) & shown
     )
     assert not leaked, (
-        f"{slug}: lines from solution / hidden-test regions on the page: {leaked}"
+        f"{slug}: lines from solution / hidden-test regions on the page: "
+        f"{leaked}"
     )
     for cell in notebook["cells"]:
         for marker in (
@@ -78,7 +82,8 @@ def test_exercise_cells_are_stubs_with_the_reference_outputs_kept(page):
         output for cell in code_cells for output in cell.get("outputs", [])
     ]
     assert outputs, (
-        f"{slug}: the page has no outputs (it must be executed with the reference solution)"
+        f"{slug}: the page has no outputs (it must be executed with the "
+        "reference solution)"
     )
     errors = [output for output in outputs if output["output_type"] == "error"]
     assert not errors, (
@@ -101,7 +106,8 @@ def test_figures_are_inline_images(page):
         if "image/png" in output.get("data", {})
     ]
     assert images, (
-        f"{slug}: no figure on the page (MPLBACKEND must be unset when the page is executed)"
+        f"{slug}: no figure on the page (MPLBACKEND must be unset when the "
+        "page is executed)"
     )
 
 
@@ -111,7 +117,10 @@ def test_bootstrap_cell_installs_from_the_configured_repository(page):
     first_code = next(
         cell for cell in notebook["cells"] if cell["cell_type"] == "code"
     )
-    assert f"tinytorch @ git+{url}@{branch}" in cell_text(first_code)
+    command = bootstrap_install_command(cell_text(first_code))
+    assert command is not None and command[-1] == (
+        f"tinytorch @ git+{url}@{branch}"
+    ), f"{slug}: without tinytorch the first cell runs {command}"
     assert "#| bootstrap" not in cell_text(first_code)
 
 
@@ -172,7 +181,9 @@ def test_widget_state_is_saved_with_the_page_when_a_module_shows_widgets():
             if "application/vnd.jupyter.widget-view+json"
             in output.get("data", {})
         ]
-        if views:  # the static page renders a widget only from the state saved in the notebook metadata
+        # the static page renders a widget only from the state saved in the
+        # notebook metadata
+        if views:
             state = notebook["metadata"]["widgets"][
                 "application/vnd.jupyter.widget-state+json"
             ]["state"]

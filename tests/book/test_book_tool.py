@@ -1,7 +1,9 @@
-"""`tito book`: how a page is made, when it is stale, and how launch buttons are pointed at the student notebook."""
+"""`tito book`: how a page is made, when it is stale, and how launch buttons
+are pointed at the student notebook."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -53,7 +55,7 @@ TINY_MODULE = HEADER + textwrap.dedent('''
     #| export
     import numpy as np
 
-    # %% nbgrader={"grade": false, "grade_id": "double", "locked": false, "schema_version": 3, "solution": true, "task": false}
+    # %% nbgrader=SOLUTION
     #| export
     def double(x):
         """Twice x."""
@@ -62,7 +64,7 @@ TINY_MODULE = HEADER + textwrap.dedent('''
         return return_value_unique_to_the_solution
         ### END SOLUTION
 
-    # %% nbgrader={"grade": true, "grade_id": "test-double", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+    # %% nbgrader=TEST
     def test_unit_double():
         assert double(2) == 4
         ### BEGIN HIDDEN TESTS
@@ -83,9 +85,29 @@ TINY_MODULE = HEADER + textwrap.dedent('''
     ''')
 
 
+def _nbgrader(grade_id: str, graded: bool) -> str:
+    """The one-line metadata of a solution cell, or of a test cell."""
+    meta = {
+        "grade": graded,
+        "grade_id": grade_id,
+        "locked": graded,
+        **({"points": 1} if graded else {}),
+        "schema_version": 3,
+        "solution": not graded,
+        "task": False,
+    }
+    return json.dumps(meta)
+
+
+TINY_MODULE = TINY_MODULE.replace(
+    "nbgrader=SOLUTION", "nbgrader=" + _nbgrader("double", graded=False)
+).replace("nbgrader=TEST", "nbgrader=" + _nbgrader("test-double", graded=True))
+
+
 @pytest.fixture
 def tiny_course(tmp_path, monkeypatch):
-    """A course with one module, in a temporary folder: the page machinery pointed at it."""
+    """A course with one module, in a temporary folder: the page machinery
+    pointed at it."""
     source_dir = tmp_path / "modules" / "source"
     folder = source_dir / "01_tiny"
     folder.mkdir(parents=True)
@@ -99,7 +121,7 @@ def tiny_course(tmp_path, monkeypatch):
     return module
 
 
-def test_make_page_executes_the_reference_solution_and_shows_the_student_edition(
+def test_a_page_runs_the_reference_and_shows_the_student_edition(
     tiny_course,
 ):
     slug, _ = book.make_page(tiny_course.slug)
@@ -170,7 +192,7 @@ def test_page_status_missing_current_stale_and_edited(tiny_course):
     )
 
 
-def test_source_hash_follows_earlier_modules_package_code_and_the_stub_settings(
+def test_source_hash_follows_earlier_modules_and_the_stub_settings(
     tiny_course, tmp_path
 ):
     later_folder = tiny_course.folder.parent / "02_later"
@@ -341,7 +363,8 @@ def test_serve_serves_the_site_on_localhost(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     code = (
-        f"import pathlib, tito.book as b; b.HTML_DIR = pathlib.Path({str(tmp_path)!r}); "
+        "import pathlib, tito.book as b; b.HTML_DIR = "
+        f"pathlib.Path({str(tmp_path)!r}); "
         f"raise SystemExit(b.serve({port}))"
     )
     server = subprocess.Popen(

@@ -1,8 +1,10 @@
-"""Every line of code a reader sees fits the book's code column (79 characters, as ruff formats it).
+"""Every line of code a reader sees fits the book's code column (79 characters,
+as ruff formats it).
 
-The browser test (tests/browser) measures the built pages; this one reads the sources, so it runs in a
-second and names the file and line to fix: code cells of the module sources (what the book shows as
-code, cell markers and export directives aside) and code blocks in the markdown of modules and pages.
+The browser test (tests/browser) measures the built pages; this one reads the
+sources, so it runs in a second and names the file and line to fix: code cells
+of the module sources (what the book shows as code, cell markers and export
+directives aside) and code blocks in the markdown of modules and pages.
 """
 
 import re
@@ -43,7 +45,8 @@ def _fenced_lines(markdown):
 
 
 def too_wide(path):
-    """(cell number, line) of every line wider than WIDTH that the book shows as code."""
+    """(cell number, line) of every line wider than WIDTH that the book shows
+    as code."""
     found = []
     if path.suffix == ".md":
         cells = [("markdown", path.read_text(encoding="utf-8"))]

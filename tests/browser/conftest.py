@@ -1,8 +1,10 @@
-"""Headless Chromium against the built site, served by `python -m http.server` on 127.0.0.1.
+"""Headless Chromium against the built site, served by `python -m http.server`
+on 127.0.0.1.
 
-Debian's /usr/bin/chromium (`apt-get install -y chromium`) driven by the playwright Python API: never
-`playwright install`. Every request that does not go to 127.0.0.1 is blocked and recorded, so a page that
-would fetch anything from the internet at load fails its test.
+Debian's /usr/bin/chromium (`apt-get install -y chromium`) driven by the
+playwright Python API: never `playwright install`. Every request that does not
+go to 127.0.0.1 is blocked and recorded, so a page that would fetch anything
+from the internet at load fails its test.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def site_dir() -> Path:
-    """The built site; built from the committed pages when it is missing (one build even under xdist)."""
+    """The built site; built from the committed pages when it is missing (one
+    build even under xdist)."""
     HTML_DIR.parent.mkdir(exist_ok=True)
     with open(HTML_DIR.parent / ".browser-tests.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -46,7 +49,8 @@ def site_dir() -> Path:
             )
             if result.returncode != 0:
                 pytest.fail(
-                    f"`tito book build --html-only` failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+                    "`tito book build --html-only` "
+                    f"failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
                 )
     return HTML_DIR
 
@@ -90,7 +94,8 @@ def base_url(site_dir) -> str:
 def browser():
     if not CHROMIUM.is_file():
         pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's Chromium with `apt-get install -y chromium` "
+            f"{CHROMIUM} is missing: install Debian's Chromium with `apt-get "
+            "install -y chromium` "
             "(never `playwright install`)"
         )
     from playwright.sync_api import sync_playwright
@@ -126,8 +131,9 @@ class Visit:
 
 @pytest.fixture
 def visit(browser, base_url):
-    """visit("book/intro.html") -> Visit, after the page and everything it loads have settled
-    (settle=False: as soon as the document is parsed, for checks of the HTML alone)."""
+    """visit("book/intro.html") -> Visit, after the page and everything it
+    loads have settled (settle=False: as soon as the document is parsed, for
+    checks of the HTML alone)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
 
     def guard(route):

@@ -1,4 +1,5 @@
-"""The course site as a reader's browser sees it: headless Chromium, nothing fetched from outside 127.0.0.1."""
+"""The course site as a reader's browser sees it: headless Chromium, nothing
+fetched from outside 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -36,15 +37,19 @@ def module_page(slug: str) -> str:
 def test_page_loads_without_errors_and_its_images_render(visit, path):
     loaded = visit(path)
     page = loaded.page
-    # scroll through the page so anything loaded lazily is loaded (and checked) too
+    # scroll through the page so anything loaded lazily is loaded (and checked)
+    # too
     page.evaluate(
-        "async () => { for (let y = 0; y < document.body.scrollHeight; y += 600) {"
-        " window.scrollTo(0, y); await new Promise(r => setTimeout(r, 20)); } }"
+        "async () => { for (let y = 0; y < document.body.scrollHeight; y += "
+        "600) {"
+        " window.scrollTo(0, y); await new Promise(r => setTimeout(r, 20)); } "
+        "}"
     )
     page.wait_for_load_state("networkidle")
     images = page.eval_on_selector_all(
         "img",
-        "imgs => imgs.map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0}))",
+        "imgs => imgs.map(i => ({src: i.currentSrc || i.src, ok: i.complete "
+        "&& i.naturalWidth > 0}))",
     )
     broken = [image["src"] for image in images if not image["ok"]]
     assert not loaded.problems, "\n".join(loaded.problems)
@@ -78,7 +83,8 @@ def test_module_page_launches_the_committed_student_notebook(visit, slug):
         'a[href*="/_sources/"][href$=".ipynb"]', "as => as.map(a => a.href)"
     )
     assert downloads and page.request.get(downloads[0]).ok, downloads
-    # the "Work on this module" section at the end of the page links to the same two places
+    # the "Work on this module" section at the end of the page links to the
+    # same two places
     body_links = page.eval_on_selector_all(
         "#work-on-this-module a", "as => as.map(a => a.href)"
     )
@@ -99,7 +105,8 @@ def test_module_page_launches_the_committed_student_notebook(visit, slug):
     expected = f"modules/release/{slug}/{name}_dev.ipynb"
     assert binder_path == colab_path == expected
     assert git_tracked(expected), (
-        f"{expected} is not committed: the launch buttons of {slug} open it on "
+        f"{expected} is not committed: the launch buttons of {slug} open it "
+        "on "
         f"{url} ({branch}); run `tito sync` and commit modules/release/"
     )
 
@@ -140,7 +147,8 @@ def test_saved_ipywidgets_render_without_a_kernel(visit):
     pages = widget_pages()
     if not pages:
         pytest.skip(
-            "no module page has an ipywidgets output yet (the widget demo cell of module 01 is missing)"
+            "no module page has an ipywidgets output yet (the widget demo "
+            "cell of module 01 is missing)"
         )
     loaded = visit(module_page(pages[0]))
     widgets = loaded.page.locator(".cell_output .jupyter-widgets")
@@ -170,7 +178,8 @@ def test_optimizer_explorer_responds_to_a_slider_without_a_kernel(
     pages = explorer_pages()
     if not pages:
         pytest.skip(
-            'no page has the no-kernel explorer (id="optimizer-explorer") yet: module 09 adds it'
+            'no page has the no-kernel explorer (id="optimizer-explorer") '
+            "yet: module 09 adds it"
         )
     loaded = visit(pages[0])
     explorer = loaded.page.locator("#optimizer-explorer")
@@ -185,7 +194,9 @@ def test_optimizer_explorer_responds_to_a_slider_without_a_kernel(
     for _ in range(3):  # as a reader would: arrow keys on the focused slider
         slider.press("ArrowRight")
     loaded.page.wait_for_function(
-        "before => document.querySelector('#optimizer-explorer').dataset.state !== before",
+        "before => "
+        "document.querySelector('#optimizer-explorer').dataset.state !== "
+        "before",
         arg=before,
         timeout=10_000,
     )
@@ -207,7 +218,8 @@ def test_search_finds_adam(visit):
 
 
 def test_flagship_page_screenshot(visit):
-    """The optimizers page (or the last module page there is) rendered as a reader sees it."""
+    """The optimizers page (or the last module page there is) rendered as a
+    reader sees it."""
     slug = "09_optimizers" if "09_optimizers" in MODULES else MODULES[-1]
     loaded = visit(module_page(slug))
     page = loaded.page
@@ -215,7 +227,8 @@ def test_flagship_page_screenshot(visit):
     assert re.search(r"\w", title)
     page.screenshot(path=SCREENSHOT, full_page=False)
     assert os.path.getsize(SCREENSHOT) > 10_000
-    # the page shows the course navigation, its maths typeset and at least one figure
+    # the page shows the course navigation, its maths typeset and at least one
+    # figure
     assert page.locator("nav.bd-links a").count() >= len(MODULES)
     assert page.locator("mjx-container").count() >= 1
     assert page.locator(".cell_output img").count() >= 1

@@ -1,7 +1,9 @@
-"""No code block on any page scrolls sideways at 1280 px: a reader sees every line of code whole.
+"""No code block on any page scrolls sideways at 1280 px: a reader sees every
+line of code whole.
 
-The check is the browser's own: a block scrolls when its content is wider than its box
-(`scrollWidth > clientWidth`). Code cells, their outputs and code in the prose all count.
+The check is the browser's own: a block scrolls when its content is wider than
+its box (`scrollWidth > clientWidth`). Code cells, their outputs and code in
+the prose all count.
 """
 
 from __future__ import annotations

@@ -349,3 +349,18 @@ def test_a_duplicated_or_extra_test_cell_does_not_stop_grading(tmp_path):
         "test-double": 2.0,
         "test-double-more": 3.0,
     }
+
+
+def test_a_new_gradebook_records_the_schema_version_nbgrader_would():
+    """tito asks alembic in-process (tito/grading/gradebook.py) what
+    nbgrader's `alembic heads` command would answer."""
+    import subprocess
+
+    from nbgrader.api import _temp_alembic_ini
+
+    from tito.grading.gradebook import alembic_head
+
+    with _temp_alembic_ini("sqlite:////tmp/unused.db") as ini:
+        printed = subprocess.check_output(["alembic", "-c", ini, "heads"])
+    expected = printed.decode().split()[0]
+    assert alembic_head() == expected, (alembic_head(), expected)

@@ -157,7 +157,7 @@ def graded(tmp_path_factory):
         "results": results,
         "csv": csv_path,
         "feedback": dict(zip(["loud", "hooks"], pages)),
-        "tests": structure(assignment.source_py),
+        "tests": structure(assignment.source_py, CORRECT),
     }
 
 

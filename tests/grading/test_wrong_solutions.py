@@ -60,7 +60,7 @@ def batches(wrong, tests):
     return grouped
 
 
-EXERCISES, TESTS = structure(SOURCE)
+EXERCISES, TESTS = structure(SOURCE, CORRECT)
 BATCHES = batches(WRONG, TESTS)
 CASES = [
     (f"wrong-{number}", exercise, WRONG[exercise].index(entry))

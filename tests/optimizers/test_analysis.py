@@ -1,10 +1,12 @@
-"""The claims of module 09's Use and Optimize parts, checked against the package.
+"""The claims of module 09's Use and Optimize parts, checked against the
+package.
 
-Every expectation is computed here, independently of the module: hand-derived gradients of the 2-D test
-functions (and finite differences), reference trajectories written in plain NumPy, the closed form of gradient
-descent on a quadratic, and the byte count of the optimizer state of a float32 model trained through autograd.
-The test functions are restated here on purpose: the module defines them in demonstration cells, and these
-tests must not depend on the module's notebook.
+The 2-D test functions are the module's own (`landscape_catalogue()` in
+optimizers_dev.py), so a change there reaches these tests. Every expectation is
+computed here, independently of the module: hand-derived gradients (and finite
+differences), reference trajectories written in plain NumPy, the closed form of
+gradient descent on a quadratic, and the byte count of the optimizer state of a
+float32 model trained through autograd.
 """
 
 import numpy as np
@@ -20,31 +22,16 @@ from tinytorch.core.losses import CrossEntropyLoss
 from tinytorch.core.networks import Sequential
 from tinytorch.core.optimizers import SGD, Adam, StepLR, gradient_descent_step
 
-ANGLE = np.pi / 6  # the module's quadratic is rotated by 30 degrees
-
-
-# --- the three test functions, written for Variables and for NumPy ---------------------------------------------
-def quadratic(x, y, kappa=20.0):
-    cos, sin = np.cos(ANGLE), np.sin(ANGLE)
-    u = x * cos + y * sin
-    v = y * cos - x * sin
-    return (u * u + v * v * kappa) * 0.5
-
-
-def rosenbrock(x, y):
-    return (1 - x) ** 2 + 100 * (y - x * x) ** 2
-
-
-def beale(x, y):
-    return (
-        (1.5 - x + x * y) ** 2
-        + (2.25 - x + x * y * y) ** 2
-        + (2.625 - x + x * y * y * y) ** 2
-    )
+optimizers_dev = pytest.importorskip("optimizers_dev")
+CATALOGUE = optimizers_dev.landscape_catalogue()
+quadratic = CATALOGUE["quadratic"]["function"]
+rosenbrock = CATALOGUE["rosenbrock"]["function"]
+beale = CATALOGUE["beale"]["function"]
+ANGLE = np.pi / 6  # the page: the quadratic's axes are rotated by 30 degrees
 
 
 def quadratic_matrix(kappa=20.0):
-    """A = R diag(1, κ) Rᵀ with R the rotation by ANGLE: f = θᵀAθ/2, ∇f = Aθ."""
+    """A = R diag(1, κ) Rᵀ, R the rotation by ANGLE: f = θᵀAθ/2, ∇f = Aθ."""
     rotation = np.array(
         [[np.cos(ANGLE), -np.sin(ANGLE)], [np.sin(ANGLE), np.cos(ANGLE)]]
     )
@@ -124,13 +111,15 @@ def test_autograd_gradient_of_the_test_functions(name, data):
 )
 def test_the_minima_have_value_and_gradient_zero(name, minimum):
     function, _, _ = LANDSCAPES[name]
+    assert CATALOGUE[name]["minimum"] == minimum
     assert function(*minimum) == 0.0
     assert np.array_equal(autograd_gradient(function, minimum), [0.0, 0.0])
 
 
-# --- trajectories through autograd against plain NumPy references ----------------------------------------------
+# --- trajectories through autograd against plain NumPy references ------------
 def module_path(function, start, optimizer, steps):
-    """What the module's demonstrations do: a Variable point, loss from Variable ops, backward, step."""
+    """What the module's demonstrations do: a Variable point, loss from
+    Variable ops, backward, step."""
     point = Variable(np.array(start, dtype=np.float64), requires_grad=True)
     opt = optimizer([point])
     path = [point.data.copy()]
@@ -220,12 +209,13 @@ def test_adam_trajectories_through_autograd_match_numpy(
     assert np.allclose(got, expected, rtol=1e-9, atol=1e-12)
 
 
-# --- the stability edge, in two dimensions ----------------------------------------------------------------------
+# --- the stability edge, in two dimensions -----------------------------------
 @pytest.mark.parametrize("alpha_lambda", [1.9, 2.0, 2.1])
 def test_gradient_descent_on_the_quadratic_follows_its_closed_form(
     alpha_lambda,
 ):
-    """Along eigenvector i the error is multiplied by exactly (1 − αλ_i) per step: αλ_max = 2 is the edge."""
+    """Along eigenvector i the error is multiplied by exactly (1 − αλ_i) per
+    step: αλ_max = 2 is the edge."""
     kappa, start, steps = 20.0, np.array([-4.5, -1.5]), 40
     alpha = alpha_lambda / kappa
     point = Variable(start.copy(), requires_grad=True)
@@ -254,7 +244,8 @@ def test_gradient_descent_on_the_quadratic_follows_its_closed_form(
 def test_heavy_ball_stability_edge_is_two_times_one_plus_momentum(
     momentum, factor, converges
 ):
-    """On f = λθ²/2 the heavy ball converges iff αλ < 2(1 + μ) (the explorer's prose relies on it)."""
+    """On f = λθ²/2 the heavy ball converges iff αλ < 2(1 + μ) (the explorer's
+    prose relies on it)."""
     curvature = 20.0
     lr = factor * 2 * (1 + momentum) / curvature
     companion = np.array(
@@ -271,7 +262,7 @@ def test_heavy_ball_stability_edge_is_two_times_one_plus_momentum(
     assert (abs(float(theta.data)) < 1e-3) == converges
 
 
-# --- memory: optimizer state of a float32 model trained through autograd ----------------------------------------
+# --- memory: optimizer state of a float32 model trained through autograd -----
 def float32_step(make_optimizer):
     manual_seed(0)
     model = Sequential(
@@ -324,9 +315,10 @@ def test_optimizer_state_is_a_whole_number_of_float32_copies(
     assert sum(array.nbytes for array in arrays) == copies * parameter_bytes
 
 
-# --- the Use part: the digits network reaches its promised accuracy ---------------------------------------------
+# --- the Use part: the digits network reaches its promised accuracy ----------
 def test_adam_with_step_lr_reaches_95_percent_on_digits():
-    """The recipe of the module's Use part, written out here: 15 epochs, Adam 0.005, StepLR(5, 0.5), seed 0."""
+    """The recipe of the module's Use part, written out here: 15 epochs, Adam
+    0.005, StepLR(5, 0.5), seed 0."""
     train, test = load_digits()
     manual_seed(0)
     model = Sequential([Dense(64, 128), ReLU(), Dense(128, 10)])

@@ -1,4 +1,5 @@
-"""clip_grad_norm_ and clip_grad_value_ against hand-computed values, a NumPy reference and torch.nn.utils."""
+"""clip_grad_norm_ and clip_grad_value_ against hand-computed values, a NumPy
+reference and torch.nn.utils."""
 
 import math
 

@@ -1,4 +1,5 @@
-"""Convergence to analytic optima on convex problems, and measured linear rates against theory."""
+"""Convergence to analytic optima on convex problems, and measured linear rates
+against theory."""
 
 import math
 
@@ -19,7 +20,7 @@ from tinytorch.core.optimizers import (
 from tinytorch.core.tensor import Tensor
 
 
-# --- least squares, gradients from autograd -----------------------------------------------------------------
+# --- least squares, gradients from autograd ----------------------------------
 def least_squares(seed=0, n=60, d=5):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d)) * np.linspace(
@@ -123,7 +124,8 @@ def test_gradient_descent_step_solves_a_quadratic():
 
 
 def test_one_dimensional_quadratic_in_closed_form():
-    """L = λθ²/2: θ_t = (1 − αλ)^t θ_0 exactly, for steps that converge, oscillate and diverge."""
+    """L = λθ²/2: θ_t = (1 − αλ)^t θ_0 exactly, for steps that converge,
+    oscillate and diverge."""
     for alpha_lambda in (0.5, 1.0, 1.5, 2.5):
         theta = Variable(np.array(1.0), requires_grad=True)
         optimizer = SGD([theta], lr=alpha_lambda / 4.0)  # λ = 4
@@ -138,7 +140,7 @@ def test_one_dimensional_quadratic_in_closed_form():
             )
 
 
-# --- measured linear rates ----------------------------------------------------------------------------------
+# --- measured linear rates ---------------------------------------------------
 KAPPA = 20.0
 
 
@@ -152,7 +154,8 @@ def quadratic(kappa=KAPPA, size=8, seed=0):
 
 
 def measured_rate(make_optimizer, first=30, last=200, kappa=KAPPA):
-    """Geometric mean contraction of ‖θ_t − θ*‖ between steps `first` and `last` (θ* = 0)."""
+    """Geometric mean contraction of ‖θ_t − θ*‖ between steps `first` and
+    `last` (θ* = 0)."""
     H, start = quadratic(kappa)
     theta = Variable(start.copy(), requires_grad=True)
     optimizer = make_optimizer([theta])
@@ -185,7 +188,8 @@ def test_heavy_ball_rate_is_sqrt_kappa_minus_one_over_sqrt_kappa_plus_one():
 
 
 def test_momentum_needs_far_fewer_steps():
-    """Steps to shrink the error a million times: about κ/2·ln(10⁶) for GD, √κ/2·ln(10⁶) for heavy ball."""
+    """Steps to shrink the error a million times: about κ/2·ln(10⁶) for GD,
+    √κ/2·ln(10⁶) for heavy ball."""
     root = math.sqrt(KAPPA)
     _, gd = measured_rate(lambda p: SGD(p, lr=2 / (1 + KAPPA)), last=300)
     _, hb = measured_rate(

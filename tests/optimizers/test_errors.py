@@ -1,4 +1,5 @@
-"""Bad input fails at once, with ValueError/TypeError messages that name the argument and its valid range."""
+"""Bad input fails at once, with ValueError/TypeError messages that name the
+argument and its valid range."""
 
 import numpy as np
 import pytest
@@ -239,7 +240,8 @@ def test_gradient_of_the_wrong_shape():
     p.grad = Tensor(np.ones(4))
     with pytest.raises(
         ValueError,
-        match=r"gradient of shape \(4,\) belongs to a parameter of shape \(3,\)",
+        match=r"gradient of shape \(4,\) belongs to a parameter of shape "
+        r"\(3,\)",
     ):
         SGD([p], lr=0.1).step()
 

@@ -1,10 +1,12 @@
-"""The analysis helpers of module 09's Use and Optimize parts (the demonstration cells of optimizers_dev.py),
-and the book tooling that turns the explorer's trajectories into its page (tito/book_explorer.py).
+"""The analysis helpers of module 09's Use and Optimize parts (the
+demonstration cells of optimizers_dev.py), and the book tooling that turns the
+explorer's trajectories into its page (tito/book_explorer.py).
 
-The helpers are imported from the module source (the activation script puts every module folder on the
-import path, as the page promises for `from optimizers_dev import SGD`). Expected values are computed here
-independently: restated formulas, a base64/int16 decoder written here, closed-form rates, and the package's
-own Adam for the in-place variant.
+The helpers are imported from the module source (the activation script puts
+every module folder on the import path, as the page promises for
+`from optimizers_dev import SGD`). Expected values are computed here
+independently: restated formulas, a base64/int16 decoder written here,
+closed-form rates, and the package's own Adam for the in-place variant.
 """
 
 import base64
@@ -22,8 +24,8 @@ from tinytorch.core.tensor import Tensor
 from tito import book_explorer
 
 optimizers_dev = pytest.importorskip("optimizers_dev")
-# importorskip only protects a checkout where the module source is not on the path; once spliced the
-# names below must exist, so a missing one fails loudly:
+# importorskip only protects a checkout where the module source is not on the
+# path; once spliced the names below must exist, so a missing one fails loudly:
 REQUIRED = [
     "ill_conditioned_quadratic",
     "rosenbrock",
@@ -90,7 +92,7 @@ def test_the_test_functions_are_the_textbook_ones():
 
 
 @pytest.mark.parametrize("name", ["quadratic", "rosenbrock", "beale"])
-def test_catalogue_minimum_is_a_zero_with_zero_gradient_and_start_is_in_the_box(
+def test_catalogue_minimum_is_a_zero_and_the_start_is_in_the_box(
     name,
 ):
     spec = optimizers_dev.landscape_catalogue()[name]
@@ -141,7 +143,8 @@ def test_rates_and_settings_are_the_closed_forms():
 
 
 def decode(text):
-    """base64 of little-endian int16 pairs, in tenths of a pixel -> array of (x, y) pixels."""
+    """base64 of little-endian int16 pairs, in tenths of a pixel -> array of
+    (x, y) pixels."""
     return (
         np.frombuffer(base64.b64decode(text), dtype="<i2").reshape(-1, 2)
         / 10.0
@@ -249,7 +252,8 @@ def test_explorer_data_matches_the_runs(small_explorer):
                         book_explorer.to_pixels(path[-1], spec["box"]),
                         atol=0.05 + 0.01,
                     )
-    # the quadratic's SGD at lr 0.2 without momentum leaves the plot; at 0.05 it does not
+    # the quadratic's SGD at lr 0.2 without momentum leaves the plot; at 0.05
+    # it does not
     sgd_runs = data["quadratic"]["runs"][
         "sgd"
     ]  # order: (0.05, 0), (0.05, 0.9), (0.2, 0), (0.2, 0.9)

@@ -1,5 +1,7 @@
-"""The module page's manual examples, run exactly as written in a fresh interpreter with the module folders on
-the import path (as `source bin/activate-tinytorch.sh` sets it), checked against closed-form references."""
+"""The module page's manual examples, run exactly as written in a fresh
+interpreter with the module folders on the import path (as
+`source bin/activate-tinytorch.sh` sets it), checked against closed-form
+references."""
 
 import os
 import re
@@ -8,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import jupytext
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,36 +20,23 @@ MODULE_FOLDERS = sorted(
     if p.is_dir()
 )
 
-PAGE_EXAMPLES = textwrap.dedent("""\
-    from optimizers_dev import SGD, Adam, StepLR
-    from autograd_dev import Variable
+SOURCE = ROOT / "modules" / "source" / "09_optimizers" / "optimizers_dev.py"
+MARKER = "# Test SGD on simple quadratic function"
 
-    # Test SGD on simple quadratic function
-    x = Variable(10.0, requires_grad=True)
-    sgd = SGD([x], learning_rate=0.1, momentum=0.9)
 
-    for step in range(100):
-        sgd.zero_grad()
-        loss = x**2  # Minimize f(x) = x²
-        loss.backward()
-        sgd.step()
-
-        if step % 10 == 0:
-            print(f"Step {step}: x = {x.data:.4f}, loss = {loss.data:.4f}")
-
-    # Test Adam convergence
-    x = Variable([2.0, -3.0], requires_grad=True)
-    adam = Adam([x], learning_rate=0.01)
-
-    for step in range(50):
-        adam.zero_grad()
-        loss = (x[0]**2 + x[1]**2).sum()  # Minimize ||x||²
-        loss.backward()
-        adam.step()
-
-        if step % 10 == 0:
-            print(f"Step {step}: x = {x.data}, loss = {loss.data:.6f}")
-""")
+def page_examples() -> str:
+    """The module's manual-testing cell as a learner types it in a shell:
+    the imports its text names, then the cell's body (outside the
+    notebook's `if __name__ == "__main__":` and `with after_exercise(...)`
+    wrappers)."""
+    cells = jupytext.read(SOURCE, fmt="py:percent").cells
+    index = next(i for i, c in enumerate(cells) if MARKER in c.source)
+    text = cells[index - 1].source  # the markdown that introduces it
+    imports = re.findall(r"`((?:from|import) [^`]+)`", text)
+    body = cells[index].source.splitlines()
+    first = next(i for i, line in enumerate(body) if MARKER in line)
+    code = textwrap.dedent("\n".join(body[first:]))
+    return "\n".join(imports) + "\n" + code + "\n"
 
 
 def run_as_learner(code, tmp_path):
@@ -68,7 +58,8 @@ def run_as_learner(code, tmp_path):
 
 
 def heavy_ball_on_x_squared():
-    """x ← x − 0.1·v with v ← 0.9·v + 2x (v₀ = 0): the printed (x after the step, loss before it)."""
+    """x ← x − 0.1·v with v ← 0.9·v + 2x (v₀ = 0): the printed (x after the
+    step, loss before it)."""
     x, v, lines = 10.0, 0.0, {}
     for step in range(100):
         loss = x * x
@@ -98,7 +89,7 @@ def numbers(text):
 
 
 def test_page_manual_examples_print_the_right_numbers(tmp_path):
-    output = run_as_learner(PAGE_EXAMPLES, tmp_path).splitlines()
+    output = run_as_learner(page_examples(), tmp_path).splitlines()
     assert len(output) == 15, output
     sgd_lines, adam_lines = output[:10], output[10:]
     for line, (step, (x, loss)) in zip(
@@ -131,9 +122,12 @@ def test_page_api_lines_work(tmp_path):
         import numpy as np
         from optimizers_dev import SGD, Adam, StepLR, gradient_descent_step
         from autograd_dev import Variable
-        w1, w2, bias = (Variable(np.ones(s), requires_grad=True) for s in ((2, 3), (3,), ()))
+        shapes = ((2, 3), (3,), ())
+        w1, w2, bias = (Variable(np.ones(s), requires_grad=True)
+                        for s in shapes)
         sgd = SGD(parameters=[w1, w2, bias], learning_rate=0.01, momentum=0.9)
-        adam = Adam(parameters=[w1, w2, bias], learning_rate=0.001, beta1=0.9, beta2=0.999)
+        adam = Adam(parameters=[w1, w2, bias], learning_rate=0.001,
+                    beta1=0.9, beta2=0.999)
         loss = (w1.sum() * 2 + (w2 * w2).sum() + bias * 3)
         sgd.zero_grad()
         loss.backward()
@@ -152,8 +146,9 @@ def test_page_api_lines_work(tmp_path):
     """)
     lines = run_as_learner(code, tmp_path).splitlines()
     assert np.isclose(numbers(lines[0])[0], 0.001, rtol=1e-12)
-    # 13 steps with the same gradients (w1: 2, bias: 3), momentum 0.9: one step before the scheduler exists,
-    # then epochs 0-9 at 0.01 and epochs 10-11 at 0.001
+    # 13 steps with the same gradients (w1: 2, bias: 3), momentum 0.9: one step
+    # before the scheduler exists, then epochs 0-9 at 0.01 and epochs 10-11 at
+    # 0.001
     rates = [0.01] * 11 + [0.001] * 2
     v, moved = 0.0, 0.0
     for lr in rates:
@@ -170,7 +165,8 @@ def test_page_api_lines_work(tmp_path):
 def test_importing_the_module_source_has_no_side_effects(tmp_path):
     code = (
         "import sys\nimport optimizers_dev\n"
-        "print('matplotlib' in sys.modules, sorted(n for n in ('SGD', 'Adam', 'StepLR') if hasattr(optimizers_dev, n)))"
+        "print('matplotlib' in sys.modules, sorted(n for n in ('SGD', 'Adam', "
+        "'StepLR') if hasattr(optimizers_dev, n)))"
     )
     assert (
         run_as_learner(code, tmp_path).strip()

@@ -1,4 +1,5 @@
-"""Property tests (hypothesis): random shapes, hyperparameters and gradient sequences."""
+"""Property tests (hypothesis): random shapes, hyperparameters and gradient
+sequences."""
 
 import math
 import pickle
@@ -41,7 +42,8 @@ decays = st.sampled_from([0.0, 0.0, 1e-3, 0.1])
 
 @st.composite
 def optimizer_cases(draw):
-    """(our constructor, reference(theta0, gradient, steps)) with random hyperparameters."""
+    """(our constructor, reference(theta0, gradient, steps)) with random
+    hyperparameters."""
     kind = draw(
         st.sampled_from(["sgd", "adam", "adamw", "rmsprop", "adagrad"])
     )
@@ -121,7 +123,8 @@ def optimizer_cases(draw):
 
 
 def gradient_stream(seed, size, steps):
-    """A fixed sequence of random gradients (one per step), whatever θ is, plus a pull towards 0."""
+    """A fixed sequence of random gradients (one per step), whatever θ is, plus
+    a pull towards 0."""
     grads = np.random.default_rng(seed).standard_normal((steps, size)) * 3.0
     counter = iter(range(steps))
     return lambda theta: grads[next(counter)] + 0.5 * theta

@@ -1,4 +1,5 @@
-"""Learning-rate schedulers: closed forms written in the test, torch.optim.lr_scheduler, resume, warnings."""
+"""Learning-rate schedulers: closed forms written in the test,
+torch.optim.lr_scheduler, resume, warnings."""
 
 import math
 import pickle
@@ -52,7 +53,8 @@ def torch_optimizer(momentum=0.9):
 
 
 def learning_rates(optimizer, scheduler, epochs=EPOCHS):
-    """The rates in the groups during epochs 0..epochs-1 (the loop steps the optimizer, then the scheduler)."""
+    """The rates in the groups during epochs 0..epochs-1 (the loop steps the
+    optimizer, then the scheduler)."""
     rates = []
     for _ in range(epochs):
         rates.append([group["lr"] for group in optimizer.param_groups])
@@ -61,7 +63,8 @@ def learning_rates(optimizer, scheduler, epochs=EPOCHS):
     return np.array(rates)
 
 
-# (id, our scheduler, torch scheduler, closed form lr(base, epoch)); each written once
+# (id, our scheduler, torch scheduler, closed form lr(base, epoch)); each
+# written once
 CASES = [
     (
         "step",
@@ -178,7 +181,8 @@ IDS = [case[0] for case in CASES]
 
 
 def close(actual, expected):
-    """Relative error 1e-9, plus a floor far below any rate (a cosine that reaches exactly 0 in one form)."""
+    """Relative error 1e-9, plus a floor far below any rate (a cosine that
+    reaches exactly 0 in one form)."""
     np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=1e-15)
 
 
@@ -230,7 +234,8 @@ def test_schedule_resumes_bit_for_bit(case):
 
 
 def test_step_lr_page_example():
-    """StepLR(optimizer, step_size=10, gamma=0.1): 0.1 for epochs 0-9, 0.01 for 10-19, ..."""
+    """StepLR(optimizer, step_size=10, gamma=0.1): 0.1 for epochs 0-9, 0.01 for
+    10-19, ..."""
     optimizer = SGD(
         [Variable(np.ones(1), requires_grad=True)], learning_rate=0.1
     )
@@ -256,7 +261,8 @@ def test_lambda_lr_one_function_per_group():
 
 
 class Warmup:
-    """A callable object: LambdaLR saves its attributes in the state dict (functions it cannot save)."""
+    """A callable object: LambdaLR saves its attributes in the state dict
+    (functions it cannot save)."""
 
     def __init__(self, length):
         self.length = length
@@ -275,7 +281,7 @@ def test_lambda_lr_state_dict_saves_callable_objects_not_functions():
     assert other.lr_lambdas[0].length == 4
 
 
-# --- OneCycleLR: learning rate and momentum -----------------------------------------------------------------
+# --- OneCycleLR: learning rate and momentum ----------------------------------
 ONE_CYCLE = [
     dict(max_lr=0.5, total_steps=60),
     dict(
@@ -372,7 +378,8 @@ def test_one_cycle_cycles_adams_beta1_and_stops_after_total_steps():
 
 @needs_torch
 def test_one_cycle_with_optimizer_matches_torch_trajectory():
-    """The cycled momentum really drives the optimizer: SGD + OneCycleLR parameters equal PyTorch's."""
+    """The cycled momentum really drives the optimizer: SGD + OneCycleLR
+    parameters equal PyTorch's."""
     gradient, start = ref.make_problem(6)
     ours = Variable(start.copy(), requires_grad=True)
     theirs = torch.tensor(start.copy(), requires_grad=True)
@@ -392,7 +399,7 @@ def test_one_cycle_with_optimizer_matches_torch_trajectory():
     assert ref.relative_error(ours.data, theirs.detach().numpy()) <= 1e-9
 
 
-# --- ReduceLROnPlateau ------------------------------------------------------------------------------------
+# --- ReduceLROnPlateau -------------------------------------------------------
 def noisy_plateau(seed):
     rng = np.random.default_rng(seed)
     return list(
@@ -489,7 +496,7 @@ def test_reduce_on_plateau_resumes_bit_for_bit():
     assert first + run(metrics[30:], optimizer, scheduler) == straight
 
 
-# --- protocol ------------------------------------------------------------------------------------------------
+# --- protocol ----------------------------------------------------------------
 def test_constructor_takes_the_first_step():
     optimizer = our_optimizer()
     scheduler = StepLR(optimizer, step_size=3)

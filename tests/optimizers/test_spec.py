@@ -1,6 +1,7 @@
-"""The spec every implementation must meet, through the public package API only (so any correct learner
-solution passes): a step never changes `.grad`; momentum under a changing learning rate follows
-PyTorch's form; Adam counts steps per parameter. Values are computed by hand in the comments."""
+"""The spec every implementation must meet, through the public package API only
+(so any correct learner solution passes): a step never changes `.grad`;
+momentum under a changing learning rate follows PyTorch's form; Adam counts
+steps per parameter. Values are computed by hand in the comments."""
 
 import math
 

@@ -1,5 +1,6 @@
-"""The Optimizer base class: checkpoints that resume bit for bit, groups, zero_grad, closures, skipped
-parameters, dtypes, and duck-typed parameters from both Variable classes."""
+"""The Optimizer base class: checkpoints that resume bit for bit, groups,
+zero_grad, closures, skipped parameters, dtypes, and duck-typed parameters from
+both Variable classes."""
 
 import importlib.util
 import pickle
@@ -209,7 +210,7 @@ def test_load_state_dict_casts_buffers_to_the_parameter_dtype():
     )
 
 
-# --- groups ------------------------------------------------------------------------------------------------
+# --- groups ------------------------------------------------------------------
 def test_missing_group_keys_come_from_defaults_and_extra_keys_are_kept():
     a, b = (
         Variable(np.ones(1), requires_grad=True),
@@ -256,7 +257,7 @@ def test_add_param_group_later_trains_with_its_own_rate():
         optimizer.add_param_group({"params": [a]})
 
 
-# --- zero_grad, closure, skipped parameters -----------------------------------------------------------------
+# --- zero_grad, closure, skipped parameters ----------------------------------
 def test_zero_grad_both_modes():
     p = Variable(np.ones(3), requires_grad=True)
     p.grad = Tensor(np.array([1.0, 2.0, 3.0]))
@@ -313,7 +314,8 @@ def test_parameters_without_gradient_are_skipped_and_start_fresh_later(name):
         np.array_equal(unused.data, [5.0, 5.0])
         and unused not in optimizer.state
     )
-    # when it finally gets a gradient, it moves exactly like a new parameter under a new optimizer
+    # when it finally gets a gradient, it moves exactly like a new parameter
+    # under a new optimizer
     unused.grad = Tensor(np.array([1.0, 2.0]))
     used.grad = None
     frozen = used.data.copy()
@@ -326,7 +328,7 @@ def test_parameters_without_gradient_are_skipped_and_start_fresh_later(name):
     )
 
 
-# --- dtypes and in-place updates ------------------------------------------------------------------------------
+# --- dtypes and in-place updates ---------------------------------------------
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_float32_parameters_stay_float32_and_update_in_place(name):
     p = Variable(
@@ -362,7 +364,7 @@ def test_gradient_array_is_not_modified_by_any_optimizer():
         assert np.array_equal(p.grad.data, grad), name
 
 
-# --- duck typing: both Variable classes, and raw arrays as gradients ----------------------------------------
+# --- duck typing: both Variable classes, and raw arrays as gradients ---------
 def load_autograd_dev():
     path = ROOT / "modules" / "source" / "03_autograd" / "autograd_dev.py"
     spec = importlib.util.spec_from_file_location(
@@ -429,7 +431,8 @@ def test_repr_lists_groups():
 
 
 def test_subclass_protocol():
-    """A new optimizer needs only defaults and a step: the base class does the rest."""
+    """A new optimizer needs only defaults and a step: the base class does the
+    rest."""
 
     class SignSGD(Optimizer):
         def __init__(self, params, lr=0.1):

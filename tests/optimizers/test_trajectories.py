@@ -1,4 +1,5 @@
-"""Every optimizer against an independent NumPy reference and against torch.optim, 60 steps in float64."""
+"""Every optimizer against an independent NumPy reference and against
+torch.optim, 60 steps in float64."""
 
 import numpy as np
 import optimizers_reference as ref
@@ -12,7 +13,8 @@ from tinytorch.core.tensor import Tensor
 STEPS = 60
 TOLERANCE = 1e-9
 
-# (id, tinytorch constructor, reference trajectory, torch constructor); hyperparameters spelled once each
+# (id, tinytorch constructor, reference trajectory, torch constructor);
+# hyperparameters spelled once each
 CASES = [
     (
         "sgd-plain",
@@ -274,7 +276,8 @@ def test_trajectory_matches_torch(case):
 
 @needs_torch
 def test_parameter_groups_match_torch():
-    """Two groups with different learning rates and momenta, as PyTorch runs them."""
+    """Two groups with different learning rates and momenta, as PyTorch runs
+    them."""
     gradient, start = ref.make_problem(3)
 
     def ours(params):
@@ -419,7 +422,8 @@ def test_page_and_pytorch_names_give_identical_runs():
     "optimizer_class", [SGD, Adam, AdamW, RMSprop, Adagrad]
 )
 def test_defaults_and_state_names_match_torch(optimizer_class):
-    """Same hyperparameter keys in param_groups and the same state buffer names as PyTorch."""
+    """Same hyperparameter keys in param_groups and the same state buffer names
+    as PyTorch."""
     torch_class = getattr(torch.optim, optimizer_class.__name__)
     options = {
         SGD: {"momentum": 0.9},
@@ -452,7 +456,8 @@ def test_defaults_and_state_names_match_torch(optimizer_class):
                 ours_state["param_groups"][0][key]
                 == torch_state["param_groups"][0][key]
             ), key
-    # the torch defaults we share (lr aside, which the course sets differently for SGD and Adagrad)
+    # the torch defaults we share (lr aside, which the course sets differently
+    # for SGD and Adagrad)
     for key, value in ours_optimizer.defaults.items():
         if key != "lr":
             assert (

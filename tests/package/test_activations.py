@@ -1,4 +1,5 @@
-"""tinytorch.core.activations against NumPy formulas written here, finite differences and properties."""
+"""tinytorch.core.activations against NumPy formulas written here, finite
+differences and properties."""
 
 import warnings
 
@@ -20,7 +21,7 @@ from tinytorch.core.autograd import Variable
 from tinytorch.core.tensor import Tensor
 
 
-# --- independent references --------------------------------------------------------------------------
+# --- independent references --------------------------------------------------
 def ref_relu(x):
     return np.where(x > 0, x, 0.0)
 
@@ -48,7 +49,8 @@ def ref_softmax(x, axis=-1):
 
 
 def numerical_grad(f, x, weights, eps=1e-6):
-    """Central differences of sum(f(x) * weights) with respect to every entry of x (float64)."""
+    """Central differences of sum(f(x) * weights) with respect to every entry
+    of x (float64)."""
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
         plus, minus = x.copy(), x.copy()
@@ -76,7 +78,7 @@ ELEMENTWISE = [
 IDS = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu"]
 
 
-# --- values -------------------------------------------------------------------------------------------
+# --- values ------------------------------------------------------------------
 @pytest.mark.parametrize("activation, reference", ELEMENTWISE, ids=IDS)
 def test_values_match_reference_formula(activation, reference):
     x = np.linspace(-6, 6, 97).reshape(97, 1) * np.array([1.0, 0.5, 2.0])
@@ -123,7 +125,7 @@ def test_elementwise_properties(x):
     np.testing.assert_allclose(GELU()(x).data, ref_gelu(x), atol=1e-12)
 
 
-# --- gradients ----------------------------------------------------------------------------------------
+# --- gradients ---------------------------------------------------------------
 @pytest.mark.parametrize("activation, reference", ELEMENTWISE, ids=IDS)
 def test_gradient_matches_finite_differences(activation, reference):
     rng = np.random.default_rng(3)
@@ -180,7 +182,7 @@ def test_softmax_jacobian_closed_form():
         np.testing.assert_allclose(v.grad.data, jacobian[i], atol=1e-14)
 
 
-# --- softmax ------------------------------------------------------------------------------------------
+# --- softmax -----------------------------------------------------------------
 @given(
     hnp.arrays(
         np.float64,
@@ -232,7 +234,7 @@ def test_sigmoid_is_silent_and_correct_at_extremes():
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
 
 
-# --- the layer interface --------------------------------------------------------------------------------
+# --- the layer interface -----------------------------------------------------
 @pytest.mark.parametrize(
     "activation",
     [ReLU(), LeakyReLU(), Sigmoid(), Tanh(), GELU(), Softmax()],

@@ -1,9 +1,11 @@
-"""Tests of tinytorch.core.autograd: every operation's gradient against central finite differences.
+"""Tests of tinytorch.core.autograd: every operation's gradient against central
+finite differences.
 
-Each gradient check computes the forward pass twice: with the package (whose backward pass is under test)
-and with a NumPy function written here. The package's value must equal NumPy's, and the package's gradient
-of sum(weights * f(inputs)) must equal central differences of the NumPy function. Values are float64 and
-kept away from kinks (relu at 0) and poles (1/x, log x at 0).
+Each gradient check computes the forward pass twice: with the package (whose
+backward pass is under test) and with a NumPy function written here. The
+package's value must equal NumPy's, and the package's gradient of sum(weights *
+f(inputs)) must equal central differences of the NumPy function. Values are
+float64 and kept away from kinks (relu at 0) and poles (1/x, log x at 0).
 """
 
 import numpy as np
@@ -29,11 +31,12 @@ FAST = settings(
 H = 1e-6
 
 
-# --- the reference: central differences, written here ---------------------------------------------------
+# --- the reference: central differences, written here ------------------------
 
 
 def central_differences(f, arrays, h=H):
-    """d f(*arrays) / d arrays[k][i] for every k and i, by (f(.. x + h ..) - f(.. x - h ..)) / 2h."""
+    """d f(*arrays) / d arrays[k][i] for every k and i, by (f(.. x + h ..) -
+    f(.. x - h ..)) / 2h."""
     grads = []
     for k, array in enumerate(arrays):
         grad = np.zeros_like(array)
@@ -50,7 +53,8 @@ def central_differences(f, arrays, h=H):
 def check_gradients(
     package_fn, numpy_fn, *arrays, seed=0, rtol=1e-5, atol=1e-6
 ):
-    """Value equals NumPy's; the gradient of sum(weights * value) equals central differences."""
+    """Value equals NumPy's; the gradient of sum(weights * value) equals
+    central differences."""
     arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
     leaves = [Variable(a, requires_grad=True) for a in arrays]
     out = package_fn(*leaves)
@@ -89,7 +93,7 @@ def check_gradients(
         )
 
 
-# --- strategies --------------------------------------------------------------------------------------------
+# --- strategies --------------------------------------------------------------
 
 
 def floats(low, high):
@@ -112,7 +116,7 @@ def arrays(shape, elements=ANY):
     return hnp.arrays(np.float64, shape, elements=elements)
 
 
-# --- arithmetic, with broadcasting -------------------------------------------------------------------------
+# --- arithmetic, with broadcasting -------------------------------------------
 
 BINARY = {
     "add": (lambda a, b: a + b, lambda a, b: a + b, ANY, ANY),
@@ -181,7 +185,7 @@ def test_pow_exponent_gradient_is_a_to_the_p_times_log_a():
     assert p.grad.shape == ()
 
 
-# --- matrix products ---------------------------------------------------------------------------------------
+# --- matrix products ---------------------------------------------------------
 
 MATMUL_SHAPES = [
     ((2, 3), (3, 4)),  # matrix @ matrix
@@ -227,7 +231,7 @@ def test_matmul_of_a_variable_with_itself():
     )
 
 
-# --- indexing ----------------------------------------------------------------------------------------------
+# --- indexing ----------------------------------------------------------------
 
 INDICES = [
     1,
@@ -270,7 +274,7 @@ def test_getitem_with_a_tensor_index():
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 2.0])
 
 
-# --- reductions and shape ----------------------------------------------------------------------------------
+# --- reductions and shape ----------------------------------------------------
 
 
 @st.composite
@@ -364,7 +368,7 @@ def test_transpose_gradients(x, data):
     check_gradients(lambda v: v.T, lambda v: v.T, x)
 
 
-# --- elementwise functions ---------------------------------------------------------------------------------
+# --- elementwise functions ---------------------------------------------------
 
 
 def np_sigmoid(v):
@@ -422,7 +426,7 @@ def test_sigmoid_of_large_negative_numbers_is_quiet_and_exact():
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.25, 0.0])
 
 
-# --- composite expressions ---------------------------------------------------------------------------------
+# --- composite expressions ---------------------------------------------------
 
 
 @settings(max_examples=20, deadline=None)
@@ -469,11 +473,12 @@ def test_softmax_cross_entropy_style_expression():
     check_gradients(package_fn, numpy_fn, logits)
 
 
-# --- unbroadcast and topological_order on their own ------------------------------------------------------
+# --- unbroadcast and topological_order on their own --------------------------
 
 
 def reference_unbroadcast(grad, shape):
-    """Add every entry of grad to the entry of `shape` that broadcasting copied it from (by brute force)."""
+    """Add every entry of grad to the entry of `shape` that broadcasting copied
+    it from (by brute force)."""
     result = np.zeros(shape)
     offset = grad.ndim - len(shape)
     for index in np.ndindex(grad.shape):
@@ -540,7 +545,7 @@ def test_topological_order_of_random_graphs(picks):
             assert position[id(parent)] < position[id(node)]
 
 
-# --- the backward pass as a whole --------------------------------------------------------------------------
+# --- the backward pass as a whole --------------------------------------------
 
 
 def test_the_two_examples_of_the_module_page():
@@ -583,7 +588,8 @@ def test_a_chain_of_20000_operations_has_no_recursion_error():
 
 
 def test_diamond_graph_adds_both_paths():
-    # h is used on two paths to y: y = h * h + h with h = 2x, so dy/dx = (2h + 1) * 2
+    # h is used on two paths to y: y = h * h + h with h = 2x, so dy/dx = (2h +
+    # 1) * 2
     x = Variable(1.5, requires_grad=True)
     h = x * 2.0
     y = h * h + h

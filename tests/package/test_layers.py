@@ -1,4 +1,5 @@
-"""tinytorch.core.layers: Module.parameters, Dense against NumPy, finite differences and init statistics."""
+"""tinytorch.core.layers: Module.parameters, Dense against NumPy, finite
+differences and init statistics."""
 
 import numpy as np
 import pytest
@@ -18,7 +19,8 @@ from tinytorch.core.tensor import Tensor
 
 
 def numerical_grad(f, x, eps=1e-6):
-    """Central differences of the scalar f() with respect to every entry of the array x (changed in place)."""
+    """Central differences of the scalar f() with respect to every entry of the
+    array x (changed in place)."""
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
         saved = x[index]
@@ -31,7 +33,7 @@ def numerical_grad(f, x, eps=1e-6):
     return grad
 
 
-# --- Module.parameters ----------------------------------------------------------------------------------
+# --- Module.parameters -------------------------------------------------------
 class Pair(Module):
     def __init__(self):
         self.a = Variable([1.0], requires_grad=True)
@@ -115,7 +117,7 @@ def test_zero_grad():
     assert layer.weight.grad is None and layer.bias.grad is None
 
 
-# --- Dense forward and backward -----------------------------------------------------------------------------
+# --- Dense forward and backward ----------------------------------------------
 def test_dense_hand_computed():
     layer = Dense(2, 3, rng=0)
     layer.weight.data = np.array([[1.0, 0.0, -1.0], [2.0, 1.0, 0.5]])
@@ -223,13 +225,14 @@ def test_dense_integer_input_and_float32():
     assert small(np.ones((2, 4), dtype=np.float32)).dtype == np.float32
 
 
-# --- initialisation -------------------------------------------------------------------------------------------
+# --- initialisation ----------------------------------------------------------
 def test_he_init_statistics_on_a_big_layer():
     layer = Dense(1000, 1000, rng=123)
     w = layer.weight.data
     bound = np.sqrt(6 / 1000)
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.999 * bound
-    # a million draws: the sample variance of U(-a, a) is within 1% of a^2/3 = 2/fan_in
+    # a million draws: the sample variance of U(-a, a) is within 1% of a^2/3 =
+    # 2/fan_in
     assert abs(w.var() - 2 / 1000) < 0.01 * 2 / 1000
     assert abs(w.mean()) < 1e-4
     np.testing.assert_array_equal(layer.bias.data, np.zeros(1000))
@@ -253,7 +256,8 @@ def test_xavier_init_statistics():
 
 
 def test_he_keeps_relu_signal_scale_through_depth():
-    """Var(y) = n Var(W) E[x^2]: with He init the mean square of pre-activations stays ~2 (inputs N(0,1))."""
+    """Var(y) = n Var(W) E[x^2]: with He init the mean square of
+    pre-activations stays ~2 (inputs N(0,1))."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((256, 512))
     signal, second_moments = x, []
@@ -308,7 +312,7 @@ def test_dense_parameters_and_repr():
     )
 
 
-# --- bad input ---------------------------------------------------------------------------------------------------
+# --- bad input ---------------------------------------------------------------
 @pytest.mark.parametrize(
     "args, kwargs, error, name",
     [
@@ -336,7 +340,8 @@ def test_dense_wrong_input_width():
 
 
 def test_tanh_net_trains_a_step():
-    """A Dense-Tanh-Dense net: one gradient step with a small rate lowers a squared loss."""
+    """A Dense-Tanh-Dense net: one gradient step with a small rate lowers a
+    squared loss."""
     rng = np.random.default_rng(2)
     first, second = (
         Dense(2, 8, rng=rng, init="xavier"),

@@ -1,4 +1,5 @@
-"""tinytorch.core.losses against direct float64 formulas, finite differences, torch and bad inputs."""
+"""tinytorch.core.losses against direct float64 formulas, finite differences,
+torch and bad inputs."""
 
 import math
 import warnings
@@ -15,7 +16,8 @@ from tinytorch.core.tensor import Tensor
 
 
 def reference_cross_entropy(logits, labels):
-    """-mean_n log softmax(z_n)[y_n], one row at a time with math.fsum (float64, max shifted out)."""
+    """-mean_n log softmax(z_n)[y_n], one row at a time with math.fsum
+    (float64, max shifted out)."""
     total = []
     for row, label in zip(np.asarray(logits, dtype=np.float64), labels):
         m = max(row)
@@ -37,7 +39,7 @@ def numerical_grad(f, x, eps=1e-6):
     return grad
 
 
-# --- MSE ------------------------------------------------------------------------------------------------
+# --- MSE ---------------------------------------------------------------------
 def test_mse_hand_computed():
     loss = MSELoss()(np.array([1.0, 2.0, 4.0]), np.array([0.0, 2.0, 1.0]))
     assert isinstance(loss, Variable) and loss.shape == ()
@@ -102,7 +104,7 @@ def test_mse_accepts_tensors_and_refuses_broadcasting():
     assert MSELoss().parameters() == []
 
 
-# --- log_softmax ----------------------------------------------------------------------------------------
+# --- log_softmax -------------------------------------------------------------
 @given(
     hnp.arrays(
         np.float64,
@@ -150,7 +152,7 @@ def test_log_softmax_gradient_finite_differences():
     )
 
 
-# --- cross-entropy ---------------------------------------------------------------------------------------
+# --- cross-entropy -----------------------------------------------------------
 def test_cross_entropy_hand_computed():
     # uniform logits: -log(1/C)
     assert CrossEntropyLoss()(

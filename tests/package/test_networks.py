@@ -1,4 +1,5 @@
-"""tinytorch.core.networks: Sequential and MLP against NumPy forward/backward passes written here."""
+"""tinytorch.core.networks: Sequential and MLP against NumPy forward/backward
+passes written here."""
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ def ids(params):
     return [id(p) for p in params]
 
 
-# --- the container ---------------------------------------------------------------------------------------------
+# --- the container -----------------------------------------------------------
 def test_brief_example_exactly_as_written():
     model = Sequential([Dense(784, 128), ReLU(), Dense(128, 10)])
     params = model.parameters()
@@ -98,7 +99,7 @@ def test_non_callable_layer_is_refused():
         Sequential([Dense(2, 2), ReLU])
 
 
-# --- forward and backward against NumPy -------------------------------------------------------------------------
+# --- forward and backward against NumPy --------------------------------------
 @given(
     st.lists(st.integers(1, 6), min_size=2, max_size=5),
     st.integers(1, 4),
@@ -119,7 +120,8 @@ def test_forward_matches_numpy(sizes, batch, seed):
 
 
 def test_backprop_matches_numpy_two_layer_net():
-    """Gradients of CrossEntropy(Dense-ReLU-Dense) against backpropagation written out in NumPy."""
+    """Gradients of CrossEntropy(Dense-ReLU-Dense) against backpropagation
+    written out in NumPy."""
     rng = np.random.default_rng(0)
     model = Sequential([Dense(4, 6, rng=rng), ReLU(), Dense(6, 3, rng=rng)])
     model[0].bias.data = rng.standard_normal(6) * 0.1
@@ -199,7 +201,7 @@ def test_zero_grad_and_no_grad():
         assert model(np.ones((1, 2))).requires_grad is False
 
 
-# --- MLP --------------------------------------------------------------------------------------------------------
+# --- MLP ---------------------------------------------------------------------
 def test_mlp_structure_and_init():
     model = MLP([5, 7, 4, 2], rng=0)
     assert [type(layer).__name__ for layer in model] == [
@@ -255,9 +257,10 @@ def test_mlp_bad_sizes(sizes):
         MLP(sizes)
 
 
-# --- learning -------------------------------------------------------------------------------------------------------
+# --- learning ----------------------------------------------------------------
 def test_gradient_descent_learns_xor():
-    """XOR is not linearly separable; a 2-8-2 ReLU net learns it with plain gradient descent."""
+    """XOR is not linearly separable; a 2-8-2 ReLU net learns it with plain
+    gradient descent."""
     x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = np.array([0, 1, 1, 0])
     model = MLP([2, 8, 2], rng=0)
@@ -276,7 +279,8 @@ def test_gradient_descent_learns_xor():
 
 
 def test_one_step_matches_numpy_gradient_descent():
-    """Two steps of GD on an MLP equal the same steps computed with NumPy backprop."""
+    """Two steps of GD on an MLP equal the same steps computed with NumPy
+    backprop."""
     rng = np.random.default_rng(4)
     model = MLP([3, 4, 1], rng=rng)
     x, target = rng.standard_normal((6, 3)), rng.standard_normal((6, 1))

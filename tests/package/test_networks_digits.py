@@ -1,7 +1,8 @@
 """A two-layer network from the package's parts learns scikit-learn's digits.
 
-The training loop is plain gradient descent written here (no optimizer class), and the trained network's
-logits are checked against a forward pass written here in NumPy, so the test measures the parts themselves.
+The training loop is plain gradient descent written here (no optimizer class),
+and the trained network's logits are checked against a forward pass written
+here in NumPy, so the test measures the parts themselves.
 """
 
 import numpy as np
@@ -19,7 +20,7 @@ EPOCHS = 25
 
 
 def numpy_logits(parameters, inputs):
-    """The forward pass of Dense(64, 32) -> ReLU -> Dense(32, 10), written out."""
+    """The forward pass of Dense(64, 32) -> ReLU -> Dense(32, 10), by hand."""
     w1, b1, w2, b2 = (p.data for p in parameters)
     return np.maximum(inputs @ w1 + b1, 0.0) @ w2 + b2
 
@@ -69,7 +70,8 @@ def test_two_layer_network_reaches_90_percent_on_digits(trained):
     assert accuracy >= 0.90, f"test accuracy {accuracy:.3f}"
     # the training loss fell: the last epochs are far below the first
     assert epoch_losses[-1] < 0.25 * epoch_losses[0], epoch_losses
-    # chance level on 10 balanced classes is ln(10) = 2.30; the first epoch already improves on it
+    # chance level on 10 balanced classes is ln(10) = 2.30; the first epoch
+    # already improves on it
     assert epoch_losses[0] < np.log(10)
 
 
@@ -85,7 +87,8 @@ def test_trained_network_matches_a_numpy_forward_pass(trained):
 
 
 def test_one_gradient_step_matches_finite_differences():
-    """The gradient the loop uses, checked on a few weights by central differences."""
+    """The gradient the loop uses, checked on a few weights by central
+    differences."""
     train, _ = load_digits()
     inputs, labels = (array[:40] for array in train.arrays)
     model = Sequential([Dense(64, 8, rng=3), ReLU(), Dense(8, 10, rng=4)])

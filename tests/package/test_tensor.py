@@ -1,5 +1,6 @@
-"""Tests of tinytorch.core.tensor: every operation against NumPy computed in the test, copy semantics,
-dtypes, and broadcasting (hypothesis generates the shapes)."""
+"""Tests of tinytorch.core.tensor: every operation against NumPy computed in
+the test, copy semantics, dtypes, and broadcasting (hypothesis generates the
+shapes)."""
 
 import numpy as np
 import pytest
@@ -39,7 +40,7 @@ def assert_tensor_equals(result, expected):
     np.testing.assert_array_equal(result.data, expected)
 
 
-# --- construction and copies -------------------------------------------------------------------------------
+# --- construction and copies -------------------------------------------------
 
 
 def test_construction_from_numbers_lists_arrays_and_tensors():
@@ -124,7 +125,7 @@ def test_operations_return_new_tensors_that_share_nothing():
     np.testing.assert_array_equal(a.data, before)
 
 
-# --- elementwise arithmetic, with broadcasting ------------------------------------------------------------
+# --- elementwise arithmetic, with broadcasting -------------------------------
 
 BINARY = {
     "+": (lambda a, b: a + b, ANY, ANY),
@@ -208,7 +209,7 @@ def test_numpy_functions_accept_tensors():
     assert t.data[0] == 1.0
 
 
-# --- broadcast_shape -----------------------------------------------------------------------------------------
+# --- broadcast_shape ---------------------------------------------------------
 
 
 @settings(max_examples=150, deadline=None)
@@ -247,7 +248,7 @@ def test_broadcast_shape_examples():
         broadcast_shape((4, 3), (4,))
 
 
-# --- matmul -----------------------------------------------------------------------------------------------------
+# --- matmul ------------------------------------------------------------------
 
 MATMUL_SHAPES = [
     ((2, 3), (3, 4)),
@@ -318,7 +319,7 @@ def test_matmul_by_hand():
     )
 
 
-# --- indexing, reductions, shape ---------------------------------------------------------------------------
+# --- indexing, reductions, shape ---------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -381,7 +382,8 @@ def test_sum_and_mean_match_numpy(case):
         rtol=1e-12,
         atol=1e-12,
     )
-    # the mean, from its definition: the sum divided by how many entries each sum adds up
+    # the mean, from its definition: the sum divided by how many entries each
+    # sum adds up
     axes = (
         range(x.ndim)
         if axis is None

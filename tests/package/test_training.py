@@ -1,7 +1,8 @@
 """Package tests for module 10: tinytorch.core.training.
 
-Reference values come from loops written here in NumPy (softmax regression, least squares), never from the
-Trainer itself; resumed runs are compared with uninterrupted ones bit for bit.
+Reference values come from loops written here in NumPy (softmax regression,
+least squares), never from the Trainer itself; resumed runs are compared with
+uninterrupted ones bit for bit.
 """
 
 import pickle
@@ -52,7 +53,7 @@ def cross_entropy(logits, labels):
     return -np.log(softmax(logits)[np.arange(len(labels)), labels]).mean()
 
 
-# --- accuracy ------------------------------------------------------------------------------------
+# --- accuracy ----------------------------------------------------------------
 
 
 @settings(max_examples=50, deadline=None)
@@ -83,14 +84,15 @@ def test_accuracy_rejects_bad_shapes():
         accuracy(np.zeros((0, 3)), np.zeros(0, dtype=int))
 
 
-# --- early stopping ------------------------------------------------------------------------------
+# --- early stopping ----------------------------------------------------------
 
 
 def test_early_stopping_decisions():
     stopper = EarlyStopping(patience=3, min_delta=0.05)
     losses = [1.0, 0.9, 0.88, 0.87, 0.86, 0.5, 0.6]
     decisions = [stopper.update(loss) for loss in losses]
-    # 0.88, 0.87 and 0.86 improve on 0.9 by less than 0.05: the third of them stops training
+    # 0.88, 0.87 and 0.86 improve on 0.9 by less than 0.05: the third of them
+    # stops training
     assert decisions == [False, False, False, False, True, False, False]
     assert (
         stopper.best == 0.5
@@ -104,7 +106,7 @@ def test_early_stopping_decisions():
         EarlyStopping(min_delta=-0.1)
 
 
-# --- the training loop ---------------------------------------------------------------------------
+# --- the training loop -------------------------------------------------------
 
 
 def test_trainer_reaches_known_accuracy_on_digits(digits):
@@ -155,7 +157,8 @@ def test_trainer_reaches_known_accuracy_on_digits(digits):
 
 
 def test_epoch_averages_match_softmax_regression_written_out():
-    """fit() on a linear model with SGD equals gradient descent on softmax regression, batch by batch."""
+    """fit() on a linear model with SGD equals gradient descent on softmax
+    regression, batch by batch."""
     rng = np.random.default_rng(3)
     inputs, labels = rng.normal(size=(23, 4)), rng.integers(0, 3, size=23)
     model = Dense(4, 3, rng=5)
@@ -256,7 +259,7 @@ def test_reduce_on_plateau_gets_the_validation_loss(digits):
     assert history["lr"] == [0.5, 0.25, 0.125]
 
 
-# --- NaN / inf -----------------------------------------------------------------------------------
+# --- NaN / inf ---------------------------------------------------------------
 
 
 def test_nan_input_stops_at_its_batch_before_any_update():
@@ -290,7 +293,8 @@ def test_nan_input_stops_at_its_batch_before_any_update():
 def test_huge_learning_rate_raises_at_the_first_non_finite_batch(
     learning_rate,
 ):
-    """Least squares with a step far past 2/λmax diverges; the Trainer stops where a NumPy loop overflows."""
+    """Least squares with a step far past 2/λmax diverges; the Trainer stops
+    where a NumPy loop overflows."""
     rng = np.random.default_rng(0)
     x = rng.uniform(-3, 3, size=(60, 2))
     y = x @ np.array([[1.0], [-2.0]]) + 0.5
@@ -339,7 +343,7 @@ def test_huge_learning_rate_raises_at_the_first_non_finite_batch(
     assert trainer.epoch == epoch - 1
 
 
-# --- checkpoints ---------------------------------------------------------------------------------
+# --- checkpoints -------------------------------------------------------------
 
 
 def make_trainer(seed, with_scheduler=True):
@@ -398,7 +402,8 @@ def test_checkpoint_restores_exact_parameters_and_dtypes(digits, tmp_path):
             and a.data.dtype == b.data.dtype
             and a.data is not b.data
         )
-    # the checkpoint is independent of the live run: training on does not change what was saved
+    # the checkpoint is independent of the live run: training on does not
+    # change what was saved
     trainer.fit(DataLoader(train, 128), epochs=1)
     again = make_trainer(seed=7, with_scheduler=False)
     again.load_checkpoint(tmp_path / "a.ckpt")
@@ -446,7 +451,7 @@ def test_checkpoint_rejects_other_models_and_foreign_pickles(digits, tmp_path):
         trainer.load_checkpoint(tmp_path / "evil.pkl")
 
 
-# --- early stopping inside fit ---------------------------------------------------------------------
+# --- early stopping inside fit -----------------------------------------------
 
 
 def test_fit_stops_early_and_restores_the_best_epoch(digits):

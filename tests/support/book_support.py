@@ -81,6 +81,33 @@ def repository() -> tuple[str, str]:
     ]
 
 
+def bootstrap_install_command(source: str) -> list[str] | None:
+    """Run a bootstrap cell as Colab would (no `tinytorch` installed yet).
+
+    Returns the command it runs to install the package, or None when it
+    runs none; nothing is installed.
+    """
+    import importlib.util
+    from unittest import mock
+
+    real_find_spec = importlib.util.find_spec
+    commands = []
+
+    def missing_tinytorch(name, *args, **kwargs):
+        if name == "tinytorch":
+            return None
+        return real_find_spec(name, *args, **kwargs)
+
+    with (
+        mock.patch("importlib.util.find_spec", missing_tinytorch),
+        mock.patch(
+            "subprocess.run", lambda command, **_: commands.append(command)
+        ),
+    ):
+        exec(compile(source, "<bootstrap cell>", "exec"), {})
+    return commands[0] if commands else None
+
+
 def git_tracked(path: str) -> bool:
     result = subprocess.run(
         ["git", "ls-files", "--error-unmatch", "--", path],

@@ -1,4 +1,5 @@
-"""`tito doctor` right after the README's set-up: PyTorch is the tests' business, not a warning."""
+"""`tito doctor` right after the README's set-up: PyTorch is the tests'
+business, not a warning."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
-"""A learner's journey through module 09, on a copy of the course: start, stubs, answers, tests.
+"""A learner's journey through module 09, on a copy of the course: start,
+stubs, answers, tests.
 
-Over whatever exercises the module has (read from its source), with module09_answers.CORRECT written
-independently of the reference. The secrets are the reference's solution and hidden-test lines
-(tito.grading.leaks), so "no solution line" is checked by other code than the code that strips them.
+Over whatever exercises the module has (read from its source), with
+module09_answers.CORRECT written independently of the reference. The secrets
+are the reference's solution and hidden-test lines (tito.grading.leaks), so "no
+solution line" is checked by other code than the code that strips them.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ def started_once(tmp_path_factory):
 
 @pytest.fixture
 def started(started_once, tmp_path):
-    """A fresh copy of the started course for each test (the learner may break it)."""
+    """A fresh copy of the started course for each test (the learner may break
+    it)."""
     course = tmp_path / "course"
     shutil.copytree(started_once[0], course)
     return course
@@ -119,7 +122,8 @@ def test_correct_answers_pass_and_are_what_the_package_holds(started):
         if grade_id not in in_package:
             continue  # a notebook exercise (Use, Optimize): not in tinytorch/
         assert max(body.splitlines(), key=len).strip() in package
-    # the page's manual examples use the learner's code, from the module and from the package
+    # the page's manual examples use the learner's code, from the module and
+    # from the package
     used = python(
         started,
         "import inspect\n"

@@ -1,5 +1,5 @@
-"""Nothing a learner wrote is lost: start and reset refusals and copies, notebook edits, both sides
-edited, and `tito sync` in a learner's checkout."""
+"""Nothing a learner wrote is lost: start and reset refusals and copies,
+notebook edits, both sides edited, and `tito sync` in a learner's checkout."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def started(started_once, tmp_path):
 
 
 def edit_notebook(course, text):
-    """The learner edits the first code cell of the paired notebook in Jupyter (and saves)."""
+    """The learner edits the first code cell of the paired notebook in Jupyter
+    (and saves)."""
     path = course / NOTEBOOK
     notebook = json.loads(path.read_text())
     cell = next(c for c in notebook["cells"] if c["cell_type"] == "code")

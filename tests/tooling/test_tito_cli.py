@@ -1,4 +1,5 @@
-"""The learner's shell: activation, module imports from any folder, tito test and doctor."""
+"""The learner's shell: activation, module imports from any folder, tito test
+and doctor."""
 
 from __future__ import annotations
 
@@ -31,9 +32,12 @@ def in_activated_shell(command: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_activation_makes_module_sources_importable_from_any_folder(tmp_path):
     result = in_activated_shell(
-        'python -X importtime -c "from autograd_dev import Variable; import sys; '
-        "x = Variable(10.0, requires_grad=True); loss = x**2; loss.backward(); "
-        "print(f'{x.data:.4f}', float(x.grad.data)); print('matplotlib' in sys.modules)\"",
+        'python -X importtime -c "from autograd_dev import Variable; import '
+        "sys; "
+        "x = Variable(10.0, requires_grad=True); loss = x**2; "
+        "loss.backward(); "
+        "print(f'{x.data:.4f}', float(x.grad.data)); print('matplotlib' in "
+        'sys.modules)"',
         tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -41,7 +45,8 @@ def test_activation_makes_module_sources_importable_from_any_folder(tmp_path):
         "10.0000 20.0",
         "False",
     ]  # no plotting library loaded on import
-    # -X importtime reports microseconds per import; the whole import chain must stay well under 2 s
+    # -X importtime reports microseconds per import; the whole import chain
+    # must stay well under 2 s
     cumulative = [
         int(line.split("|")[1])
         for line in result.stderr.splitlines()
@@ -62,7 +67,8 @@ def test_tito_test_reports_failures_with_nonzero_exit(tmp_path):
     folder.mkdir(parents=True)
     (folder / "broken_dev.py").write_text(
         "def test_unit_passes():\n    assert 1 + 1 == 2\n\n"
-        "def test_unit_fails():\n    assert 0.1 + 0.2 == 0.3, 'floats are not reals'\n\n"
+        "def test_unit_fails():\n    assert 0.1 + 0.2 == 0.3, 'floats are not "
+        "reals'\n\n"
         "def test_unit_stub():\n    raise NotImplementedError()\n"
     )
     result = subprocess.run(

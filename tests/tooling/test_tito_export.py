@@ -1,4 +1,5 @@
-"""`tito export`: idempotent, detects stale files, and never overwrites work a user did by hand."""
+"""`tito export`: idempotent, detects stale files, and never overwrites work a
+user did by hand."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def course(tmp_path):
-    """A throwaway copy of the course tooling with modules 01 and 03, so tests can break things freely."""
+    """A throwaway copy of the course tooling with modules 01 and 03, so tests
+    can break things freely."""
     for name in ("tito", "_config.yml", "requirements"):
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(
@@ -47,7 +49,8 @@ def test_export_writes_package_and_notebooks_then_is_idempotent(course):
     setup = (course / "tinytorch/core/setup.py").read_text()
     assert "def system_info():" in setup and "### BEGIN SOLUTION" not in setup
     assert (
-        "__all__ = ['after_exercise', 'expect', 'expect_equal', 'expect_close', "
+        "__all__ = ['after_exercise', 'expect', 'expect_equal', "
+        "'expect_close', "
         "'system_info']" in setup
     )
     notebook = json.loads(

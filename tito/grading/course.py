@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from tito.grading.gradebook import ask_alembic_in_process
 from tito.modules import ROOT
 
+ask_alembic_in_process()
 GUARD_DIR = Path(__file__).resolve().parent / "guard"
 _FOLDER = re.compile(r"^(\d\d)_([a-z][a-z0-9_]*)$")
 

@@ -38,12 +38,20 @@ class SkipDemonstrations(NotebookClient):
         self, cell, cell_index, execution_count=None, store_history=True
     ):
         if self.skip_demonstrations and cell.cell_type == "code":
-            await self._set_name(
-                "__main__" if is_graded(cell) else GRADING_NAME
-            )
+            graded = is_graded(cell)
+            # one message per change, not per cell: a graded cell always
+            # gets its own, so no cell can switch its test off
+            if graded or getattr(self, "_named", None) != GRADING_NAME:
+                await self._set_name("__main__" if graded else GRADING_NAME)
         return await super().async_execute_cell(
             cell, cell_index, execution_count, store_history
         )
+
+    async def async_start_new_kernel(self, **kwargs):
+        self._named = None  # a new kernel starts as "__main__"
+        await super().async_start_new_kernel(**kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)
 
     # nbclient's execute_cell wraps its own async_execute_cell, not this one
     execute_cell = run_sync(async_execute_cell)
@@ -54,3 +62,4 @@ class SkipDemonstrations(NotebookClient):
             f"__name__ = {name!r}", silent=True, store_history=False
         )
         await self.async_wait_for_reply(msg_id)
+        self._named = name

@@ -50,3 +50,26 @@ def check_gradebook(db_path: Path) -> None:
         raise DamagedGradebook(recovery_message(db_path, str(error))) from None
     if problems != ["ok"]:
         raise DamagedGradebook(recovery_message(db_path, problems[0]))
+
+
+def alembic_head() -> str:
+    """The gradebook schema version nbgrader writes into a new gradebook."""
+    import nbgrader
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    scripts = Path(nbgrader.__file__).parent / "alembic"
+    config.set_main_option("script_location", str(scripts))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def ask_alembic_in_process() -> None:
+    """nbgrader asks the `alembic` command, in a new process, for the schema
+    version each time it creates a gradebook (2 s, at every grading task's
+    first gradebook): tito asks alembic itself, once."""
+    import functools
+
+    import nbgrader.api
+
+    nbgrader.api.get_alembic_version = functools.cache(alembic_head)

@@ -26,6 +26,7 @@ only the grader writes grades, from what the kernel sent back.
 
 from __future__ import annotations
 
+import compileall
 import importlib.util
 import os
 import re
@@ -143,6 +144,9 @@ def earlier_modules_only(home: Path, target: Path, number: int) -> Path:
             copy = target / path.relative_to(home)
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, copy)
+    # compiled once here: the kernels see the copy read-only, and would
+    # otherwise compile it again at every start
+    compileall.compile_dir(target, quiet=1)
     return target
 
 

@@ -22,6 +22,7 @@ flag that withholds the test cells' points until an instructor clears it.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 import secrets
@@ -310,6 +311,7 @@ ALLOWED_IMPORTS = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a class hands in the same cells
 def python_of(source: str) -> str:
     """A cell as the kernel runs it: IPython magics become plain calls."""
     from IPython.core.inputtransformer2 import TransformerManager

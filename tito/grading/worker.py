@@ -59,6 +59,9 @@ def grade(course, task: dict) -> dict:
     if task.get("cell_timeout"):
         config.Execute.timeout = int(task["cell_timeout"])
         config.ExecutePreprocessor.timeout = int(task["cell_timeout"])
+    # nothing of a graded kernel is kept: stop it (and its sandbox) at once
+    # instead of waiting for it to exit cleanly
+    config.NotebookClient.shutdown_kernel = "immediate"
     os.environ["TINYTORCH_GRADING_BLOCK"] = task["block"]
     if task.get("sandbox"):
         config.SandboxedExecution.sandbox = True
