@@ -153,8 +153,8 @@ def _check_gradient_shape(parameter):
     if grad is not None and grad.shape != parameter.data.shape:
         raise ValueError(
             f"a gradient of shape {grad.shape} belongs to a parameter of "
-            f"shape {parameter.data.shape}: a gradient must have the shape "
-            f"of its parameter"
+            f"shape {parameter.data.shape}: a gradient must have the shape of "
+            "its parameter"
         )
 
 
@@ -545,22 +545,20 @@ def _as_list(params, name):
     if _is_parameter(params):
         raise TypeError(
             f"{name} must be a list of parameters such as [w, b], not a "
-            "single parameter: "
-            f"wrap it in a list"
+            "single parameter: wrap it in a list"
         )
     if isinstance(params, (set, frozenset)):
         raise TypeError(
             f"{name} must be an ordered collection (a list), not a set: the "
-            "order decides "
-            f"which saved state belongs to which parameter in a checkpoint"
+            "order decides which saved state belongs to which parameter in a "
+            "checkpoint"
         )
     try:
         return list(params)
     except TypeError:
         raise TypeError(
             f"{name} must be a list of parameters or of parameter groups "
-            "(dicts), "
-            f"got {type(params).__name__}"
+            f"(dicts), got {type(params).__name__}"
         ) from None
 
 
@@ -568,15 +566,14 @@ def _check_parameter(p, name):
     if not _is_parameter(p):
         raise TypeError(
             f"{name} holds a {type(p).__name__}, which is not a parameter: a "
-            "parameter has a NumPy "
-            "array `.data` and a `.grad`, e.g. Variable(..., "
-            "requires_grad=True)"
+            "parameter has a NumPy array `.data` and a `.grad`, e.g. "
+            "Variable(..., requires_grad=True)"
         )
     if not np.issubdtype(p.data.dtype, np.floating):
         raise TypeError(
             f"{name} holds a parameter of dtype {p.data.dtype}: parameters "
-            "must hold floating-point "
-            f"numbers (create it with requires_grad=True or dtype=float)"
+            "must hold floating-point numbers (create it with "
+            "requires_grad=True or dtype=float)"
         )
 
 
@@ -619,8 +616,8 @@ def _check_betas(betas):
     if pair and betas and isinstance(betas[0], (tuple, list)):
         # Adam(params, lr, (0.9, 0.999)): PyTorch's positional pair
         raise TypeError(
-            f"beta1 must be a number, got {betas[0]!r}: pass PyTorch's "
-            f"pair as betas={betas[0]!r}"
+            f"beta1 must be a number, got {betas[0]!r}: pass PyTorch's pair "
+            f"as betas={betas[0]!r}"
         )
     if not pair or len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
@@ -680,14 +677,14 @@ def _accept_pytorch_names(init):
                 )
                 if len(values) != len(own_names):
                     raise ValueError(
-                        f"{torch_name} must be a pair ({', '.join(own_names)})"
-                        f", got {value!r}"
+                        f"{torch_name} must be a pair "
+                        f"({', '.join(own_names)}), got {value!r}"
                     )
             for name, own_value in zip(own_names, values):
                 if name in given:
                     raise TypeError(
-                        f"got both {name}={given[name]!r} and {torch_name}="
-                        f"{value!r}: pass only one of them"
+                        f"got both {name}={given[name]!r} and "
+                        f"{torch_name}={value!r}: pass only one of them"
                     )
                 kwargs[name] = own_value
         return init(self, *args, **kwargs)
@@ -728,7 +725,7 @@ def _entries(state_dict, where, keys):
         if key not in state_dict:
             raise ValueError(
                 f"{where} has no {key!r} entry: is it a state dict made by "
-                f"state_dict()?"
+                "state_dict()?"
             )
     return [state_dict[key] for key in keys]
 
@@ -850,8 +847,8 @@ class Optimizer:
             )
         if not groups:
             raise ValueError(
-                "parameters is an empty list: an optimizer needs at least one "
-                "parameter to update"
+                "parameters is an empty list: an optimizer needs at least "
+                "one parameter to update"
             )
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
@@ -867,7 +864,7 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(
                 "a parameter group must be a dict like "
-                f"{{'params': [...], 'lr': 0.1}}, "
+                "{'params': [...], 'lr': 0.1}, "
                 f"got {type(param_group).__name__}"
             )
         if "params" not in param_group:
@@ -897,8 +894,7 @@ class Optimizer:
         if len(set(ids)) != len(ids) or known.intersection(ids):
             raise ValueError(
                 "the same parameter appears twice (in one group or in two "
-                "groups): "
-                "each parameter can be optimized only once"
+                "groups): each parameter can be optimized only once"
             )
         group = {**param_group, "params": params}
         for name, default in self.defaults.items():
@@ -1043,8 +1039,7 @@ class Optimizer:
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
                 f"the state dict has {len(saved_groups)} parameter groups, "
-                "this optimizer has "
-                f"{len(self.param_groups)}"
+                f"this optimizer has {len(self.param_groups)}"
             )
         groups, by_position = [], {}
         for i, (saved, group) in enumerate(
@@ -1056,7 +1051,7 @@ class Optimizer:
                 raise ValueError(
                     f"parameter group {i} has {len(positions)} parameters in "
                     f"the state dict and {len(group['params'])} in this "
-                    f"optimizer"
+                    "optimizer"
                 )
             # an option added since the checkpoint was written: its default
             added = {k: v for k, v in _ADDED_KEYS.items() if k not in saved}
@@ -1085,9 +1080,9 @@ class Optimizer:
                 ):
                     raise ValueError(
                         f"state {key!r} of parameter {position} has shape "
-                        f"{value.shape}, but the "
-                        f"parameter has shape {p.data.shape}: is this a "
-                        "checkpoint of another model?"
+                        f"{value.shape}, but the parameter has shape "
+                        f"{p.data.shape}: is this a checkpoint of another "
+                        "model?"
                     )
             state[p] = {
                 key: value.astype(p.data.dtype)
@@ -1109,9 +1104,8 @@ class Optimizer:
         if missing and extra:
             raise ValueError(
                 f"{name} cannot load the state of "
-                f"{_optimizers_with_keys(saved)}"
-                f": {where} has {', '.join(extra)} instead of "
-                f"{', '.join(missing)}"
+                f"{_optimizers_with_keys(saved)}: {where} has "
+                f"{', '.join(extra)} instead of {', '.join(missing)}"
             )
         if missing:
             raise ValueError(
@@ -1121,7 +1115,7 @@ class Optimizer:
         if extra:
             raise ValueError(
                 f"{where} has {', '.join(extra)}, which {name} does not use: "
-                f"is it the state of another optimizer?"
+                "is it the state of another optimizer?"
             )
 
     def __repr__(self):
@@ -1465,8 +1459,8 @@ class SGD(Optimizer):
         ):
             raise ValueError(
                 "nesterov=True needs momentum > 0 and dampening = 0, got "
-                "momentum="
-                f"{group['momentum']!r} and dampening={group['dampening']!r}"
+                f"momentum={group['momentum']!r} and "
+                f"dampening={group['dampening']!r}"
             )
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -2713,8 +2707,7 @@ def _check_optimizer(optimizer):
     ):
         raise TypeError(
             "optimizer must be an optimizer such as SGD or Adam (with "
-            "param_groups), "
-            f"got {type(optimizer).__name__}"
+            f"param_groups), got {type(optimizer).__name__}"
         )
 
 
@@ -2753,9 +2746,8 @@ class LRScheduler:
                 if "initial_lr" not in group:
                     raise ValueError(
                         f"last_epoch={last_epoch} resumes a schedule, but "
-                        f"param_groups[{i}] has no "
-                        "'initial_lr': load the optimizer's state_dict "
-                        "first, or use last_epoch=-1"
+                        f"param_groups[{i}] has no 'initial_lr': load the "
+                        "optimizer's state_dict first, or use last_epoch=-1"
                     )
         self.base_lrs = [
             group["initial_lr"] for group in optimizer.param_groups
@@ -2779,9 +2771,8 @@ class LRScheduler:
         ):
             warnings.warn(
                 "scheduler.step() was called before optimizer.step(): call "
-                "optimizer.step() first "
-                "(the training loop steps the optimizer, then the scheduler), "
-                "otherwise the first "
+                "optimizer.step() first (the training loop steps the "
+                "optimizer, then the scheduler), otherwise the first "
                 "learning rate of the schedule is skipped",
                 UserWarning,
                 stacklevel=2,
@@ -2842,7 +2833,7 @@ class LRScheduler:
         if kind != name:
             raise ValueError(
                 f"{name} cannot load the state of {kind}: load each "
-                f"scheduler's state into a scheduler of the same kind"
+                "scheduler's state into a scheduler of the same kind"
             )
         own, saved = set(self.state_dict()), set(state_dict)
         missing, extra = sorted(own - saved), sorted(saved - own)
@@ -2853,7 +2844,7 @@ class LRScheduler:
         if extra:
             raise ValueError(
                 f"the {name} state dict has {extra[0]!r}, which a {name} does "
-                f"not have: is it another scheduler's state?"
+                "not have: is it another scheduler's state?"
             )
         groups = len(self.optimizer.param_groups)
         for key in sorted(own & {"base_lrs", "_last_lr", "min_lrs"}):
@@ -2902,9 +2893,9 @@ class StepLR(LRScheduler):
     """Decay every group's rate by `gamma` every `step_size` epochs (as
     torch.optim.lr_scheduler.StepLR).
 
-    scheduler = StepLR(optimizer, step_size=10, gamma=0.1)
-
         lr = base_lr · gamma^⌊epoch / step_size⌋
+
+    scheduler = StepLR(optimizer, step_size=10, gamma=0.1)
 
     Arguments:
         optimizer: the optimizer whose groups' "lr" the schedule sets.
@@ -3374,48 +3365,24 @@ class OneCycleLR(LRScheduler):
         _check_range("final_div_factor", final_div_factor, low_open=True)
         self.total_steps = total_steps
         self.anneal_strategy = anneal_strategy
+        # each phase: (its last step, the group keys of the rate it goes
+        # from and to, and of the momentum it goes from and to)
+        lr0, peak, low = "initial_lr", "max_lr", "min_lr"
+        top, bottom = "max_momentum", "base_momentum"
         warm_end = float(pct_start * total_steps) - 1
+        last = total_steps - 1
         if three_phase:
             # up, back down to the start, then the long final decay
+            back_end = float(2 * pct_start * total_steps) - 2
             self._phases = [
-                (
-                    warm_end,
-                    "initial_lr",
-                    "max_lr",
-                    "max_momentum",
-                    "base_momentum",
-                ),
-                (
-                    float(2 * pct_start * total_steps) - 2,
-                    "max_lr",
-                    "initial_lr",
-                    "base_momentum",
-                    "max_momentum",
-                ),
-                (
-                    total_steps - 1,
-                    "initial_lr",
-                    "min_lr",
-                    "max_momentum",
-                    "max_momentum",
-                ),
+                (warm_end, lr0, peak, top, bottom),
+                (back_end, peak, lr0, bottom, top),
+                (last, lr0, low, top, top),
             ]
         else:
             self._phases = [
-                (
-                    warm_end,
-                    "initial_lr",
-                    "max_lr",
-                    "max_momentum",
-                    "base_momentum",
-                ),
-                (
-                    total_steps - 1,
-                    "max_lr",
-                    "min_lr",
-                    "base_momentum",
-                    "max_momentum",
-                ),
+                (warm_end, lr0, peak, top, bottom),
+                (last, peak, low, bottom, top),
             ]
         groups = optimizer.param_groups
         if last_epoch == -1:
@@ -3431,8 +3398,8 @@ class OneCycleLR(LRScheduler):
             if "momentum" not in defaults and "betas" not in defaults:
                 raise ValueError(
                     "cycle_momentum=True needs an optimizer with momentum or "
-                    "betas "
-                    "(SGD, RMSprop, Adam, AdamW); pass cycle_momentum=False"
+                    "betas (SGD, RMSprop, Adam, AdamW); pass "
+                    "cycle_momentum=False"
                 )
             self.use_beta1 = "betas" in defaults
             if last_epoch == -1:
@@ -3471,27 +3438,14 @@ class OneCycleLR(LRScheduler):
         lrs = []
         for group in self.optimizer.param_groups:
             phase_start = 0.0
-            for i, (
-                phase_end,
-                lr_from,
-                lr_to,
-                momentum_from,
-                momentum_to,
-            ) in enumerate(self._phases):
+            for i, phase in enumerate(self._phases):
+                phase_end, lr_from, lr_to, m_from, m_to = phase
                 if step <= phase_end or i == len(self._phases) - 1:
-                    fraction = (step - phase_start) / (phase_end - phase_start)
-                    lrs.append(
-                        self._anneal(group[lr_from], group[lr_to], fraction)
-                    )
+                    x = (step - phase_start) / (phase_end - phase_start)
+                    lrs.append(self._anneal(group[lr_from], group[lr_to], x))
                     if self.cycle_momentum:
-                        self._set_momentum(
-                            group,
-                            self._anneal(
-                                group[momentum_from],
-                                group[momentum_to],
-                                fraction,
-                            ),
-                        )
+                        momentum = self._anneal(group[m_from], group[m_to], x)
+                        self._set_momentum(group, momentum)
                     break
                 phase_start = phase_end
         return lrs
@@ -3554,8 +3508,7 @@ class SequentialLR(LRScheduler):
             if isinstance(scheduler, ReduceLROnPlateau):
                 raise ValueError(
                     f"schedulers[{i}] is a ReduceLROnPlateau, which steps on "
-                    "a metric: it cannot "
-                    f"be part of a SequentialLR"
+                    "a metric: it cannot be part of a SequentialLR"
                 )
             if getattr(scheduler, "optimizer", None) is not optimizer:
                 raise ValueError(
@@ -3565,8 +3518,7 @@ class SequentialLR(LRScheduler):
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
                 f"milestones: expected {len(schedulers) - 1} (one fewer than "
-                "schedulers), "
-                f"got {len(milestones)}"
+                f"schedulers), got {len(milestones)}"
             )
         self.optimizer = optimizer
         self._schedulers = schedulers
@@ -3609,8 +3561,8 @@ class SequentialLR(LRScheduler):
         state = super()._checked_state(state_dict)
         if len(state["_schedulers"]) != len(self._schedulers):
             raise ValueError(
-                f"the SequentialLR state dict has {len(state['_schedulers'])}"
-                f" schedulers, this one has {len(self._schedulers)}"
+                f"the SequentialLR state dict has {len(state['_schedulers'])} "
+                f"schedulers, this one has {len(self._schedulers)}"
             )
         state["_schedulers"] = [
             scheduler._checked_state(saved)
@@ -3911,8 +3863,8 @@ def clip_grad_norm_(
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"the total gradient norm is {total}, not finite: a loss or "
-            "gradient is NaN or infinite "
-            f"(clip_grad_norm_ was called with error_if_nonfinite=True)"
+            "gradient is NaN or infinite (clip_grad_norm_ was called with "
+            "error_if_nonfinite=True)"
         )
     # NaN stays NaN, as in PyTorch
     scale = np.minimum(max_norm / (total + 1e-6), 1.0)
