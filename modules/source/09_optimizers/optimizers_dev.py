@@ -2580,32 +2580,22 @@ class AdamW(Adam):
     decoupled_weight_decay=True and weight_decay 0.01 by default.
 
     Each step, for every parameter θ whose gradient g is not None:
-        θ ← θ·(1 − α·λ)      (weight_decay λ; g gets no L2 term)
-        t ← t + 1
-        m ← β1·m + (1 − β1)·g
-        v ← β2·v + (1 − β2)·g²              (element by element)
-        vmax ← max(vmax, v)                 (amsgrad: vmax replaces v below)
-        θ ← θ − α / (1 − β1^t) · m / (√v / √(1 − β2^t) + ε)
-    The last line is θ ← θ − α·m̂ / (√v̂ + ε) with the bias-corrected
-    m̂ = m / (1 − β1^t) and v̂ = v / (1 − β2^t), arranged as PyTorch computes
-    it. t, m, v (and vmax) start at 0; t counts this parameter's steps.
+        θ ← θ·(1 − α·λ)        (weight_decay λ; g gets no L2 term)
+    then Adam's update with this g, t counting this parameter's steps:
+        t ← t + 1,  m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²
+        θ ← θ − α·m̂ / (√v̂ + ε),  m̂ = m / (1 − β1^t),  v̂ = v / (1 − β2^t)
+    where amsgrad puts vmax ← max(vmax, v) in the place of v. t, m, v (and
+    vmax) start at 0. See Adam for the order of the operations.
 
-    State per parameter: `step` (t, an int), `exp_avg` (m), `exp_avg_sq`
-    (v), `max_exp_avg_sq` (vmax; only with amsgrad).
+    State per parameter, as Adam's: `step` (t), `exp_avg` (m), `exp_avg_sq`
+    (v) and, with amsgrad, `max_exp_avg_sq` (vmax).
 
     Arguments:
         parameters: the parameters, or parameter groups (PyTorch: `params`).
         learning_rate: α ≥ 0 (PyTorch: `lr`).
-        beta1, beta2: β1, β2, each in [0, 1) (PyTorch: `betas=(beta1,
-            beta2)`), the decays of the averages of g and g².
-        eps: ε > 0 (stricter than PyTorch: eps = 0 gives 0/0 on a zero
-            gradient).
         weight_decay: λ ≥ 0, the fraction α·λ of θ removed at every step.
-        amsgrad: True or False; divide by the running maximum of v.
-        fused: None (auto: the blocked in-place update of Part 3.6 for
-            float32/float64 parameters of FAST_PATH_MIN_SIZE elements or
-            more; not with amsgrad), True (wherever it applies) or False
-            (never); keyword only. The numbers are the same either way.
+        beta1, beta2, eps, amsgrad, fused: as in Adam (PyTorch:
+            `betas=(beta1, beta2)`); eps > 0 is stricter than PyTorch.
     """
 
     def __init__(
@@ -2902,8 +2892,7 @@ class StepLR(LRScheduler):
         step_size: the epochs between two decays, an integer ≥ 1.
         gamma: the factor, > 0 (stricter than PyTorch, which does not check
             it: a rate must stay a positive number).
-        last_epoch: -1 to start; the epoch to resume from (≥ 0) needs
-            the groups' "initial_lr" (load the optimizer's state first).
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
@@ -3056,8 +3045,7 @@ class MultiStepLR(LRScheduler):
             twice decays twice).
         gamma: the factor, > 0 (stricter than PyTorch, which does not check
             it: a rate must stay a positive number).
-        last_epoch: -1 to start; the epoch to resume from (≥ 0) needs
-            the groups' "initial_lr" (load the optimizer's state first).
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
@@ -3099,8 +3087,7 @@ class ExponentialLR(LRScheduler):
         optimizer: the optimizer whose groups' "lr" the schedule sets.
         gamma: the factor, > 0 (stricter than PyTorch, which does not check
             it: a rate must stay a positive number).
-        last_epoch: -1 to start; the epoch to resume from (≥ 0) needs
-            the groups' "initial_lr" (load the optimizer's state first).
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
@@ -3129,8 +3116,7 @@ class CosineAnnealingLR(LRScheduler):
         optimizer: the optimizer whose groups' "lr" the schedule sets.
         T_max: the epochs of the way down, an integer ≥ 1.
         eta_min: the last rate, ≥ 0.
-        last_epoch: -1 to start; the epoch to resume from (≥ 0) needs
-            the groups' "initial_lr" (load the optimizer's state first).
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
@@ -3168,8 +3154,7 @@ class LinearLR(LRScheduler):
         start_factor: s in (0, 1].
         end_factor: f in [0, 1].
         total_iters: T, an integer ≥ 1.
-        last_epoch: -1 to start; the epoch to resume from (≥ 0) needs
-            the groups' "initial_lr" (load the optimizer's state first).
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
@@ -3208,8 +3193,7 @@ class LambdaLR(LRScheduler):
         lr_lambda: a function of the epoch (an int) that returns a factor
             ≥ 0, or a list of them, one per parameter group. A negative or
             NaN factor is refused at the step, which then changes nothing.
-        last_epoch: -1 to start; the epoch to resume from (≥ 0) needs
-            the groups' "initial_lr" (load the optimizer's state first).
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
 
     state_dict() saves the attributes of callable objects, not functions
     (as PyTorch does).
@@ -3322,8 +3306,7 @@ class OneCycleLR(LRScheduler):
             (stricter than PyTorch: a momentum of 1 or more never decays).
         div_factor, final_div_factor: > 0.
         three_phase: True or False.
-        last_epoch: -1 to start; the epoch to resume from (≥ 0) needs
-            the groups' "initial_lr" (load the optimizer's state first).
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
