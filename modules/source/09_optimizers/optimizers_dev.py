@@ -111,7 +111,8 @@ import math
 import numbers
 import types
 import warnings
-from collections.abc import MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -152,8 +153,8 @@ def _check_gradient_shape(parameter):
     if grad is not None and grad.shape != parameter.data.shape:
         raise ValueError(
             f"a gradient of shape {grad.shape} belongs to a parameter of "
-            f"shape {parameter.data.shape}: a gradient must have the shape "
-            f"of its parameter"
+            f"shape {parameter.data.shape}: a gradient must have the shape of "
+            "its parameter"
         )
 
 
@@ -212,6 +213,24 @@ def _check_flag(name, value):
     """
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+# The types of the public API, for readers and editors (the hints check
+# nothing at run time: the checks above do, with messages that name the
+# argument).
+class Parameter(Protocol):
+    """What an optimizer updates: a float NumPy array `.data` and its
+    gradient `.grad` (a tensor, a NumPy array of `.data`'s shape, or None),
+    such as Variable(..., requires_grad=True). Recognised by duck typing.
+    """
+
+    data: np.ndarray
+    grad: Any
+
+
+# an optimizer's `parameters` (PyTorch: `params`): a list of parameters, or a
+# list of parameter groups, dicts {"params": [...], "lr": ..., ...}
+Params = Iterable[Parameter] | Iterable[dict[str, Any]]
 
 
 # %%
@@ -344,9 +363,17 @@ if __name__ == "__main__":
 
 # %% nbgrader={"grade": false, "grade_id": "gradient-descent-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-def gradient_descent_step(parameter, learning_rate):
-    """θ ← θ − α·g, in place on `parameter.data`; a parameter without a
-    gradient is left alone."""
+def gradient_descent_step(parameter: Parameter, learning_rate: float) -> None:
+    """One step of gradient descent on one parameter, in place.
+
+        θ ← θ − α·g        (θ: parameter.data, g: its gradient, α ≥ 0)
+
+    Arguments:
+        parameter: updated in place on `parameter.data` (so every holder of
+            the array sees the step, and its dtype is kept); a parameter
+            whose `.grad` is None is left alone.
+        learning_rate: α ≥ 0 (PyTorch: `lr`).
+    """
     # provided: refuse what NumPy would silently turn into wrong numbers
     _check_range("learning_rate", learning_rate)
     _check_gradient_shape(parameter)
@@ -518,22 +545,20 @@ def _as_list(params, name):
     if _is_parameter(params):
         raise TypeError(
             f"{name} must be a list of parameters such as [w, b], not a "
-            "single parameter: "
-            f"wrap it in a list"
+            "single parameter: wrap it in a list"
         )
     if isinstance(params, (set, frozenset)):
         raise TypeError(
             f"{name} must be an ordered collection (a list), not a set: the "
-            "order decides "
-            f"which saved state belongs to which parameter in a checkpoint"
+            "order decides which saved state belongs to which parameter in a "
+            "checkpoint"
         )
     try:
         return list(params)
     except TypeError:
         raise TypeError(
             f"{name} must be a list of parameters or of parameter groups "
-            "(dicts), "
-            f"got {type(params).__name__}"
+            f"(dicts), got {type(params).__name__}"
         ) from None
 
 
@@ -541,15 +566,14 @@ def _check_parameter(p, name):
     if not _is_parameter(p):
         raise TypeError(
             f"{name} holds a {type(p).__name__}, which is not a parameter: a "
-            "parameter has a NumPy "
-            "array `.data` and a `.grad`, e.g. Variable(..., "
-            "requires_grad=True)"
+            "parameter has a NumPy array `.data` and a `.grad`, e.g. "
+            "Variable(..., requires_grad=True)"
         )
     if not np.issubdtype(p.data.dtype, np.floating):
         raise TypeError(
             f"{name} holds a parameter of dtype {p.data.dtype}: parameters "
-            "must hold floating-point "
-            f"numbers (create it with requires_grad=True or dtype=float)"
+            "must hold floating-point numbers (create it with "
+            "requires_grad=True or dtype=float)"
         )
 
 
@@ -592,8 +616,8 @@ def _check_betas(betas):
     if pair and betas and isinstance(betas[0], (tuple, list)):
         # Adam(params, lr, (0.9, 0.999)): PyTorch's positional pair
         raise TypeError(
-            f"beta1 must be a number, got {betas[0]!r}: pass PyTorch's "
-            f"pair as betas={betas[0]!r}"
+            f"beta1 must be a number, got {betas[0]!r}: pass PyTorch's pair "
+            f"as betas={betas[0]!r}"
         )
     if not pair or len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
@@ -653,14 +677,14 @@ def _accept_pytorch_names(init):
                 )
                 if len(values) != len(own_names):
                     raise ValueError(
-                        f"{torch_name} must be a pair ({', '.join(own_names)})"
-                        f", got {value!r}"
+                        f"{torch_name} must be a pair "
+                        f"({', '.join(own_names)}), got {value!r}"
                     )
             for name, own_value in zip(own_names, values):
                 if name in given:
                     raise TypeError(
-                        f"got both {name}={given[name]!r} and {torch_name}="
-                        f"{value!r}: pass only one of them"
+                        f"got both {name}={given[name]!r} and "
+                        f"{torch_name}={value!r}: pass only one of them"
                     )
                 kwargs[name] = own_value
         return init(self, *args, **kwargs)
@@ -701,7 +725,7 @@ def _entries(state_dict, where, keys):
         if key not in state_dict:
             raise ValueError(
                 f"{where} has no {key!r} entry: is it a state dict made by "
-                f"state_dict()?"
+                "state_dict()?"
             )
     return [state_dict[key] for key in keys]
 
@@ -744,10 +768,8 @@ class ParameterState(MutableMapping):
             ) from None
 
     def __setitem__(self, parameter, state):
-        self._entries[id(parameter)] = (
-            parameter,
-            state,
-        )  # keeping the parameter keeps its id unique
+        # keeping the parameter alive keeps its id unique
+        self._entries[id(parameter)] = (parameter, state)
 
     def __delitem__(self, parameter):
         del self._entries[id(parameter)]
@@ -766,15 +788,36 @@ class ParameterState(MutableMapping):
 # %%
 #| export
 class Optimizer:
-    """Base class of every optimizer: parameter groups, per-parameter state,
-    zero_grad and checkpoints.
+    """Base class of every optimizer (as torch.optim.Optimizer).
 
-    A subclass hands its hyperparameter defaults (PyTorch's names: lr,
-    momentum, betas, ...) to `__init__` and writes one method, `step`, whose
-    body is its update formula. The base class checks every hyperparameter it
-    knows (`_RANGES`) wherever it enters: constructor, `add_param_group` and
-    `load_state_dict`; a subclass adds rules that tie several together in
-    `_validate(group)`.
+    It keeps the parameter groups, the state of each parameter, zero_grad
+    and checkpoints. A subclass hands its hyperparameter defaults (PyTorch's
+    names: lr, momentum, betas, ...) to `__init__` and writes one method,
+    `step`, whose body is its update formula.
+
+    Attributes:
+        param_groups: a list of dicts {"params": [...], "lr": ..., ...}, one
+            per group, with PyTorch's key names; a key a group does not set
+            comes from `defaults`. Schedulers change group["lr"].
+        defaults: the constructor's hyperparameters.
+        state: per parameter (matched by identity), the dict of buffers its
+            update rule keeps; empty until the parameter's first step.
+
+    Arguments:
+        params: a list of parameters, or a list of parameter groups (dicts
+            with a "params" entry and any hyperparameters of their own).
+            Not empty, no parameter twice, and not a set: the order decides
+            which saved state belongs to which parameter in a checkpoint.
+        defaults: the hyperparameters of a group that does not set its own.
+
+    Every subclass's constructor also takes PyTorch's argument names:
+    `params` for `parameters`, `lr` for `learning_rate`, and
+    `betas=(beta1, beta2)` (resolved in one place, `_accept_pytorch_names`).
+    The base class checks every hyperparameter it knows (`_RANGES`) wherever
+    it enters: constructor, `add_param_group` and `load_state_dict`; a
+    subclass adds rules that tie several together in `_validate(group)`.
+    Every hyperparameter must be a finite number: stricter than PyTorch,
+    which lets inf through, a value that can only give inf or NaN.
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -784,7 +827,7 @@ class Optimizer:
         if "__init__" in vars(cls):
             cls.__init__ = _accept_pytorch_names(cls.__init__)
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         if params is None:
             raise TypeError(
                 f"{type(self).__name__} needs the parameters to optimize, "
@@ -793,9 +836,8 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state = ParameterState()
         self.param_groups = []
-        self._steps_taken = (
-            0  # schedulers warn if they step before the optimizer has
-        )
+        # schedulers warn if they step before the optimizer has
+        self._steps_taken = 0
         groups = _as_list(params, "parameters")
         if not groups and iter(params) is params:
             raise ValueError(
@@ -805,21 +847,24 @@ class Optimizer:
             )
         if not groups:
             raise ValueError(
-                "parameters is an empty list: an optimizer needs at least one "
-                "parameter to update"
+                "parameters is an empty list: an optimizer needs at least "
+                "one parameter to update"
             )
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
 
-    def add_param_group(self, param_group):
-        """Add a group of parameters with its own hyperparameters (missing ones
-        come from `defaults`)."""
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyperparameters.
+
+        param_group: {"params": [...], "lr": ..., ...} with PyTorch's key
+        names; a hyperparameter it does not set comes from `defaults`.
+        """
         if not isinstance(param_group, dict):
             raise TypeError(
                 "a parameter group must be a dict like "
-                f"{{'params': [...], 'lr': 0.1}}, "
+                "{'params': [...], 'lr': 0.1}, "
                 f"got {type(param_group).__name__}"
             )
         if "params" not in param_group:
@@ -849,8 +894,7 @@ class Optimizer:
         if len(set(ids)) != len(ids) or known.intersection(ids):
             raise ValueError(
                 "the same parameter appears twice (in one group or in two "
-                "groups): "
-                "each parameter can be optimized only once"
+                "groups): each parameter can be optimized only once"
             )
         group = {**param_group, "params": params}
         for name, default in self.defaults.items():
@@ -864,7 +908,7 @@ class Optimizer:
         """
         _check_hyperparameters(group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: set `.grad` to None (default), or fill it with
         zeros in place."""
         for group in self.param_groups:
@@ -879,8 +923,12 @@ class Optimizer:
                 else:  # a read-only view: replace it by fresh zeros
                     _set_grad_array(p, np.zeros_like(grad))
 
-    def step(self, closure=None):
-        """Apply the update rule once; each optimizer defines it."""
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Apply the update rule once; each optimizer defines it.
+
+        closure: a function that re-evaluates the model (forward and
+        backward) and returns the loss; `step` returns that loss, or None.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} does not define step()"
         )
@@ -906,9 +954,8 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 grad = _grad_array(p)
-                if (
-                    grad is None
-                ):  # not used by this loss: leave it and its state alone
+                if grad is None:
+                    # not used by this loss: leave it and its state alone
                     continue
                 _check_gradient_shape(p)
                 state = self.state.setdefault(p, {})
@@ -951,9 +998,13 @@ class Optimizer:
     def _all_parameters(self):
         return [p for group in self.param_groups for p in group["params"]]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Hyperparameters and state as plain Python and NumPy values;
-        parameters appear as positions."""
+        parameters appear as positions.
+
+        {"state": {position: {key: value}}, "param_groups": [{..., "params":
+        [positions]}]}, as torch.optim's; a deep copy of the live optimizer.
+        """
         index = {id(p): i for i, p in enumerate(self._all_parameters())}
         groups = [
             {
@@ -975,7 +1026,7 @@ class Optimizer:
         }
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a checkpoint made by `state_dict()` of an optimizer over the
         same parameter shapes.
 
@@ -988,8 +1039,7 @@ class Optimizer:
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
                 f"the state dict has {len(saved_groups)} parameter groups, "
-                "this optimizer has "
-                f"{len(self.param_groups)}"
+                f"this optimizer has {len(self.param_groups)}"
             )
         groups, by_position = [], {}
         for i, (saved, group) in enumerate(
@@ -1001,7 +1051,7 @@ class Optimizer:
                 raise ValueError(
                     f"parameter group {i} has {len(positions)} parameters in "
                     f"the state dict and {len(group['params'])} in this "
-                    f"optimizer"
+                    "optimizer"
                 )
             # an option added since the checkpoint was written: its default
             added = {k: v for k, v in _ADDED_KEYS.items() if k not in saved}
@@ -1030,9 +1080,9 @@ class Optimizer:
                 ):
                     raise ValueError(
                         f"state {key!r} of parameter {position} has shape "
-                        f"{value.shape}, but the "
-                        f"parameter has shape {p.data.shape}: is this a "
-                        "checkpoint of another model?"
+                        f"{value.shape}, but the parameter has shape "
+                        f"{p.data.shape}: is this a checkpoint of another "
+                        "model?"
                     )
             state[p] = {
                 key: value.astype(p.data.dtype)
@@ -1054,9 +1104,8 @@ class Optimizer:
         if missing and extra:
             raise ValueError(
                 f"{name} cannot load the state of "
-                f"{_optimizers_with_keys(saved)}"
-                f": {where} has {', '.join(extra)} instead of "
-                f"{', '.join(missing)}"
+                f"{_optimizers_with_keys(saved)}: {where} has "
+                f"{', '.join(extra)} instead of {', '.join(missing)}"
             )
         if missing:
             raise ValueError(
@@ -1066,7 +1115,7 @@ class Optimizer:
         if extra:
             raise ValueError(
                 f"{where} has {', '.join(extra)}, which {name} does not use: "
-                f"is it the state of another optimizer?"
+                "is it the state of another optimizer?"
             )
 
     def __repr__(self):
@@ -1344,6 +1393,29 @@ class SGD(Optimizer):
     sgd = SGD(parameters=[w1, w2, bias], learning_rate=0.01, momentum=0.9)
     sgd = SGD(model.parameters(), lr=0.01, momentum=0.9)  # PyTorch's names
 
+    Each step, for every parameter θ whose gradient g is not None:
+        g ← −g                   (maximize)
+        g ← g + λ·θ              (weight_decay λ)
+        b ← μ·b + (1 − τ)·g      (momentum μ ≠ 0, dampening τ;
+                                  b ← a copy of g at the first step)
+        g ← g + μ·b              (nesterov; otherwise g ← b, if μ ≠ 0)
+        θ ← θ − α·g              (learning_rate α)
+
+    State per parameter: `momentum_buffer` (b; only when momentum ≠ 0).
+
+    Arguments:
+        parameters: the parameters, or parameter groups (PyTorch: `params`).
+        learning_rate: α ≥ 0 (PyTorch: `lr`).
+        momentum: μ in [0, 1).
+        dampening: τ in [0, 1].
+        weight_decay: λ ≥ 0, an L2 penalty λ/2·‖θ‖² added to the loss.
+        nesterov: True or False; needs momentum > 0 and dampening = 0.
+        maximize: True or False; climb the objective instead.
+        fused: None (auto: the blocked in-place update of Part 3.6 for
+            float32/float64 parameters of FAST_PATH_MIN_SIZE elements or
+            more), True (wherever it applies) or False (never); keyword
+            only. The numbers are the same either way.
+
     momentum must be in [0, 1) and dampening in [0, 1]: stricter than PyTorch,
     which accepts a momentum of 1 or more, whose velocity never decays and
     grows without bound.
@@ -1351,16 +1423,16 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        parameters=None,
-        learning_rate=0.01,
-        momentum=0.0,
-        dampening=0.0,
-        weight_decay=0.0,
-        nesterov=False,
-        maximize=False,
+        parameters: Params | None = None,
+        learning_rate: float = 0.01,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
         *,
-        fused=None,
-    ):
+        fused: bool | None = None,
+    ) -> None:
         defaults = {
             "lr": learning_rate,
             "momentum": momentum,
@@ -1387,11 +1459,11 @@ class SGD(Optimizer):
         ):
             raise ValueError(
                 "nesterov=True needs momentum > 0 and dampening = 0, got "
-                "momentum="
-                f"{group['momentum']!r} and dampening={group['dampening']!r}"
+                f"momentum={group['momentum']!r} and "
+                f"dampening={group['dampening']!r}"
             )
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One SGD update of every parameter that has a gradient; returns the
         closure's loss (or None)."""
         loss = self._begin_step(closure)
@@ -1769,19 +1841,37 @@ class Adagrad(Optimizer):
     """Adagrad: each parameter's step is divided by the root of its summed
     squared gradients (torch.optim.Adagrad).
 
+    Each step, for every parameter θ whose gradient g is not None:
+        t ← t + 1
+        g ← g + λ·θ                        (weight_decay λ)
+        s ← s + g²                         (element by element)
+        θ ← θ − α / (1 + (t − 1)·η) · g / (√s + ε)
+    with learning_rate α and lr_decay η; s starts at
+    initial_accumulator_value, t at 0.
+
+    State per parameter: `step` (t, an int), `sum` (s).
+
+    Arguments:
+        parameters: the parameters, or parameter groups (PyTorch: `params`).
+        learning_rate: α ≥ 0 (PyTorch: `lr`).
+        lr_decay: η ≥ 0.
+        weight_decay: λ ≥ 0, an L2 penalty added to the gradient.
+        initial_accumulator_value: ≥ 0, the start of every entry of s.
+        eps: ε > 0.
+
     eps must be > 0: stricter than PyTorch (eps = 0 gives 0/0 on a zero
     gradient).
     """
 
     def __init__(
         self,
-        parameters=None,
-        learning_rate=0.01,
-        lr_decay=0.0,
-        weight_decay=0.0,
-        initial_accumulator_value=0.0,
-        eps=1e-10,
-    ):
+        parameters: Params | None = None,
+        learning_rate: float = 0.01,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
         defaults = {
             "lr": learning_rate,
             "lr_decay": lr_decay,
@@ -1791,7 +1881,9 @@ class Adagrad(Optimizer):
         }
         super().__init__(parameters, defaults)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One Adagrad update of every parameter that has a gradient;
+        returns the closure's loss (or None)."""
         loss = self._begin_step(closure)
         for p, g, state, group in self._each_parameter():
             if not state:
@@ -1812,20 +1904,43 @@ class RMSprop(Optimizer):
     """RMSprop: steps divided by a moving root-mean-square of the gradient
     (torch.optim.RMSprop).
 
+    Each step, for every parameter θ whose gradient g is not None:
+        g ← g + λ·θ                   (weight_decay λ)
+        v ← ρ·v + (1 − ρ)·g²          (alpha ρ; element by element)
+        d ← √v + ε
+        centered:  ḡ ← ρ·ḡ + (1 − ρ)·g  and  d ← √(v − ḡ²) + ε
+        θ ← θ − α·g / d               (learning_rate α)
+        with momentum μ > 0:  b ← μ·b + g / d,  θ ← θ − α·b  instead
+    v, ḡ and b start at 0.
+
+    State per parameter: `step` (an int), `square_avg` (v), `grad_avg` (ḡ;
+    only when centered), `momentum_buffer` (b; only when momentum > 0).
+
+    Arguments:
+        parameters: the parameters, or parameter groups (PyTorch: `params`).
+        learning_rate: α ≥ 0 (PyTorch: `lr`).
+        alpha: ρ in [0, 1), the decay of the average of g².
+        eps: ε > 0.
+        weight_decay: λ ≥ 0, an L2 penalty added to the gradient.
+        momentum: μ in [0, 1).
+        centered: True or False; divide by an estimate of the standard
+            deviation of g instead of its root mean square.
+
     Stricter than PyTorch: alpha must be in [0, 1) (at 1 the average of g²
-    stays 0 forever) and eps > 0 (eps = 0 gives 0/0 on a zero gradient).
+    stays 0 forever), momentum in [0, 1) (at 1 or more the velocity never
+    decays) and eps > 0 (eps = 0 gives 0/0 on a zero gradient).
     """
 
     def __init__(
         self,
-        parameters=None,
-        learning_rate=0.01,
-        alpha=0.99,
-        eps=1e-8,
-        weight_decay=0.0,
-        momentum=0.0,
-        centered=False,
-    ):
+        parameters: Params | None = None,
+        learning_rate: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
         defaults = {
             "lr": learning_rate,
             "alpha": alpha,
@@ -1836,30 +1951,29 @@ class RMSprop(Optimizer):
         }
         super().__init__(parameters, defaults)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One RMSprop update of every parameter that has a gradient;
+        returns the closure's loss (or None)."""
         loss = self._begin_step(closure)
         for p, g, state, group in self._each_parameter():
-            rho, mu = group["alpha"], group["momentum"]
+            rho, mu, eps = group["alpha"], group["momentum"], group["eps"]
             if not state:
                 state["step"] = 0
                 state["square_avg"] = np.zeros_like(p.data)
             state["step"] += 1
             if group["weight_decay"] != 0:
                 g = g + group["weight_decay"] * p.data
-            state["square_avg"] = (
-                rho * state["square_avg"] + (1 - rho) * g * g
-            )  # v ← ρv + (1−ρ)g²
+            # v ← ρv + (1−ρ)g²
+            v = rho * state["square_avg"] + (1 - rho) * g * g
+            state["square_avg"] = v
             if group["centered"]:
-                grad_avg = state.get("grad_avg", np.zeros_like(p.data))
-                state["grad_avg"] = (
-                    rho * grad_avg + (1 - rho) * g
-                )  # ḡ ← ρḡ + (1−ρ)g
-                d = (
-                    np.sqrt(state["square_avg"] - state["grad_avg"] ** 2)
-                    + group["eps"]
-                )
+                # ḡ ← ρḡ + (1−ρ)g
+                mean = state.get("grad_avg", np.zeros_like(p.data))
+                mean = rho * mean + (1 - rho) * g
+                state["grad_avg"] = mean
+                d = np.sqrt(v - mean**2) + eps
             else:
-                d = np.sqrt(state["square_avg"]) + group["eps"]
+                d = np.sqrt(v) + eps
             if mu > 0:
                 buffer = state.get("momentum_buffer", np.zeros_like(p.data))
                 state["momentum_buffer"] = mu * buffer + g / d  # b ← μb + g/d
@@ -2005,6 +2119,35 @@ class Adam(Optimizer):
                 beta1=0.9, beta2=0.999)
     adam = Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999))  # PyTorch
 
+    Each step, for every parameter θ whose gradient g is not None:
+        θ ← θ·(1 − α·λ)      (decoupled_weight_decay, AdamW: no L2 term)
+        g ← g + λ·θ          (otherwise: weight_decay λ as an L2 term)
+        t ← t + 1
+        m ← β1·m + (1 − β1)·g
+        v ← β2·v + (1 − β2)·g²              (element by element)
+        vmax ← max(vmax, v)                 (amsgrad: vmax replaces v below)
+        θ ← θ − α / (1 − β1^t) · m / (√v / √(1 − β2^t) + ε)
+    The last line is θ ← θ − α·m̂ / (√v̂ + ε) with the bias-corrected
+    m̂ = m / (1 − β1^t) and v̂ = v / (1 − β2^t), arranged as PyTorch computes
+    it. t, m, v (and vmax) start at 0; t counts this parameter's steps.
+
+    State per parameter: `step` (t, an int), `exp_avg` (m), `exp_avg_sq`
+    (v), `max_exp_avg_sq` (vmax; only with amsgrad).
+
+    Arguments:
+        parameters: the parameters, or parameter groups (PyTorch: `params`).
+        learning_rate: α ≥ 0 (PyTorch: `lr`).
+        beta1, beta2: β1, β2, each in [0, 1) (PyTorch: `betas=(beta1,
+            beta2)`), the decays of the averages of g and g².
+        eps: ε > 0, added to the root of v̂.
+        weight_decay: λ ≥ 0.
+        amsgrad: True or False; divide by the running maximum of v.
+        decoupled_weight_decay: True or False (keyword only); True is AdamW.
+        fused: None (auto: the blocked in-place update of Part 3.6 for
+            float32/float64 parameters of FAST_PATH_MIN_SIZE elements or
+            more; not with amsgrad), True (wherever it applies) or False
+            (never); keyword only. The numbers are the same either way.
+
     eps must be > 0: stricter than PyTorch, which accepts eps=0, a value that
     can only give NaN (a zero gradient makes the step 0/0). A tiny eps such as
     1e-300 is fine.
@@ -2012,17 +2155,17 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        parameters=None,
-        learning_rate=0.001,
-        beta1=0.9,
-        beta2=0.999,
-        eps=1e-8,
-        weight_decay=0.0,
-        amsgrad=False,
+        parameters: Params | None = None,
+        learning_rate: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
         *,
-        decoupled_weight_decay=False,
-        fused=None,
-    ):
+        decoupled_weight_decay: bool = False,
+        fused: bool | None = None,
+    ) -> None:
         defaults = {
             "lr": learning_rate,
             "betas": (beta1, beta2),
@@ -2044,17 +2187,16 @@ class Adam(Optimizer):
         """The same numbers as `step`, in place in blocks (Part 3.6)."""
         adam_fast_update(param, grad, state, group, self._scratch(param))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adam update of every parameter that has a gradient; returns the
         closure's loss (or None)."""
         loss = self._begin_step(closure)
         for p, g, state, group in self._each_parameter():
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-            l2 = group["weight_decay"]
-            if group[
-                "decoupled_weight_decay"
-            ]:  # AdamW: θ ← θ(1 − α λ), and no L2 term in g
-                p.data *= 1 - lr * group["weight_decay"]
+            l2 = wd = group["weight_decay"]
+            if group["decoupled_weight_decay"]:
+                # AdamW: θ ← θ(1 − αλ), and no L2 term in g
+                p.data *= 1 - lr * wd
                 l2 = 0.0
             ### BEGIN SOLUTION
             if not state:
@@ -2434,21 +2576,40 @@ if __name__ == "__main__":
 # %%
 #| export
 class AdamW(Adam):
-    """Adam with decoupled weight decay: θ ← θ(1 − lr·λ), then Adam on the
-    gradient (as torch.optim.AdamW)."""
+    """Adam with decoupled weight decay (as torch.optim.AdamW): Adam with
+    decoupled_weight_decay=True and weight_decay 0.01 by default.
+
+    Each step, for every parameter θ whose gradient g is not None:
+        θ ← θ·(1 − α·λ)        (weight_decay λ; g gets no L2 term)
+    then Adam's update with this g, t counting this parameter's steps:
+        t ← t + 1,  m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²
+        θ ← θ − α·m̂ / (√v̂ + ε),  m̂ = m / (1 − β1^t),  v̂ = v / (1 − β2^t)
+    where amsgrad puts vmax ← max(vmax, v) in the place of v. t, m, v (and
+    vmax) start at 0. See Adam for the order of the operations.
+
+    State per parameter, as Adam's: `step` (t), `exp_avg` (m), `exp_avg_sq`
+    (v) and, with amsgrad, `max_exp_avg_sq` (vmax).
+
+    Arguments:
+        parameters: the parameters, or parameter groups (PyTorch: `params`).
+        learning_rate: α ≥ 0 (PyTorch: `lr`).
+        weight_decay: λ ≥ 0, the fraction α·λ of θ removed at every step.
+        beta1, beta2, eps, amsgrad, fused: as in Adam (PyTorch:
+            `betas=(beta1, beta2)`); eps > 0 is stricter than PyTorch.
+    """
 
     def __init__(
         self,
-        parameters=None,
-        learning_rate=0.001,
-        beta1=0.9,
-        beta2=0.999,
-        eps=1e-8,
-        weight_decay=0.01,
-        amsgrad=False,
+        parameters: Params | None = None,
+        learning_rate: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+        amsgrad: bool = False,
         *,
-        fused=None,
-    ):
+        fused: bool | None = None,
+    ) -> None:
         super().__init__(
             parameters,
             learning_rate,
@@ -2536,16 +2697,34 @@ def _check_optimizer(optimizer):
     ):
         raise TypeError(
             "optimizer must be an optimizer such as SGD or Adam (with "
-            "param_groups), "
-            f"got {type(optimizer).__name__}"
+            f"param_groups), got {type(optimizer).__name__}"
         )
 
 
 class LRScheduler:
-    """Base class of the schedules: each one says, in `get_lr()`, what the rate
-    is at epoch `last_epoch`."""
+    """Base class of the learning-rate schedules (as
+    torch.optim.lr_scheduler.LRScheduler).
 
-    def __init__(self, optimizer, last_epoch=-1):
+    Each schedule says, in `get_lr()`, what every group's rate is at epoch
+    `last_epoch`, as a function of the epoch and the base rates alone:
+        lr = f(base_lr, epoch)
+    The constructor stores each group's starting rate as
+    group["initial_lr"] (the base rate, in `base_lrs`) and takes the first
+    step itself: `last_epoch` becomes 0 and the groups get the rate of epoch
+    0. Call `scheduler.step()` after `optimizer.step()`, once per epoch (or
+    per batch, for OneCycleLR); it warns when called before.
+
+    Unlike PyTorch's chainable form, the rate is the closed form of the
+    epoch: a rate set by hand in group["lr"] lasts until the next step (use
+    SequentialLR or LambdaLR to combine schedules).
+
+    Arguments:
+        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        last_epoch: -1 to start; the epoch to resume from (≥ 0) needs
+            the groups' "initial_lr" (load the optimizer's state first).
+    """
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         _check_int("last_epoch", last_epoch, low=-1)
         self.optimizer = optimizer
@@ -2557,9 +2736,8 @@ class LRScheduler:
                 if "initial_lr" not in group:
                     raise ValueError(
                         f"last_epoch={last_epoch} resumes a schedule, but "
-                        f"param_groups[{i}] has no "
-                        "'initial_lr': load the optimizer's state_dict "
-                        "first, or use last_epoch=-1"
+                        f"param_groups[{i}] has no 'initial_lr': load the "
+                        "optimizer's state_dict first, or use last_epoch=-1"
                     )
         self.base_lrs = [
             group["initial_lr"] for group in optimizer.param_groups
@@ -2568,14 +2746,14 @@ class LRScheduler:
         self._step_count = 0
         self.step()  # the first step: last_epoch becomes 0
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """The learning rate of every parameter group at epoch
         `self.last_epoch`."""
         raise NotImplementedError(
             f"{type(self).__name__} does not define get_lr()"
         )
 
-    def step(self):
+    def step(self) -> None:
         """Advance one epoch and set every group's learning rate."""
         if (
             self._step_count == 1
@@ -2583,9 +2761,8 @@ class LRScheduler:
         ):
             warnings.warn(
                 "scheduler.step() was called before optimizer.step(): call "
-                "optimizer.step() first "
-                "(the training loop steps the optimizer, then the scheduler), "
-                "otherwise the first "
+                "optimizer.step() first (the training loop steps the "
+                "optimizer, then the scheduler), otherwise the first "
                 "learning rate of the schedule is skipped",
                 UserWarning,
                 stacklevel=2,
@@ -2615,13 +2792,13 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in groups]
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> list[float]:
         """The learning rates the last step set, one per parameter group."""
         return list(self._last_lr)
 
     _NOT_DATA = ("optimizer",)  # attributes that state_dict() leaves out
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """The schedule's position and settings (everything but the optimizer),
         as plain values."""
         state = {
@@ -2631,7 +2808,7 @@ class LRScheduler:
         }
         return {"scheduler": type(self).__name__, **state}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore `state_dict()`; all is checked first, so a refused state
         changes nothing.
         """
@@ -2646,7 +2823,7 @@ class LRScheduler:
         if kind != name:
             raise ValueError(
                 f"{name} cannot load the state of {kind}: load each "
-                f"scheduler's state into a scheduler of the same kind"
+                "scheduler's state into a scheduler of the same kind"
             )
         own, saved = set(self.state_dict()), set(state_dict)
         missing, extra = sorted(own - saved), sorted(saved - own)
@@ -2657,7 +2834,7 @@ class LRScheduler:
         if extra:
             raise ValueError(
                 f"the {name} state dict has {extra[0]!r}, which a {name} does "
-                f"not have: is it another scheduler's state?"
+                "not have: is it another scheduler's state?"
             )
         groups = len(self.optimizer.param_groups)
         for key in sorted(own & {"base_lrs", "_last_lr", "min_lrs"}):
@@ -2677,9 +2854,8 @@ class LRScheduler:
 
     def _restore(self, state):
         self.__dict__.update(state)
-        self._set_lrs(
-            self._last_lr
-        )  # the groups get the restored epoch's rates
+        # the groups get the restored epoch's rates
+        self._set_lrs(self._last_lr)
 
     def __repr__(self):
         return (
@@ -2707,17 +2883,32 @@ class StepLR(LRScheduler):
     """Decay every group's rate by `gamma` every `step_size` epochs (as
     torch.optim.lr_scheduler.StepLR).
 
+        lr = base_lr · gamma^⌊epoch / step_size⌋
+
     scheduler = StepLR(optimizer, step_size=10, gamma=0.1)
+
+    Arguments:
+        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        step_size: the epochs between two decays, an integer ≥ 1.
+        gamma: the factor, > 0 (stricter than PyTorch, which does not check
+            it: a rate must stay a positive number).
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        step_size: int,
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
         _check_int("step_size", step_size)
         _check_range("gamma", gamma, low_open=True)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """α_e = α_0 · γ^⌊e / step_size⌋ for every group."""
         ### BEGIN SOLUTION
         return [
@@ -2843,9 +3034,27 @@ if __name__ == "__main__":
 # %%
 #| export
 class MultiStepLR(LRScheduler):
-    """Multiply the rate by `gamma` at each epoch in `milestones`."""
+    """Multiply the rate by `gamma` at each epoch in `milestones` (as
+    torch.optim.lr_scheduler.MultiStepLR).
 
-    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        lr = base_lr · gamma^(number of milestones ≤ epoch)
+
+    Arguments:
+        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        milestones: epochs, integers ≥ 0, in any order (an epoch given
+            twice decays twice).
+        gamma: the factor, > 0 (stricter than PyTorch, which does not check
+            it: a rate must stay a positive number).
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Iterable[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
         milestones = list(milestones)
         for milestone in milestones:
             if (
@@ -2862,39 +3071,68 @@ class MultiStepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        passed = bisect.bisect_right(
-            self.milestones, self.last_epoch
-        )  # milestones ≤ epoch
+    def get_lr(self) -> list[float]:
+        # the number of milestones ≤ epoch
+        passed = bisect.bisect_right(self.milestones, self.last_epoch)
         return [base_lr * self.gamma**passed for base_lr in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):
-    """α_e = α_0 · γ^e."""
+    """Multiply the rate by `gamma` every epoch (as
+    torch.optim.lr_scheduler.ExponentialLR).
 
-    def __init__(self, optimizer, gamma, last_epoch=-1):
+        lr = base_lr · gamma^epoch
+
+    Arguments:
+        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        gamma: the factor, > 0 (stricter than PyTorch, which does not check
+            it: a rate must stay a positive number).
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, gamma: float, last_epoch: int = -1
+    ) -> None:
         _check_range("gamma", gamma, low_open=True)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         return [
             base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs
         ]
 
 
 class CosineAnnealingLR(LRScheduler):
-    """α_e = η_min + (α_0 − η_min)(1 + cos(π e / T_max)) / 2: half a cosine
-    from α_0 down to η_min."""
+    """Half a cosine from the base rate down to `eta_min` over `T_max`
+    epochs (as torch.optim.lr_scheduler.CosineAnnealingLR).
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        lr = eta_min + (base_lr − eta_min) · (1 + cos(π · epoch / T_max)) / 2
+
+    Past T_max the cosine climbs back (period 2·T_max), as PyTorch's closed
+    form does.
+
+    Arguments:
+        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        T_max: the epochs of the way down, an integer ≥ 1.
+        eta_min: the last rate, ≥ 0.
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_max: int,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ) -> None:
         _check_int("T_max", T_max)
         _check_range("eta_min", eta_min)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         cosine = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         return [
             self.eta_min + (base_lr - self.eta_min) * cosine
@@ -2903,17 +3141,30 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class LinearLR(LRScheduler):
-    """Warm-up: the factor on α_0 goes linearly from `start_factor` to
-    `end_factor` over `total_iters` epochs."""
+    """Warm-up: the factor on the base rate goes linearly from
+    `start_factor` to `end_factor` over `total_iters` epochs (as
+    torch.optim.lr_scheduler.LinearLR).
+
+        lr = base_lr · (s + (f − s) · min(epoch, T) / T)
+
+    with s = start_factor, f = end_factor and T = total_iters.
+
+    Arguments:
+        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        start_factor: s in (0, 1].
+        end_factor: f in [0, 1].
+        total_iters: T, an integer ≥ 1.
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
+    """
 
     def __init__(
         self,
-        optimizer,
-        start_factor=1.0 / 3,
-        end_factor=1.0,
-        total_iters=5,
-        last_epoch=-1,
-    ):
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         _check_range("start_factor", start_factor, high=1.0, low_open=True)
         _check_range("end_factor", end_factor, high=1.0)
         _check_int("total_iters", total_iters)
@@ -2922,7 +3173,7 @@ class LinearLR(LRScheduler):
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         progress = min(self.total_iters, self.last_epoch) / self.total_iters
         factor = (
             self.start_factor
@@ -2932,10 +3183,28 @@ class LinearLR(LRScheduler):
 
 
 class LambdaLR(LRScheduler):
-    """α_e = α_0 · lr_lambda(e), with one function for all groups or one per
-    group."""
+    """The base rate times a function of the epoch (as
+    torch.optim.lr_scheduler.LambdaLR).
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        lr = base_lr · lr_lambda(epoch)
+
+    Arguments:
+        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        lr_lambda: a function of the epoch (an int) that returns a factor
+            ≥ 0, or a list of them, one per parameter group. A negative or
+            NaN factor is refused at the step, which then changes nothing.
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
+
+    state_dict() saves the attributes of callable objects, not functions
+    (as PyTorch does).
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
         _check_optimizer(optimizer)
         count = len(optimizer.param_groups)
         lambdas = (
@@ -2955,7 +3224,7 @@ class LambdaLR(LRScheduler):
         self.lr_lambdas = lambdas
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         factors = [fn(self.last_epoch) for fn in self.lr_lambdas]
         for factor in factors:  # a negative or NaN factor is a broken schedule
             _check_range(f"the factor lr_lambda({self.last_epoch})", factor)
@@ -2965,7 +3234,7 @@ class LambdaLR(LRScheduler):
 
     _NOT_DATA = ("optimizer", "lr_lambdas")
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         # functions are not data: save only the attributes of callable objects,
         # as PyTorch does
         state = super().state_dict()
@@ -2996,30 +3265,67 @@ class LambdaLR(LRScheduler):
 
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith, 2018): warm up to `max_lr`, then anneal to
-    max_lr/(div_factor·final_div_factor).
+    max_lr/(div_factor·final_div_factor) (as
+    torch.optim.lr_scheduler.OneCycleLR).
 
     Stepped after every batch, `total_steps` times in all. With
     `cycle_momentum` the momentum (or Adam's beta1) moves the opposite way,
     between `max_momentum` and `base_momentum`.
+
+    With T = total_steps, k = the step (last_epoch) and
+        initial_lr = max_lr / div_factor,
+        min_lr = initial_lr / final_div_factor,
+    the rate goes through phases, each from a rate a to a rate b:
+        up:    initial_lr → max_lr   for k ≤ pct_start·T − 1
+        down:  max_lr → min_lr       until k = T − 1
+    and with three_phase:
+        up:    initial_lr → max_lr   for k ≤ pct_start·T − 1
+        back:  max_lr → initial_lr   for k ≤ 2·pct_start·T − 2
+        down:  initial_lr → min_lr   until k = T − 1
+    In a phase from step k0 to k1, with x = (k − k0) / (k1 − k0):
+        cos:     lr = b + (a − b) · (1 + cos(π·x)) / 2
+        linear:  lr = a + (b − a) · x
+    The momentum anneals the same way, from max_momentum to base_momentum
+    while the rate goes up, and back while it goes down (it stays at
+    max_momentum in the third phase). Stepping past k = T is an error.
+
+    The groups get the keys "initial_lr", "max_lr", "min_lr" and, with
+    cycle_momentum, "max_momentum" and "base_momentum".
+
+    Arguments:
+        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        max_lr: the peak rate, > 0, one for all groups or a list of one per
+            group.
+        total_steps: T, an integer ≥ 1; or give epochs and steps_per_epoch
+            (integers ≥ 1), and T = epochs · steps_per_epoch.
+        pct_start: the fraction of T spent warming up, in [0, 1].
+        anneal_strategy: "cos" or "linear".
+        cycle_momentum: True or False; needs an optimizer with momentum or
+            betas (SGD, RMSprop, Adam, AdamW).
+        base_momentum, max_momentum: in [0, 1), one or one per group
+            (stricter than PyTorch: a momentum of 1 or more never decays).
+        div_factor, final_div_factor: > 0.
+        three_phase: True or False.
+        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
         self,
-        optimizer,
-        max_lr,
-        total_steps=None,
-        epochs=None,
-        steps_per_epoch=None,
-        pct_start=0.3,
-        anneal_strategy="cos",
-        cycle_momentum=True,
-        base_momentum=0.85,
-        max_momentum=0.95,
-        div_factor=25.0,
-        final_div_factor=1e4,
-        three_phase=False,
-        last_epoch=-1,
-    ):
+        optimizer: Optimizer,
+        max_lr: float | list[float],
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float | list[float] = 0.85,
+        max_momentum: float | list[float] = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
         _check_optimizer(optimizer)
         if total_steps is not None:
             _check_int("total_steps", total_steps)
@@ -3042,49 +3348,24 @@ class OneCycleLR(LRScheduler):
         _check_range("final_div_factor", final_div_factor, low_open=True)
         self.total_steps = total_steps
         self.anneal_strategy = anneal_strategy
+        # each phase: (its last step, the group keys of the rate it goes
+        # from and to, and of the momentum it goes from and to)
+        lr0, peak, low = "initial_lr", "max_lr", "min_lr"
+        top, bottom = "max_momentum", "base_momentum"
         warm_end = float(pct_start * total_steps) - 1
-        if (
-            three_phase
-        ):  # up, back down to the start, then the long final decay
+        last = total_steps - 1
+        if three_phase:
+            # up, back down to the start, then the long final decay
+            back_end = float(2 * pct_start * total_steps) - 2
             self._phases = [
-                (
-                    warm_end,
-                    "initial_lr",
-                    "max_lr",
-                    "max_momentum",
-                    "base_momentum",
-                ),
-                (
-                    float(2 * pct_start * total_steps) - 2,
-                    "max_lr",
-                    "initial_lr",
-                    "base_momentum",
-                    "max_momentum",
-                ),
-                (
-                    total_steps - 1,
-                    "initial_lr",
-                    "min_lr",
-                    "max_momentum",
-                    "max_momentum",
-                ),
+                (warm_end, lr0, peak, top, bottom),
+                (back_end, peak, lr0, bottom, top),
+                (last, lr0, low, top, top),
             ]
         else:
             self._phases = [
-                (
-                    warm_end,
-                    "initial_lr",
-                    "max_lr",
-                    "max_momentum",
-                    "base_momentum",
-                ),
-                (
-                    total_steps - 1,
-                    "max_lr",
-                    "min_lr",
-                    "base_momentum",
-                    "max_momentum",
-                ),
+                (warm_end, lr0, peak, top, bottom),
+                (last, peak, low, bottom, top),
             ]
         groups = optimizer.param_groups
         if last_epoch == -1:
@@ -3100,8 +3381,8 @@ class OneCycleLR(LRScheduler):
             if "momentum" not in defaults and "betas" not in defaults:
                 raise ValueError(
                     "cycle_momentum=True needs an optimizer with momentum or "
-                    "betas "
-                    "(SGD, RMSprop, Adam, AdamW); pass cycle_momentum=False"
+                    "betas (SGD, RMSprop, Adam, AdamW); pass "
+                    "cycle_momentum=False"
                 )
             self.use_beta1 = "betas" in defaults
             if last_epoch == -1:
@@ -3130,7 +3411,7 @@ class OneCycleLR(LRScheduler):
             )
         return (end - start) * fraction + start
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(
@@ -3140,27 +3421,14 @@ class OneCycleLR(LRScheduler):
         lrs = []
         for group in self.optimizer.param_groups:
             phase_start = 0.0
-            for i, (
-                phase_end,
-                lr_from,
-                lr_to,
-                momentum_from,
-                momentum_to,
-            ) in enumerate(self._phases):
+            for i, phase in enumerate(self._phases):
+                phase_end, lr_from, lr_to, m_from, m_to = phase
                 if step <= phase_end or i == len(self._phases) - 1:
-                    fraction = (step - phase_start) / (phase_end - phase_start)
-                    lrs.append(
-                        self._anneal(group[lr_from], group[lr_to], fraction)
-                    )
+                    x = (step - phase_start) / (phase_end - phase_start)
+                    lrs.append(self._anneal(group[lr_from], group[lr_to], x))
                     if self.cycle_momentum:
-                        self._set_momentum(
-                            group,
-                            self._anneal(
-                                group[momentum_from],
-                                group[momentum_to],
-                                fraction,
-                            ),
-                        )
+                        momentum = self._anneal(group[m_from], group[m_to], x)
+                        self._set_momentum(group, momentum)
                     break
                 phase_start = phase_end
         return lrs
@@ -3186,9 +3454,32 @@ def _per_group(name, value, groups, **limits):
 
 class SequentialLR(LRScheduler):
     """Run `schedulers[0]` until `milestones[0]`, then `schedulers[1]` (from
-    its epoch 0), and so on."""
+    its epoch 0), and so on (as torch.optim.lr_scheduler.SequentialLR).
 
-    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        lr = the rate of schedulers[i] at its epoch (epoch − m_i)
+    where i is the number of milestones ≤ epoch, m_i = milestones[i − 1]
+    and m_0 = 0.
+
+    warmup = LinearLR(optimizer, start_factor=0.1, total_iters=5)
+    cosine = CosineAnnealingLR(optimizer, T_max=95)
+    scheduler = SequentialLR(optimizer, [warmup, cosine], milestones=[5])
+
+    Arguments:
+        optimizer: the optimizer whose groups' "lr" the schedules set.
+        schedulers: a non-empty list of schedulers of this same optimizer
+            (not ReduceLROnPlateau, which steps on a metric).
+        milestones: len(schedulers) − 1 epochs, where each next schedule
+            takes over.
+        last_epoch: -1 to start.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        schedulers: list[LRScheduler],
+        milestones: list[int],
+        last_epoch: int = -1,
+    ) -> None:
         _check_optimizer(optimizer)
         schedulers, milestones = list(schedulers), list(milestones)
         if not schedulers:
@@ -3200,8 +3491,7 @@ class SequentialLR(LRScheduler):
             if isinstance(scheduler, ReduceLROnPlateau):
                 raise ValueError(
                     f"schedulers[{i}] is a ReduceLROnPlateau, which steps on "
-                    "a metric: it cannot "
-                    f"be part of a SequentialLR"
+                    "a metric: it cannot be part of a SequentialLR"
                 )
             if getattr(scheduler, "optimizer", None) is not optimizer:
                 raise ValueError(
@@ -3211,16 +3501,14 @@ class SequentialLR(LRScheduler):
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
                 f"milestones: expected {len(schedulers) - 1} (one fewer than "
-                "schedulers), "
-                f"got {len(milestones)}"
+                f"schedulers), got {len(milestones)}"
             )
         self.optimizer = optimizer
         self._schedulers = schedulers
         self._milestones = milestones
         self.last_epoch = last_epoch + 1
-        for group in (
-            optimizer.param_groups
-        ):  # undo what the schedulers' first steps did
+        # undo what the schedulers' first steps did
+        for group in optimizer.param_groups:
             group["lr"] = group["initial_lr"]
         for scheduler in schedulers:
             _undo_first_step(scheduler)
@@ -3229,14 +3517,15 @@ class SequentialLR(LRScheduler):
         first.step()
         self._last_lr = first.get_last_lr()
 
-    def step(self):
+    def step(self) -> None:
+        """Advance one epoch: the current schedule steps, or the next one
+        starts at its epoch 0 at a milestone."""
         self.last_epoch += 1
         index = bisect.bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[index]
         if index > 0 and self._milestones[index - 1] == self.last_epoch:
-            scheduler.last_epoch = (
-                0  # the next schedule starts at its own epoch 0
-            )
+            # the next schedule starts at its own epoch 0
+            scheduler.last_epoch = 0
             scheduler._set_lrs(scheduler.get_lr())
         else:
             scheduler.step()
@@ -3244,7 +3533,7 @@ class SequentialLR(LRScheduler):
 
     _NOT_DATA = ("optimizer", "_schedulers")
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state["_schedulers"] = [
             scheduler.state_dict() for scheduler in self._schedulers
@@ -3255,8 +3544,8 @@ class SequentialLR(LRScheduler):
         state = super()._checked_state(state_dict)
         if len(state["_schedulers"]) != len(self._schedulers):
             raise ValueError(
-                f"the SequentialLR state dict has {len(state['_schedulers'])}"
-                f" schedulers, this one has {len(self._schedulers)}"
+                f"the SequentialLR state dict has {len(state['_schedulers'])} "
+                f"schedulers, this one has {len(self._schedulers)}"
             )
         state["_schedulers"] = [
             scheduler._checked_state(saved)
@@ -3282,24 +3571,43 @@ def _undo_first_step(scheduler):
 
 class ReduceLROnPlateau(LRScheduler):
     """Multiply the rate by `factor` when a metric has not improved for more
-    than `patience` epochs.
+    than `patience` epochs (as torch.optim.lr_scheduler.ReduceLROnPlateau).
 
     # once per epoch, with the metric (mode="min": lower is better)
     scheduler.step(validation_loss)
+
+    A metric x improves on the best so far when
+        mode="min":  x < best·(1 − threshold)   (threshold_mode="rel")
+                     x < best − threshold       (threshold_mode="abs")
+        mode="max":  x > best·(1 + threshold)  or  x > best + threshold
+    After more than `patience` epochs in a row without improvement, every
+    group's rate (its current group["lr"]) becomes
+        lr ← max(lr · factor, min_lr)     (unless that changes it by ≤ eps)
+    and bad epochs are not counted during the next `cooldown` epochs.
+
+    Arguments:
+        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        mode: "min" (a loss) or "max" (an accuracy).
+        factor: in [0, 1).
+        patience: an integer ≥ 0.
+        threshold: ≥ 0; threshold_mode: "rel" or "abs".
+        cooldown: an integer ≥ 0.
+        min_lr: ≥ 0, one for all groups or a list of one per group.
+        eps: ≥ 0, the smallest change of a rate worth making.
     """
 
     def __init__(
         self,
-        optimizer,
-        mode="min",
-        factor=0.1,
-        patience=10,
-        threshold=1e-4,
-        threshold_mode="rel",
-        cooldown=0,
-        min_lr=0.0,
-        eps=1e-8,
-    ):
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | list[float] = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
         _check_optimizer(optimizer)
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
@@ -3337,7 +3645,7 @@ class ReduceLROnPlateau(LRScheduler):
             else self.best + self.threshold
         )
 
-    def step(self, metrics):
+    def step(self, metrics: float) -> None:
         """Record this epoch's metric; reduce the rates after more than
         `patience` epochs without progress."""
         current = float(metrics)
@@ -3347,9 +3655,8 @@ class ReduceLROnPlateau(LRScheduler):
             self.num_bad_epochs = 0
         else:
             self.num_bad_epochs += 1
-        if (
-            self.cooldown_counter > 0
-        ):  # just reduced: ignore bad epochs for a while
+        if self.cooldown_counter > 0:
+            # just reduced: ignore bad epochs for a while
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
@@ -3357,9 +3664,8 @@ class ReduceLROnPlateau(LRScheduler):
                 self.optimizer.param_groups, self.min_lrs
             ):
                 new_lr = max(group["lr"] * self.factor, min_lr)
-                if (
-                    group["lr"] - new_lr > self.eps
-                ):  # changes smaller than eps are not worth making
+                # changes smaller than eps are not worth making
+                if group["lr"] - new_lr > self.eps:
                     group["lr"] = new_lr
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
@@ -3489,9 +3795,8 @@ def _gradients(parameters):
         grad = _grad_array(p)
         if grad is None:
             continue
-        if (
-            not grad.flags.writeable
-        ):  # e.g. a broadcast view: give the parameter its own copy
+        if not grad.flags.writeable:
+            # e.g. a broadcast view: give the parameter its own copy
             grad = grad.copy()
             _set_grad_array(p, grad)
         grads.append(grad)
@@ -3499,13 +3804,29 @@ def _gradients(parameters):
 
 
 def clip_grad_norm_(
-    parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
-):
+    parameters: Parameter | Iterable[Parameter],
+    max_norm: float,
+    norm_type: float | str = 2.0,
+    error_if_nonfinite: bool = False,
+) -> float:
     """Scale all gradients together so that their total norm is at most
-    `max_norm`; return the norm before.
+    `max_norm`; return the norm before (as torch.nn.utils.clip_grad_norm_).
 
-    total = ‖(‖g_1‖, ‖g_2‖, ...)‖ with the chosen norm; every g is multiplied
-    by min(1, max_norm/(total + 1e-6)).
+        total = ‖(‖g_1‖_p, ‖g_2‖_p, ...)‖_p      (p = norm_type)
+        g_i ← g_i · min(1, max_norm / (total + 1e-6))   for every i
+
+    total is the norm of all gradients as one long vector. In place on
+    every `.grad`; a parameter without a gradient is skipped, and with none
+    the result is 0.0. A NaN total makes every gradient NaN, as in PyTorch.
+
+    Arguments:
+        parameters: a parameter or a list of them.
+        max_norm: ≥ 0, or inf to measure the norm without clipping.
+        norm_type: p ≥ 1, or inf (or "inf") for the largest |entry|.
+            Stricter than PyTorch: p < 1 (p = 0 counts the nonzero entries)
+            is no norm, and cannot be scaled to max_norm.
+        error_if_nonfinite: True raises RuntimeError when total is NaN or
+            inf, instead of spreading NaN.
     """
     _check_range("max_norm", max_norm, allow_inf=True)  # inf: only measure
     norm_type = math.inf if norm_type == "inf" else norm_type
@@ -3525,19 +3846,31 @@ def clip_grad_norm_(
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"the total gradient norm is {total}, not finite: a loss or "
-            "gradient is NaN or infinite "
-            f"(clip_grad_norm_ was called with error_if_nonfinite=True)"
+            "gradient is NaN or infinite (clip_grad_norm_ was called with "
+            "error_if_nonfinite=True)"
         )
-    scale = np.minimum(
-        max_norm / (total + 1e-6), 1.0
-    )  # NaN stays NaN, as in PyTorch
+    # NaN stays NaN, as in PyTorch
+    scale = np.minimum(max_norm / (total + 1e-6), 1.0)
     for g in grads:
         g *= scale
     return total
 
 
-def clip_grad_value_(parameters, clip_value):
-    """Clamp every gradient entry to [-clip_value, clip_value], in place."""
+def clip_grad_value_(
+    parameters: Parameter | Iterable[Parameter], clip_value: float
+) -> None:
+    """Clamp every gradient entry to [-clip_value, clip_value], in place (as
+    torch.nn.utils.clip_grad_value_).
+
+        g ← min(max(g, −c), c)    element by element   (clip_value c)
+
+    Unlike clip_grad_norm_, it can change the gradient's direction.
+
+    Arguments:
+        parameters: a parameter or a list of them; a parameter without a
+            gradient is skipped.
+        clip_value: c ≥ 0, or inf (no clipping).
+    """
     _check_range("clip_value", clip_value, allow_inf=True)
     for g in _gradients(parameters):
         np.clip(g, -clip_value, clip_value, out=g)
@@ -5276,13 +5609,19 @@ if __name__ == "__main__":
 
 # %%
 #| export
-def blocks(size, block_size=BLOCK_SIZE):
+def blocks(size: int, block_size: int = BLOCK_SIZE) -> Iterator[slice]:
     """Slices that cut `size` elements into blocks of `block_size`."""
     for start in range(0, size, block_size):
         yield slice(start, min(start + block_size, size))
 
 
-def sgd_fast_update(param, grad, state, group, scratch):
+def sgd_fast_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    state: dict[str, Any],
+    group: dict[str, Any],
+    scratch: np.ndarray,
+) -> None:
     """SGD.step for one parameter in place, in blocks: the same numbers.
 
     param, grad: arrays of one shape (param is updated, grad only read);
@@ -5363,13 +5702,27 @@ def sgd_fast_update(param, grad, state, group, scratch):
 # %% nbgrader={"grade": false, "grade_id": "adam-in-place", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def adam_update_in_place(
-    param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, scratch
-):
+    param: np.ndarray,
+    grad: np.ndarray,
+    exp_avg: np.ndarray,
+    exp_avg_sq: np.ndarray,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    scratch: np.ndarray,
+) -> None:
     """One Adam update, in place, with no full-size temporary.
 
+        m ← β1·m + (1 − β1)·g
+        v ← β2·v + (1 − β2)·g²
+        θ ← θ − α / (1 − β1^t) · m / (√v / √(1 − β2^t) + ε)
+
     param, exp_avg, exp_avg_sq: θ, m, v, arrays of one shape, updated in
-    place; grad: g, read only; step: t (1 at the first step); scratch: two
-    arrays `scratch[0]`, `scratch[1]` of the same shape, free to overwrite.
+    place; grad: g, read only; step: t (1 at the first step); lr, beta1,
+    beta2, eps: α, β1, β2, ε; scratch: two arrays `scratch[0]`,
+    `scratch[1]` of the same shape, free to overwrite.
     Gives the numbers of `Adam.step`.
     """
     ### BEGIN SOLUTION
@@ -5396,7 +5749,13 @@ def adam_update_in_place(
 
 # %%
 #| export
-def adam_fast_update(param, grad, state, group, scratch):
+def adam_fast_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    state: dict[str, Any],
+    group: dict[str, Any],
+    scratch: np.ndarray,
+) -> None:
     """Adam.step (and AdamW's) for one parameter, in blocks.
 
     Each block goes through adam_update_in_place; scratch: a (3, k) array of
