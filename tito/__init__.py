@@ -1,4 +1,5 @@
-"""tito: the TinyTorch course command line (export, test, nbgrader, book, doctor)."""
+"""tito: the TinyTorch course command line (export, test, nbgrader, book,
+doctor)."""
 
 import sys
 

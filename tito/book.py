@@ -1,18 +1,25 @@
-"""`tito book`: the course site (Jupyter Book 1, configured by _config.yml and _toc.yml at the root).
+"""`tito book`: the course site (Jupyter Book 1, configured by _config.yml and
+_toc.yml at the root).
 
 A module page is the STUDENT EDITION of the module with the REFERENCE OUTPUTS:
 
-    modules/source/NN_name/name_dev.ipynb  --execute (reference solution, cwd = module folder)-->
-    --nbgrader ClearSolutions + ClearHiddenTests (settings from nbgrader_config.py)-->
-    --fill the `#| bootstrap` cell-->  book/modules/NN_name.ipynb   (committed)
+    modules/source/NN_name/name_dev.ipynb
+      --execute (reference solution, cwd = module folder)-->
+      --nbgrader ClearSolutions + ClearHiddenTests (nbgrader_config.py)-->
+      --fill the `#| bootstrap` cell-->
+    book/modules/NN_name.ipynb   (committed)
 
-so a reader sees exactly the stubs a learner gets, with the outputs the finished code prints and plots.
-Executing is the slow part, so each page records a hash of everything its content depends on (the module
-source, the package code of the earlier modules it can import, the repository setting, the stub settings)
-and is only executed again when that hash changes. `_toc.yml` is generated from the module folders too.
+so a reader sees exactly the stubs a learner gets, with the outputs the
+finished code prints and plots. Executing is the slow part, so each page
+records a hash of everything its content depends on (the module source, the
+package code of the earlier modules it can import, the repository setting, the
+stub settings) and is only executed again when that hash changes. `_toc.yml` is
+generated from the module folders too.
 
-    tito book pages [--check]   regenerate stale pages and _toc.yml (--check: exit 1 if any is stale)
-    tito book build [--check]   pages, then `jupyter-book build . -W -n --keep-going` into _build/html
+    tito book pages [--check]   regenerate stale pages and _toc.yml
+                                (--check: exit 1 if any is stale)
+    tito book build [--check]   pages, then `jupyter-book build . -W -n
+                                --keep-going` into _build/html
     tito book serve [--port N]  serve _build/html on http://127.0.0.1:N
 """
 
@@ -35,24 +42,28 @@ from tito import book_explorer
 from tito.book_explorer import EXPLORER_MIME
 from tito.modules import ROOT, Module, all_modules, find_module
 
-PAGES_DOCDIR = "book/modules"  # module pages, as Sphinx names them (relative to the book root, ROOT)
+# module pages, as Sphinx names them (relative to the book root, ROOT)
+PAGES_DOCDIR = "book/modules"
 PAGES_DIR = ROOT / PAGES_DOCDIR
 TOC_FILE = ROOT / "_toc.yml"
 BUILD_DIR = ROOT / "_build"
 HTML_DIR = BUILD_DIR / "html"
 NBGRADER_CONFIG = ROOT / "nbgrader_config.py"
 
-# Bump when the way a page is made changes (execution, stripping, metadata): every page becomes stale.
+# Bump when the way a page is made changes (execution, stripping, metadata):
+# every page becomes stale.
 PAGE_FORMAT = 1
 METADATA_KEY = "tinytorch_book"
 CELL_TIMEOUT = 600  # seconds per cell when executing the reference notebook
 
 
-# ---------------------------------------------------------------------------------------------- modules
+# -----------------------------------------------------------------------------
+# modules
 
 
 def shown(path: Path) -> str:
-    """A path as messages show it: relative to the repository when it is inside."""
+    """A path as messages show it: relative to the repository when it is
+    inside."""
     return (
         path.relative_to(ROOT).as_posix()
         if path.is_relative_to(ROOT)
@@ -65,7 +76,8 @@ def page_path(module: Module) -> Path:
 
 
 def docname(module: Module) -> str:
-    """The page's Sphinx document name (its path from the root, without suffix)."""
+    """The page's Sphinx document name (its path from the root, without
+    suffix)."""
     return f"{PAGES_DOCDIR}/{module.slug}"
 
 
@@ -144,11 +156,13 @@ def prerequisites(info: ModuleInfo, infos: list[ModuleInfo]) -> list[Module]:
     ]
 
 
-# ------------------------------------------------------------------------------------- what a page holds
+# -----------------------------------------------------------------------------
+# what a page holds
 
 
 def nbgrader_config():
-    """The course's nbgrader configuration, so the page uses the stubs that the release uses."""
+    """The course's nbgrader configuration, so the page uses the stubs that the
+    release uses."""
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -166,7 +180,8 @@ def student_preprocessors(config):
 
 
 def _stub_settings(config) -> str:
-    """The settings that decide how a stripped cell reads (part of every page's hash)."""
+    """The settings that decide how a stripped cell reads (part of every page's
+    hash)."""
     return json.dumps(
         [
             {
@@ -183,7 +198,8 @@ def _stub_settings(config) -> str:
 
 
 def source_hash(module: Module, modules: list[Module], config) -> str:
-    """Hash of everything the page's content depends on: when it changes, the page is executed again."""
+    """Hash of everything the page's content depends on: when it changes, the
+    page is executed again."""
     from tito import export
     from tito.bootstrap import TEMPLATE as BOOTSTRAP_TEMPLATE
     from tito.bootstrap import repository
@@ -220,7 +236,8 @@ def source_hash(module: Module, modules: list[Module], config) -> str:
 
 
 def cells_hash(notebook) -> str:
-    """Hash of the page's cells: a page edited by hand no longer matches the one it recorded."""
+    """Hash of the page's cells: a page edited by hand no longer matches the
+    one it recorded."""
     return hashlib.sha256(
         json.dumps(notebook["cells"], sort_keys=True).encode()
     ).hexdigest()
@@ -236,17 +253,20 @@ def page_status(module: Module, modules: list[Module], config) -> str | None:
     page = nbformat.read(path, as_version=4)
     recorded = page.metadata.get(METADATA_KEY, {})
     if recorded.get("source_sha256") != source_hash(module, modules, config):
-        return f"stale (its source changed: {shown(module.source)} or what it imports)"
+        changed = f"{shown(module.source)} or what it imports"
+        return f"stale (its source changed: {changed})"
     if recorded.get("cells_sha256") != cells_hash(page):
         return "edited by hand (regenerate it; edit the module source instead)"
     return None
 
 
-# ---------------------------------------------------------------------------------------- making a page
+# -----------------------------------------------------------------------------
+# making a page
 
 
 def kernel_env() -> dict[str, str]:
-    """The learner's environment (module folders importable), with figures inline: MPLBACKEND unset."""
+    """The learner's environment (module folders importable), with figures
+    inline: MPLBACKEND unset."""
     from tito.commands.test import module_env
 
     env = module_env()
@@ -255,7 +275,8 @@ def kernel_env() -> dict[str, str]:
 
 
 def make_page(slug: str) -> tuple[str, float]:
-    """Execute a module's reference notebook, strip it to the student edition, write the page."""
+    """Execute a module's reference notebook, strip it to the student edition,
+    write the page."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -289,7 +310,8 @@ def make_page(slug: str) -> tuple[str, float]:
         client.execute(env=kernel_env())
     except CellExecutionError as error:
         raise ExportError(
-            f"{shown(module.notebook)} fails with the reference solution, so its "
+            f"{shown(module.notebook)} fails with the reference solution, so "
+            "its "
             f"book page cannot show real outputs:\n{error}"
         ) from None
 
@@ -317,7 +339,8 @@ def make_page(slug: str) -> tuple[str, float]:
 def toc_text(modules: list[Module]) -> str:
     chapters = "\n".join(f"      - file: {docname(m)}" for m in modules)
     return (
-        "# Generated by `tito book pages` from the module folders: do not edit (the layout lives in "
+        "# Generated by `tito book pages` from the module folders: do not "
+        "edit (the layout lives in "
         "tito/book.py).\n"
         "format: jb-book\n"
         "root: book/intro\n"
@@ -347,7 +370,8 @@ def orphan_pages(modules: list[Module]) -> list[Path]:
 def sync_pages(
     check: bool = False, force: list[Module] = (), workers: int = 2
 ) -> int:
-    """Bring book/modules/ and _toc.yml up to date (or, with check, only report). Returns an exit code."""
+    """Bring book/modules/ and _toc.yml up to date (or, with check, only
+    report). Returns an exit code."""
     modules, config = all_modules(), nbgrader_config()
     stale = {m.slug: page_status(m, modules, config) for m in modules}
     stale = {slug: why for slug, why in stale.items() if why}
@@ -380,18 +404,21 @@ def sync_pages(
         print(f"removed {shown(path)} (its module no longer exists)")
     if not stale:
         print(
-            f"book pages are up to date ({len(modules)} modules; nothing executed)"
+            f"book pages are up to date ({len(modules)} modules; nothing "
+            "executed)"
         )
         return 0
     print(
-        f"executing {len(stale)} module notebook(s) with the reference solution: {', '.join(stale)}",
+        f"executing {len(stale)} module notebook(s) with the reference "
+        f"solution: {', '.join(stale)}",
         flush=True,
     )
     failures = []
     with ProcessPoolExecutor(
         max_workers=max(1, min(workers, len(stale)))
     ) as pool:
-        # each notebook runs in its own kernel: two at a time keeps both cores busy
+        # each notebook runs in its own kernel: two at a time keeps both cores
+        # busy
         futures = {pool.submit(make_page, slug): slug for slug in stale}
         for future in as_completed(futures):
             try:
@@ -407,27 +434,32 @@ def sync_pages(
                 )
             else:
                 print(
-                    f"wrote {shown(page_path(find_module(slug)))} ({seconds:.1f} s)",
+                    f"wrote {shown(page_path(find_module(slug)))} "
+                    f"({seconds:.1f} s)",
                     flush=True,
                 )
     if failures:
         print(
-            f"tito book: {len(failures)} page(s) not written: {', '.join(sorted(failures))}",
+            f"tito book: {len(failures)} page(s) not written: "
+            f"{', '.join(sorted(failures))}",
             file=sys.stderr,
         )
         return 1
     return 0
 
 
-# ------------------------------------------------------------------------------------------ the HTML site
+# -----------------------------------------------------------------------------
+# the HTML site
 
 
 def build_html() -> int:
-    """jupyter-book build: every warning is an error (-W -n), reported all at once (--keep-going).
+    """jupyter-book build: every warning is an error (-W -n), reported all at
+    once (--keep-going).
 
-    Always from a fresh environment (--all): Sphinx does not repeat the warnings of pages it does not read
-    again, nor copy changed static files when no page changed; with a dozen pages the fresh build costs
-    about as much as an incremental one."""
+    Always from a fresh environment (--all): Sphinx does not repeat the
+    warnings of pages it does not read again, nor copy changed static files
+    when no page changed; with a dozen pages the fresh build costs about as
+    much as an incremental one."""
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [
         str(jupyter_book) if jupyter_book.exists() else "jupyter-book",
@@ -445,7 +477,8 @@ def build_html() -> int:
 def serve(port: int) -> int:
     if not (HTML_DIR / "index.html").is_file():
         print(
-            f"tito book serve: {shown(HTML_DIR)} has no site yet: run `tito book build` first",
+            f"tito book serve: {shown(HTML_DIR)} has no site yet: run `tito "
+            "book build` first",
             file=sys.stderr,
         )
         return 1
@@ -456,7 +489,8 @@ def serve(port: int) -> int:
         ("127.0.0.1", port), handler
     ) as server:
         print(
-            f"serving the course site on http://127.0.0.1:{port}/ (Ctrl-C stops)",
+            f"serving the course site on http://127.0.0.1:{port}/ (Ctrl-C "
+            "stops)",
             flush=True,
         )
         try:
@@ -466,14 +500,17 @@ def serve(port: int) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------------------------ the CLI
+# -----------------------------------------------------------------------------
+# the CLI
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "book",
-        help="build the course site (module pages, then Jupyter Book) and serve it",
-        description="Module pages are the student notebooks with the reference outputs; they are executed "
+        help="build the course site (module pages, then Jupyter Book) and "
+        "serve it",
+        description="Module pages are the student notebooks with the "
+        "reference outputs; they are executed "
         "again only when their module source (or what it imports) changed.",
     )
     commands = parser.add_subparsers(
@@ -482,7 +519,8 @@ def register(subparsers) -> None:
 
     pages = commands.add_parser(
         "pages",
-        help="regenerate stale module pages (book/modules/*.ipynb) and _toc.yml",
+        help="regenerate stale module pages (book/modules/*.ipynb) and "
+        "_toc.yml",
     )
     build = commands.add_parser(
         "build", help="`pages`, then jupyter-book build into _build/html"
@@ -491,14 +529,16 @@ def register(subparsers) -> None:
         sub.add_argument(
             "--check",
             action="store_true",
-            help="write nothing; exit 1 when any module page is stale or missing (CI)",
+            help="write nothing; exit 1 when any module page is stale or "
+            "missing (CI)",
         )
         sub.add_argument(
             "--module",
             "-m",
             action="append",
             default=[],
-            help="execute this module's page again even if it is up to date (repeatable)",
+            help="execute this module's page again even if it is up to date "
+            "(repeatable)",
         )
         sub.add_argument(
             "--workers",

@@ -1,8 +1,10 @@
-"""The first cell of every student notebook: make `tinytorch` importable wherever the notebook opens.
+"""The first cell of every student notebook: make `tinytorch` importable
+wherever the notebook opens.
 
-Module sources hold a short cell tagged `#| bootstrap` (locally the package is installed, so it only imports
-it). Generated notebooks (release editions, book pages) get the full cell below instead, with the course
-repository read from _config.yml: the one setting that says where the course lives.
+Module sources hold a short cell tagged `#| bootstrap` (locally the package is
+installed, so it only imports it). Generated notebooks (release editions, book
+pages) get the full cell below instead, with the course repository read from
+_config.yml: the one setting that says where the course lives.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def repository() -> tuple[str, str]:
     repo = config.get("repository") or {}
     if not repo.get("url") or not repo.get("branch"):
         raise ValueError(
-            "_config.yml needs repository.url and repository.branch (where the course lives)"
+            "_config.yml needs repository.url and repository.branch (where "
+            "the course lives)"
         )
     return repo["url"].rstrip("/"), repo["branch"]
 
@@ -46,7 +49,8 @@ def is_bootstrap(cell) -> bool:
 
 
 def fill_bootstrap(notebook) -> None:
-    """Replace the source of the notebook's bootstrap cell(s) with the full install-if-missing cell."""
+    """Replace the source of the notebook's bootstrap cell(s) with the full
+    install-if-missing cell."""
     url, branch = repository()
     for cell in notebook.cells:
         if is_bootstrap(cell):

@@ -1,4 +1,5 @@
-"""tito: the course command line. Each command lives in its own file and registers itself here."""
+"""tito: the course command line. Each command lives in its own file and
+registers itself here."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ COMMANDS = [
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tito",
-        description="TinyTorch course tools: export modules, test them, build the book, grade.",
+        description="TinyTorch course tools: export modules, test them, build "
+        "the book, grade.",
     )
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True
@@ -30,9 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as error:
-            if (
-                error.name != name
-            ):  # a real missing dependency, not a command that is not written yet
+            # a real missing dependency, not a command that is not written yet
+            if error.name != name:
                 raise
             continue
         module.register(subparsers)

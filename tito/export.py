@@ -1,17 +1,22 @@
-"""`tito export`: module source (.py) -> paired notebook (.ipynb) and package file (tinytorch/core/*.py).
+"""`tito export`: module source (.py) -> paired notebook (.ipynb) and package
+file (tinytorch/core/*.py).
 
-A cell goes into the package when its leading `#|` directive lines include `#| export`. The module says where it goes with
-`#| default_exp core.optimizers` in any cell. Solution markers are dropped from the package (the reference
-solution is the package's code); nothing else is changed, so the package reads like the module.
+A cell goes into the package when its leading `#|` directive lines include
+`#| export`. The module says where it goes with
+`#| default_exp core.optimizers` in any cell. Solution markers are dropped from
+the package (the reference solution is the package's code); nothing else is
+changed, so the package reads like the module.
 
-Generated files carry a hash of their own body. A file whose body no longer matches was edited by hand:
-export refuses to overwrite it (and, with --force, keeps a backup first), so nothing a user wrote is lost.
+Generated files carry a hash of their own body. A file whose body no longer
+matches was edited by hand: export refuses to overwrite it (and, with --force,
+keeps a backup first), so nothing a user wrote is lost.
 
-The paired notebook is the one generated file people edit on purpose (in Jupyter). Export tells who
-changed what by content, never by modification time: it records, in the notebook's metadata and in
-.tito/exports.json, the hash of the .py it was made from and the hash of its cells. A notebook edited
-since then while the .py was not is synced into the .py first; when both were edited (and differ),
-export stops and names the two files to reconcile.
+The paired notebook is the one generated file people edit on purpose (in
+Jupyter). Export tells who changed what by content, never by modification time:
+it records, in the notebook's metadata and in .tito/exports.json, the hash of
+the .py it was made from and the hash of its cells. A notebook edited since
+then while the .py was not is synced into the .py first; when both were edited
+(and differ), export stops and names the two files to reconcile.
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ EXPORTS = (
 
 
 class ExportError(Exception):
-    """Something the user must resolve before export can write (a clear message, never a traceback)."""
+    """Something the user must resolve before export can write (a clear
+    message, never a traceback)."""
 
 
 @dataclass
@@ -63,15 +69,17 @@ class Output:
 
 
 def read_source(module: Module) -> nbformat.NotebookNode:
-    """The module source as a notebook; a syntax error is reported at the source's own file and line."""
+    """The module source as a notebook; a syntax error is reported at the
+    source's own file and line."""
     text = module.source.read_text(encoding="utf-8")
     check_syntax(text, module.source)
     return jupytext.reads(text, fmt="py:percent")
 
 
 def check_syntax(text: str, path: Path) -> None:
-    # a percent-format source is one valid Python file (markdown cells are comments), so compiling it
-    # whole gives the line of the error in the file the user edits, not in a generated file
+    # a percent-format source is one valid Python file (markdown cells are
+    # comments), so compiling it whole gives the line of the error in the file
+    # the user edits, not in a generated file
     try:
         compile(text, str(path), "exec", flags=ast.PyCF_ONLY_AST)
     except SyntaxError as error:
@@ -95,7 +103,8 @@ def sha256(text: str) -> str:
 
 
 def cells_sha256(notebook) -> str:
-    """Hash of what a notebook says (cell types and sources), not of outputs or metadata."""
+    """Hash of what a notebook says (cell types and sources), not of outputs or
+    metadata."""
     cells = [[c.cell_type, c.source] for c in notebook.cells]
     return sha256(json.dumps(cells))
 
@@ -108,12 +117,14 @@ def export_target(module: Module, notebook) -> Path:
                 *match.group(1).split(".")
             ).with_suffix(".py")
     raise ExportError(
-        f"{module.source.relative_to(ROOT)} has no `#| default_exp core.NAME` line"
+        f"{module.source.relative_to(ROOT)} has no `#| default_exp core.NAME` "
+        "line"
     )
 
 
 def exported_code(notebook) -> list[str]:
-    """The source of every `#| export` cell, directive and solution markers removed."""
+    """The source of every `#| export` cell, directive and solution markers
+    removed."""
     blocks = []
     for cell in notebook.cells:
         lines = cell.source.splitlines()
@@ -132,7 +143,8 @@ def exported_code(notebook) -> list[str]:
 
 
 def public_names(code: str) -> list[str]:
-    """Top-level classes, functions and constants not starting with `_`: the module's `__all__`."""
+    """Top-level classes, functions and constants not starting with `_`: the
+    module's `__all__`."""
     names = []
     for node in ast.parse(code).body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
@@ -145,13 +157,15 @@ def public_names(code: str) -> list[str]:
 def with_header(body: str, origin: str, command: str) -> str:
     digest = hashlib.sha256(body.encode()).hexdigest()
     return (
-        f"# AUTOGENERATED from {origin} by `{command}`: do not edit this file, edit the source.\n"
+        f"# AUTOGENERATED from {origin} by `{command}`: do not edit this "
+        "file, edit the source.\n"
         f"# body-sha256: {digest}\n{body}"
     )
 
 
 def hand_edited(path: Path) -> bool:
-    """True when a generated file's body no longer matches the hash export recorded in it."""
+    """True when a generated file's body no longer matches the hash export
+    recorded in it."""
     if not path.is_file():
         return False
     text = path.read_text(encoding="utf-8")
@@ -166,7 +180,8 @@ def package_file(module: Module, notebook) -> Output:
     code = "\n\n\n".join(exported_code(notebook))
     names = public_names(code)
     body = (
-        f'"""{module.slug}: exported from the module source; see the module for the explanations."""\n'
+        f'"""{module.slug}: exported from the module source; see the module '
+        'for the explanations."""\n'
         f"__all__ = {names!r}\n\n{code}\n"
     )
     path = export_target(module, notebook)
@@ -177,12 +192,11 @@ def package_file(module: Module, notebook) -> Output:
 
 def paired_notebook(module: Module, notebook) -> Output:
     for index, cell in enumerate(notebook.cells):
-        # stable cell ids (nbformat makes random ones), so exporting twice writes the same notebook
+        # stable cell ids (nbformat makes random ones), so exporting twice
+        # writes the same notebook
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        cell.id = (
-            grade_id
-            or f"cell-{index}-{hashlib.sha1(cell.source.encode()).hexdigest()[:8]}"
-        )
+        digest = hashlib.sha1(cell.source.encode()).hexdigest()[:8]
+        cell.id = grade_id or f"cell-{index}-{digest}"
     source_hash = sha256(module.source.read_text(encoding="utf-8"))
     notebook.metadata[NOTEBOOK_KEY] = {
         "source_sha256": source_hash,
@@ -195,7 +209,8 @@ def paired_notebook(module: Module, notebook) -> Output:
 
 
 def _recorded(module: Module, on_disk) -> dict | None:
-    """What the notebook on disk was made from: this checkout's record, else the notebook's own."""
+    """What the notebook on disk was made from: this checkout's record, else
+    the notebook's own."""
     if EXPORTS.is_file():
         record = json.loads(EXPORTS.read_text(encoding="utf-8"))
         if module.slug in record:
@@ -204,10 +219,12 @@ def _recorded(module: Module, on_disk) -> dict | None:
 
 
 def notebook_edits(module: Module, notebook) -> str | None:
-    """Which side changed since the last export: None, "source", "notebook" or "both".
+    """Which side changed since the last export: None, "source", "notebook" or
+    "both".
 
-    `notebook` is the source read as a notebook. Two sides that say the same thing are in sync,
-    whoever changed them (Jupytext's own pairing writes both)."""
+    `notebook` is the source read as a notebook. Two sides that say the same
+    thing are in sync, whoever changed them (Jupytext's own pairing writes
+    both)."""
     path = module.notebook
     if not path.is_file():
         return None
@@ -226,10 +243,11 @@ def notebook_edits(module: Module, notebook) -> str | None:
 
 
 def sync_notebook_into_source(module: Module) -> bool:
-    """A notebook edited in Jupyter while its .py was not: write its cells into the .py.
+    """A notebook edited in Jupyter while its .py was not: write its cells into
+    the .py.
 
-    Returns True when the .py was rewritten. Nothing is lost: the .py held exactly what the notebook
-    held before the edit."""
+    Returns True when the .py was rewritten. Nothing is lost: the .py held
+    exactly what the notebook held before the edit."""
     notebook = read_source(module)
     if notebook_edits(module, notebook) != "notebook":
         return False
@@ -242,7 +260,8 @@ def sync_notebook_into_source(module: Module) -> bool:
 
 
 def remember_export(module: Module) -> None:
-    """Record what the paired notebook on disk was made from (see notebook_edits)."""
+    """Record what the paired notebook on disk was made from (see
+    notebook_edits)."""
     record = (
         json.loads(EXPORTS.read_text(encoding="utf-8"))
         if EXPORTS.is_file()
@@ -261,9 +280,13 @@ def package_inits(modules: list[Module]) -> list[Output]:
     core = "\n".join(
         f"#   {m.slug:<16} -> tinytorch/core/{m.name}.py" for m in modules
     )
-    core_body = f'"""The framework built in the course, one file per module."""\n# Module map:\n{core}\n'
+    core_body = (
+        '"""The framework built in the course, one file per module."""\n'
+        f"# Module map:\n{core}\n"
+    )
     top_body = (
-        '"""TinyTorch: a deep-learning framework built one module at a time."""\n'
+        '"""TinyTorch: a deep-learning framework built one module at a '
+        'time."""\n'
         '__version__ = "0.9.0"\n'
     )
     return [
@@ -284,7 +307,8 @@ def outputs_for(module: Module) -> list[Output]:
 
 
 def planned_outputs(modules: list[Module]) -> list[Output]:
-    """Everything export would write for these modules, plus the package's __init__ files."""
+    """Everything export would write for these modules, plus the package's
+    __init__ files."""
     outputs = package_inits(all_modules())
     for module in modules:
         outputs += outputs_for(module)
@@ -292,7 +316,8 @@ def planned_outputs(modules: list[Module]) -> list[Output]:
 
 
 def write(outputs: list[Output], force: bool = False) -> list[Path]:
-    """Write the stale outputs; refuse (or back up, with force) anything edited by hand."""
+    """Write the stale outputs; refuse (or back up, with force) anything edited
+    by hand."""
     blocked = [o for o in outputs if o.stale and o.edited_by_hand]
     if blocked and not force:
         raise ExportError(_blocked_message(blocked))
@@ -309,7 +334,8 @@ def write(outputs: list[Output], force: bool = False) -> list[Path]:
 
 
 def backup_path(path: Path) -> Path:
-    """Where a file's copy is kept before it is replaced: NAME.bak-<time> beside it."""
+    """Where a file's copy is kept before it is replaced: NAME.bak-<time>
+    beside it."""
     return path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
 
 

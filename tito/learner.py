@@ -1,11 +1,15 @@
-"""The learner's own edition of a module: started from the reference, tested, reset.
+"""The learner's own edition of a module: started from the reference, tested,
+reset.
 
-A fresh checkout holds the reference solution of every module (the maintainers' source of truth).
-`tito module start NAME` turns one module into the student edition at the same paths: the exercises
-become the stubs of the release notebook and the hidden tests go. How we know the file is still the
-reference: `tito sync` records each source's SHA-256 in modules/source/SHA256SUMS (committed, so it
-works without git). Before replacing a file, `start` keeps a copy of the reference in .tito/reference/
-(git-ignored), which `tito module reset NAME` puts back. The learner's state lives in .tito/learner.json.
+A fresh checkout holds the reference solution of every module (the maintainers'
+source of truth). `tito module start NAME` turns one module into the student
+edition at the same paths: the exercises become the stubs of the release
+notebook and the hidden tests go. How we know the file is still the reference:
+`tito sync` records each source's SHA-256 in modules/source/SHA256SUMS
+(committed, so it works without git). Before replacing a file, `start` keeps a
+copy of the reference in .tito/reference/ (git-ignored), which
+`tito module reset NAME` puts back. The learner's state lives in
+.tito/learner.json.
 """
 
 from __future__ import annotations
@@ -35,14 +39,17 @@ _CORE_IMPORT = re.compile(r"^tinytorch\.core\.(\w+)$")
 
 
 class LearnerError(export.ExportError):
-    """A learner command that would lose work, or cannot run: the message says what to do."""
+    """A learner command that would lose work, or cannot run: the message says
+    what to do."""
 
 
-# --------------------------------------------------------------------------- the reference record
+# ---------------------------------------------------------------------------
+# the reference record
 
 
 def manifest_text(modules: list[Module]) -> str:
-    """SHA256SUMS of the module sources, in `sha256sum` format (check: `sha256sum -c SHA256SUMS`)."""
+    """SHA256SUMS of the module sources, in `sha256sum` format (check:
+    `sha256sum -c SHA256SUMS`)."""
     return "".join(
         f"{export.sha256(m.source.read_text(encoding='utf-8'))}  "
         f"{m.source.relative_to(SOURCE_DIR).as_posix()}\n"
@@ -65,7 +72,8 @@ def source_sha256(module: Module) -> str:
     return export.sha256(module.source.read_text(encoding="utf-8"))
 
 
-# ------------------------------------------------------------------------------ the learner's record
+# -----------------------------------------------------------------------------
+# the learner's record
 
 
 def load_record() -> dict:
@@ -80,7 +88,7 @@ def save_record(record: dict) -> None:
 
 
 def started(module: Module) -> dict | None:
-    """The learner's record of the module, or None when it holds the reference."""
+    """The learner's record of the module (None: it holds the reference)."""
     return load_record().get(module.slug)
 
 
@@ -90,8 +98,9 @@ def started_modules() -> list[Module]:
 
 
 def refuse_publishing(what: str) -> None:
-    """Release notebooks, book pages and the reference record are made from the reference solutions,
-    never from a learner's edition: refuse in a checkout where a module is started."""
+    """Release notebooks, book pages and the reference record are made from the
+    reference solutions, never from a learner's edition: refuse in a checkout
+    where a module is started."""
     mine = started_modules()
     if mine:
         names = ", ".join(m.name for m in mine)
@@ -103,7 +112,8 @@ def refuse_publishing(what: str) -> None:
         )
 
 
-# ----------------------------------------------------------------------------------- the exercises
+# -----------------------------------------------------------------------------
+# the exercises
 
 
 @dataclass
@@ -117,7 +127,8 @@ class Exercise:
 
 
 def _enclosing_def(code: str, line: int) -> str | None:
-    """Qualified name of the innermost function around a line (1-based) of a cell."""
+    """Qualified name of the innermost function around a line (1-based) of a
+    cell."""
     best = None
 
     def visit(node, prefix):
@@ -140,8 +151,9 @@ def _enclosing_def(code: str, line: int) -> str | None:
 def exercises(notebook, labels: dict | None = None) -> list[Exercise]:
     """The graded exercises of a module (read as a notebook), in order.
 
-    An exercise is labelled by the function that holds its solution (or stub); once the learner has
-    replaced the stub, the label recorded at `start` names it."""
+    An exercise is labelled by the function that holds its solution (or stub);
+    once the learner has replaced the stub, the label recorded at `start` names
+    it."""
     found = []
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -188,11 +200,13 @@ def module_exercises(module: Module) -> list[Exercise]:
     return exercises(notebook, record.get("labels"))
 
 
-# ------------------------------------------------------------------------------ the student edition
+# -----------------------------------------------------------------------------
+# the student edition
 
 
 def student_edition(module: Module):
-    """The module source with the release notebook's stubs and without hidden tests."""
+    """The module source with the release notebook's stubs and without hidden
+    tests."""
     from tito.book import nbgrader_config, student_preprocessors
 
     notebook = export.read_source(module)
@@ -203,7 +217,8 @@ def student_edition(module: Module):
 
 
 def _notebook_holds_edits(module: Module) -> bool:
-    """The paired notebook says something its .py does not (work done in Jupyter)."""
+    """The paired notebook says something its .py does not (work done in
+    Jupyter)."""
     if not module.notebook.is_file():
         return False
     try:
@@ -226,7 +241,8 @@ def _export(module: Module, force: bool = False) -> list[Path]:
 
 
 def start(module: Module) -> list[str]:
-    """Turn the module into the student edition; refuse when that would overwrite the learner's work."""
+    """Turn the module into the student edition; refuse when that would
+    overwrite the learner's work."""
     if started(module):
         return [
             f"{module.slug} is already started: your code is in "
@@ -258,7 +274,8 @@ def start(module: Module) -> list[str]:
             f"`tito export --module {module.name} --force` (which saves a "
             ".bak copy), then start again."
         )
-    # the exercises' labels, from the reference, before the stubs hide the solutions
+    # the exercises' labels, from the reference, before the stubs hide the
+    # solutions
     labels = {e.grade_id: e.label for e in module_exercises(module)}
     kept = REFERENCE / module.slug / module.source.name
     kept.parent.mkdir(parents=True, exist_ok=True)
@@ -288,7 +305,8 @@ def start(module: Module) -> list[str]:
 
 
 def reset(module: Module) -> list[str]:
-    """Bring the reference back; the learner's files are kept as .bak-<time> copies first."""
+    """Bring the reference back; the learner's files are kept as .bak-<time>
+    copies first."""
     record = started(module)
     if not record:
         if source_sha256(module) == reference_sha256(module):
@@ -311,7 +329,8 @@ def reset(module: Module) -> list[str]:
             f"{_shown(module.source)}` (your file stays as it is)"
         )
     messages = []
-    # the learner's work: anything but the untouched student edition, in the .py or the notebook
+    # the learner's work: anything but the untouched student edition, in the
+    # .py or the notebook
     yours = source_sha256(module) != record["student_sha256"]
     if _notebook_holds_edits(module):
         copy = export.backup_path(module.notebook)
@@ -323,7 +342,8 @@ def reset(module: Module) -> list[str]:
         messages.append(f"kept your code as {_shown(copy)}")
     shutil.copyfile(kept, module.source)
     if module.notebook.is_file():
-        module.notebook.unlink()  # its content is kept above when it was the learner's
+        # its content is kept above when it was the learner's
+        module.notebook.unlink()
     written = _export(module, force=True)
     record = load_record()
     del record[module.slug]
@@ -337,11 +357,13 @@ def reset(module: Module) -> list[str]:
     ]
 
 
-# --------------------------------------------------------------------------------------- status
+# -----------------------------------------------------------------------------
+# status
 
 
 def record_test(module: Module, passed: bool) -> None:
-    """`tito test` notes its result for the learner's module (status reports it)."""
+    """`tito test` notes its result for the learner's module (status reports
+    it)."""
     record = load_record()
     if module.slug not in record:
         return

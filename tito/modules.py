@@ -1,4 +1,5 @@
-"""Where the course lives on disk, and how a module name on the command line maps to a module folder."""
+"""Where the course lives on disk, and how a module name on the command line
+maps to a module folder."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ def all_modules() -> list[Module]:
 
 
 def find_module(name: str) -> Module:
-    """Resolve `optimizers`, `09_optimizers`, `09` or `9` to a module; ValueError lists the valid names."""
+    """Resolve `optimizers`, `09_optimizers`, `09` or `9` to a module;
+    ValueError lists the valid names."""
     wanted = name.strip().lower().removesuffix("_dev").removesuffix(".py")
     modules = all_modules()
     for module in modules:
@@ -58,5 +60,6 @@ def find_module(name: str) -> Module:
             return module
     valid = ", ".join(module.name for module in modules)
     raise ValueError(
-        f"unknown module {name!r}; --module takes one of: {valid} (or its folder name, e.g. 09_optimizers)"
+        f"unknown module {name!r}; --module takes one of: {valid} (or its "
+        "folder name, e.g. 09_optimizers)"
     )

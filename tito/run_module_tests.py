@@ -1,8 +1,9 @@
-"""Run a module's own test functions (`test_*` in its _dev.py), one by one, and report each.
+"""Run a module's own test functions (`test_*` in its _dev.py), one by one, and
+report each.
 
-Used by `tito test` in a fresh interpreter, so the module is imported exactly as a learner imports it.
-At the end, one line per graded exercise of the module: not implemented yet, failing (with the test's
-message), or passing.
+Used by `tito test` in a fresh interpreter, so the module is imported exactly
+as a learner imports it. At the end, one line per graded exercise of the
+module: not implemented yet, failing (with the test's message), or passing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 
 def _exercises(path: Path) -> list:
-    """The module's exercises (empty for a file that is not a course module)."""
+    """The module's exercises (none for a file that is not a course module)."""
     try:
         import jupytext
 
@@ -65,7 +66,8 @@ def _uses(test, exercises) -> list:
 
 
 def main(path: str, name: str, summary: str | None = None) -> int:
-    """Run the tests; with `summary`, also write the per-exercise lines to that file."""
+    """Run the tests; with `summary`, also write the per-exercise lines to that
+    file."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

@@ -1,13 +1,18 @@
-"""Sphinx extension of the course site (loaded through `sphinx.local_extensions` in _config.yml).
+"""Sphinx extension of the course site (loaded through
+`sphinx.local_extensions` in _config.yml).
 
-1. Launch buttons of a module page open the module's COMMITTED STUDENT NOTEBOOK
-   (modules/release/NN_name/name_dev.ipynb) instead of the page's own file. sphinx-book-theme builds the
-   Binder/Colab URLs in its `html-page-context` handler from the page's path; this handler runs right after
-   it and swaps that path for the student notebook's, so repository, branch and URL formats stay the theme's.
-2. Every module page ends with "Work on this module": the same Binder and Colab links as the header
-   buttons (which are easy to miss), the module source, and the local commands.
-3. A `module-map` directive: the table of modules with what each builds on, read from the module sources
-   (their title, first sentence and `tinytorch.core` imports), so the map follows the modules that exist.
+1. Launch buttons of a module page open the module's COMMITTED STUDENT
+   NOTEBOOK (modules/release/NN_name/name_dev.ipynb) instead of the page's own
+   file. sphinx-book-theme builds the Binder/Colab URLs in its
+   `html-page-context` handler from the page's path; this handler runs right
+   after it and swaps that path for the student notebook's, so repository,
+   branch and URL formats stay the theme's.
+2. Every module page ends with "Work on this module": the same Binder and
+   Colab links as the header buttons (which are easy to miss), the module
+   source, and the local commands.
+3. A `module-map` directive: the table of modules with what each builds on,
+   read from the module sources (their title, first sentence and
+   `tinytorch.core` imports), so the map follows the modules that exist.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 
 def student_notebook_path(pagename: str) -> str | None:
-    """modules/release/NN_name/name_dev.ipynb for a module page, None for any other page."""
+    """modules/release/NN_name/name_dev.ipynb for a module page, None for any
+    other page."""
     module = module_for_docname(pagename)
     return (
         module.release_notebook.relative_to(ROOT).as_posix()
@@ -45,7 +51,8 @@ def retarget_launch_buttons(
         return
     if RELEASE_DIR.is_dir() and not (ROOT / target).is_file():
         logger.warning(
-            f"launch buttons of {pagename} open {target}, which does not exist: "
+            f"launch buttons of {pagename} open {target}, which does not "
+            "exist: "
             "run `tito nbgrader generate --all` (tito sync) and commit it"
         )
     theme_options = app.config.html_theme_options
@@ -56,10 +63,12 @@ def retarget_launch_buttons(
             continue
         for button in group["buttons"]:
             if button.get("type") != "link":
-                continue  # the Thebe button runs this page's cells: nothing to retarget
+                # the Thebe button runs this page's cells: nothing to retarget
+                continue
             if not button["url"].endswith(theme_path):
                 logger.warning(
-                    f"cannot retarget the {button.get('text')} launch button of {pagename}: "
+                    f"cannot retarget the {button.get('text')} launch button "
+                    f"of {pagename}: "
                     f"{button['url']} does not end in {theme_path}"
                 )
                 continue
@@ -69,8 +78,9 @@ def retarget_launch_buttons(
 def drop_duplicate_scripts(
     app, pagename, templatename, context, doctree
 ) -> None:
-    """Sphinx 7.4 lists an inline script added after builder init (sphinx-thebe's `const THEBE_JS_URL = …`)
-    twice, and the second copy throws "Identifier has already been declared". Keep the first of each."""
+    """Sphinx 7.4 lists an inline script added after builder init
+    (sphinx-thebe's `const THEBE_JS_URL = …`) twice, and the second copy throws
+    "Identifier has already been declared". Keep the first of each."""
     seen, unique = set(), []
     for script in context.get("script_files", []):
         key = (
@@ -84,7 +94,8 @@ def drop_duplicate_scripts(
 
 
 def launch_urls(config, notebook: str) -> dict[str, str]:
-    """Binder and Colab URLs of a notebook in the course repository, as sphinx-book-theme writes them."""
+    """Binder and Colab URLs of a notebook in the course repository, as
+    sphinx-book-theme writes them."""
     theme = config.html_theme_options
     launch = theme.get("launch_buttons", {})
     repo, branch = (
@@ -108,7 +119,8 @@ def launch_urls(config, notebook: str) -> dict[str, str]:
 
 
 def _paragraph(*parts) -> nodes.paragraph:
-    """A paragraph from strings (text), ("code",) 1-tuples (literal) and (text, url) 2-tuples (links)."""
+    """A paragraph from strings (text), ("code",) 1-tuples (literal) and (text,
+    url) 2-tuples (links)."""
     paragraph = nodes.paragraph()
     for part in parts:
         if isinstance(part, str):
@@ -142,8 +154,10 @@ def add_work_on_this_module(app, doctree) -> None:
             "",
             _paragraph(
                 ("Launch on Binder", urls["Binder"]),
-                ": Jupyter in your browser with the course installed, nothing to "
-                "install. Sessions are temporary: download your notebook (File → Download) before you leave.",
+                ": Jupyter in your browser with the course installed, nothing "
+                "to "
+                "install. Sessions are temporary: download your notebook "
+                "(File → Download) before you leave.",
             ),
         )
     if "Colab" in urls:
@@ -172,7 +186,8 @@ def add_work_on_this_module(app, doctree) -> None:
         (source, f"{repo}/blob/{branch}/{source}"),
         ", then run ",
         (
-            f"tito export --module {module.name} && tito test --module {module.name}",
+            f"tito export --module {module.name} && tito test --module "
+            f"{module.name}",
         ),
         ".",
     ).children
@@ -183,19 +198,22 @@ def add_work_on_this_module(app, doctree) -> None:
     )
     section += nodes.title("", "Work on this module")
     section += _paragraph(
-        "Every page of this site is read-only. To do the exercises, open the student "
+        "Every page of this site is read-only. To do the exercises, open the "
+        "student "
         "notebook of this module, ",
         (notebook,),
         ", one of these ways:",
     )
     section += items
     sections[-1] += (
-        section  # at the end of the page, as a subsection of its last top-level section
+        # at the end of the page, as a subsection of its last top-level section
+        section
     )
 
 
 class ModuleMap(SphinxDirective):
-    """A table of every module: title (linked), what it is about, and the modules it builds on."""
+    """A table of every module: title (linked), what it is about, and the
+    modules it builds on."""
 
     option_spec = {"centre": directives.unchanged}
 
@@ -236,7 +254,8 @@ class ModuleMap(SphinxDirective):
 
 
 def repository_substitutions(app, config) -> None:
-    """`{{ repository_url }}` in a page: the one repository setting of _config.yml."""
+    """`{{ repository_url }}` in a page: the one repository setting of
+    _config.yml."""
     url = config.html_theme_options.get("repository_url", "")
     config.myst_substitutions = {
         "repository_url": f"<{url}>",
@@ -250,9 +269,11 @@ def setup(app):
     app.connect(
         "doctree-read", add_work_on_this_module, priority=400
     )  # before the page's toc is collected
-    # sphinx-book-theme adds its launch buttons at priority 501; ours must see them
+    # sphinx-book-theme adds its launch buttons at priority 501; ours must see
+    # them
     app.connect("html-page-context", retarget_launch_buttons, priority=600)
-    # after every handler that adds scripts to the page (myst-nb adds the widget scripts at 500)
+    # after every handler that adds scripts to the page (myst-nb adds the
+    # widget scripts at 500)
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     return {
         "parallel_read_safe": True,

@@ -3,7 +3,6 @@ are pointed at the student notebook."""
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import urllib.request
 
 import nbformat
 import pytest
+from cell_markers import with_nbgrader
 from traitlets.config import Config
 
 import tito.book as book
@@ -40,7 +40,8 @@ HEADER = textwrap.dedent("""\
     # ---
     """)
 
-TINY_MODULE = HEADER + textwrap.dedent('''
+TINY_MODULE = HEADER + with_nbgrader(
+    textwrap.dedent('''
     # %% [markdown]
     # # Module 01: Tiny
     #
@@ -55,7 +56,7 @@ TINY_MODULE = HEADER + textwrap.dedent('''
     #| export
     import numpy as np
 
-    # %% nbgrader=SOLUTION
+    # %% solution: double
     #| export
     def double(x):
         """Twice x."""
@@ -64,7 +65,7 @@ TINY_MODULE = HEADER + textwrap.dedent('''
         return return_value_unique_to_the_solution
         ### END SOLUTION
 
-    # %% nbgrader=TEST
+    # %% test: test-double, 1 point
     def test_unit_double():
         assert double(2) == 4
         ### BEGIN HIDDEN TESTS
@@ -83,25 +84,7 @@ TINY_MODULE = HEADER + textwrap.dedent('''
         plt.plot([0, 1], [0, 2])
         plt.show()
     ''')
-
-
-def _nbgrader(grade_id: str, graded: bool) -> str:
-    """The one-line metadata of a solution cell, or of a test cell."""
-    meta = {
-        "grade": graded,
-        "grade_id": grade_id,
-        "locked": graded,
-        **({"points": 1} if graded else {}),
-        "schema_version": 3,
-        "solution": not graded,
-        "task": False,
-    }
-    return json.dumps(meta)
-
-
-TINY_MODULE = TINY_MODULE.replace(
-    "nbgrader=SOLUTION", "nbgrader=" + _nbgrader("double", graded=False)
-).replace("nbgrader=TEST", "nbgrader=" + _nbgrader("test-double", graded=True))
+)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 
 import pytest
+from cell_markers import with_nbgrader
 from nbgrader_support import REPO, course_copy
 
 from tito.cli import main
@@ -248,23 +249,23 @@ def test_every_command_that_opens_the_gradebook_says_how_to_recover(
 
 # --- a duplicated or extra test cell (the real nbgrader) ---------------------
 
-TOY = """\
+TOY = with_nbgrader("""\
 # %%
 #| bootstrap
 import tinytorch
 
-# %% nbgrader={"grade": false, "grade_id": "double", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% solution: double
 def double(x):
     ### BEGIN SOLUTION
     return 2 * x
     ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test-double", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% test: test-double, 2 points
 assert double(3) == 6
 
-# %% nbgrader={"grade": true, "grade_id": "test-double-more", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% test: test-double-more, 3 points
 assert double(-1.5) == -3.0
-"""
+""")
 
 
 def _copy_cell(grade_id, new_id=None):

@@ -15,6 +15,7 @@ import html
 
 import nbformat
 import pytest
+from cell_markers import with_nbgrader
 from nbgrader_support import REPO
 
 from tito.cli import main
@@ -26,11 +27,11 @@ from tito.grading.leaks import (
     scan,
 )
 
-TOY = """\
+TOY = with_nbgrader("""\
 # %% [markdown]
 # The update, shown in the prose: `total = total + value * weight`.
 
-# %% nbgrader={"grade": false, "grade_id": "weighted-sum", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% solution: weighted-sum
 def weighted_sum(values, weights):
     ### BEGIN SOLUTION
     total = 0.0
@@ -40,13 +41,13 @@ def weighted_sum(values, weights):
     return total
     ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test-weighted-sum", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% test: test-weighted-sum, 1 point
 def test_unit_weighted_sum():
     assert weighted_sum([1], [2]) == 2
     ### BEGIN HIDDEN TESTS
     assert weighted_sum([1.5, -2.0, 4.0], [2.0, 0.25, 3.0]) == 14.5
     ### END HIDDEN TESTS
-"""
+""")
 HIDDEN = "assert weighted_sum([1.5, -2.0, 4.0], [2.0, 0.25, 3.0]) == 14.5"
 SOLUTION = "for value, weight in zip(values, weights):"
 

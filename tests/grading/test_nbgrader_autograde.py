@@ -1,9 +1,11 @@
-"""Autograding survives real submissions: a class of module-09 submissions, built from the real student
-notebook, graded by the real nbgrader (through `tito nbgrader autograde`, two workers) in a temporary copy
-of the course. Each student gets exactly the points their code earns, and nobody stops the batch.
+"""Autograding survives real submissions: a class of module-09 submissions,
+built from the real student notebook, graded by the real nbgrader (through
+`tito nbgrader autograde`, two workers) in a temporary copy of the course. Each
+student gets exactly the points their code earns, and nobody stops the batch.
 
-Expected points come from the module itself: a graded test cell earns its points when every exercise it
-uses is right (and it ran); the exercises it uses are the ones whose names appear in the test cell.
+Expected points come from the module itself: a graded test cell earns its
+points when every exercise it uses is right (and it ran); the exercises it uses
+are the ones whose names appear in the test cell.
 """
 
 from __future__ import annotations
@@ -26,13 +28,16 @@ from nbgrader_support import (
     submission,
 )
 
-# one xdist worker builds each module-scoped course (run with `-n 2 --dist loadgroup`)
+# one xdist worker builds each module-scoped course (run with `-n 2 --dist
+# loadgroup`)
 pytestmark = [
     pytest.mark.nbgrader,
     pytest.mark.xdist_group("nbgrader-autograde"),
 ]
 
-CELL_TIMEOUT = 20  # seconds: short, yet well above module 09's slowest cell (about 2.5 s) on a busy machine
+# seconds: short, yet well above module 09's slowest cell (about 2.5 s) on a
+# busy machine
+CELL_TIMEOUT = 20
 
 
 def _append(grade_id, code):
@@ -104,9 +109,10 @@ def _all(*edits):
     return edit
 
 
-# student -> (answers, tampering, exercises that work, exercise after whose cell nothing runs).
-# Independent misbehaviours share a student (each is checked on its own cells below): every submission
-# costs a full run of the notebook, and the suite has a time budget.
+# student -> (answers, tampering, exercises that work, exercise after whose
+# cell nothing runs). Independent misbehaviours share a student (each is
+# checked on its own cells below): every submission costs a full run of the
+# notebook, and the suite has a time budget.
 SCENARIOS = {
     "correct": (_answers(), None, ALL, None),
     "untouched": ({}, None, set(), None),
@@ -116,8 +122,9 @@ SCENARIOS = {
         ALL - {ADAM, STEP_LR},
         None,
     ),
-    # an infinite loop in an exercise (stopped by the cell timeout); sys.exit() in a cell; a fake answer
-    # written to the grading worker's stdout (it lands in the worker's log, not in its protocol)
+    # an infinite loop in an exercise (stopped by the cell timeout); sys.exit()
+    # in a cell; a fake answer written to the grading worker's stdout (it lands
+    # in the worker's log, not in its protocol)
     "loops-and-exits": (
         _answers(**{GD: LOOPS_WITHOUT_GRADIENT}),
         _all(
@@ -130,7 +137,8 @@ SCENARIOS = {
         ALL - {GD},
         None,
     ),
-    # a loop that swallows KeyboardInterrupt: the kernel never answers again, nothing after it runs
+    # a loop that swallows KeyboardInterrupt: the kernel never answers again,
+    # nothing after it runs
     "loops-stubbornly": (
         _answers(**{GD: STUBBORN_LOOP}),
         None,
@@ -144,8 +152,9 @@ SCENARIOS = {
         ALL - {SGD, STEP_LR},
         None,
     ),
-    # wrong answers, then attempts to take the instructor's: the module source and the package file of the
-    # graded module are not importable while grading
+    # wrong answers, then attempts to take the instructor's: the module source
+    # and the package file of the graded module are not importable while
+    # grading
     "cheats": (
         _answers(**{ADAM: WRONG[ADAM], STEP_LR: WRONG[STEP_LR]}),
         _all(
@@ -155,8 +164,9 @@ SCENARIOS = {
         ALL - {ADAM, STEP_LR},
         None,
     ),
-    # a deleted test cell (right answer: the restored test gives the points), an edited test cell (wrong
-    # answer: the restored test takes them), a test cell turned into markdown and an exercise turned raw
+    # a deleted test cell (right answer: the restored test gives the points),
+    # an edited test cell (wrong answer: the restored test takes them), a test
+    # cell turned into markdown and an exercise turned raw
     "tampers": (
         _answers(**{ADAM: WRONG[ADAM]}),
         _all(
@@ -181,7 +191,8 @@ GARBAGE = "hands-in-garbage"  # not a notebook at all: nbgrader cannot grade it
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Generate module 09 in a course copy, hand in one submission per scenario, autograde all of them."""
+    """Generate module 09 in a course copy, hand in one submission per
+    scenario, autograde all of them."""
     from tito.grading.autograde import autograde
     from tito.grading.course import Course, export_grades, feedback, generate
 
@@ -200,7 +211,8 @@ def graded(tmp_path_factory):
         hand_in(root, student, submission(release, answers, edit))
     garbage = hand_in(root, GARBAGE, release)
     garbage.write_text("this is not a notebook {")
-    # as after `source bin/activate-tinytorch.sh`: module sources on the path; grading must strip them
+    # as after `source bin/activate-tinytorch.sh`: module sources on the path;
+    # grading must strip them
     sources = os.pathsep.join(str(p) for p in sorted(course.source.iterdir()))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(
@@ -417,7 +429,8 @@ def test_autograded_folders_hold_no_instructor_code(graded):
 
 
 def test_regrading_one_student_keeps_manual_grades(graded):
-    """Runs last: re-autograde one student after an instructor's manual grade; the manual grade stays."""
+    """Runs last: re-autograde one student after an instructor's manual grade;
+    the manual grade stays."""
     from nbgrader.api import Gradebook
 
     from tito.grading.autograde import autograde

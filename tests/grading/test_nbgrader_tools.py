@@ -1,6 +1,8 @@
-"""`tito nbgrader`: generate, validate, the leak check, the grading environment, collect, export, the CLI.
+"""`tito nbgrader`: generate, validate, the leak check, the grading
+environment, collect, export, the CLI.
 
-Everything that writes works on a temporary copy of the course; the repository is only read.
+Everything that writes works on a temporary copy of the course; the repository
+is only read.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from cell_markers import with_nbgrader
 from nbgrader_support import MODULE, REPO, course_copy
 
-# one xdist worker builds each module-scoped course (run with `-n 2 --dist loadgroup`)
+# one xdist worker builds each module-scoped course (run with `-n 2 --dist
+# loadgroup`)
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("nbgrader-tools")]
 
 
@@ -31,7 +35,7 @@ def course09(tmp_path_factory):
     return course
 
 
-# --- generate -------------------------------------------------------------------------------------------------
+# --- generate ----------------------------------------------------------------
 
 
 def test_generate_is_deterministic_and_releases_only_the_notebook(course09):
@@ -99,7 +103,8 @@ def test_generate_refuses_a_source_not_exported(tmp_path):
 
 
 def test_committed_release_notebooks_are_current():
-    """`tito nbgrader generate --all --check` in the repository: CI fails when a student notebook is stale."""
+    """`tito nbgrader generate --all --check` in the repository: CI fails when
+    a student notebook is stale."""
     from tito.grading.course import Course, check_paired, stale_releases
 
     course = Course(REPO)
@@ -113,7 +118,7 @@ def test_committed_release_notebooks_are_current():
     assert stale_releases(course, checkable) == []
 
 
-# --- the leak check ------------------------------------------------------------------------------------------
+# --- the leak check ----------------------------------------------------------
 
 
 def _secret(kind: str):
@@ -191,13 +196,14 @@ def test_secrets_skip_trivial_and_public_lines(tmp_path):
 
     source = tmp_path / "toy_dev.py"
     source.write_text(
-        textwrap.dedent("""\
+        with_nbgrader(
+            textwrap.dedent("""\
         # %% [markdown]
         # The update is shown in the prose:
         #
         # total = total + value * weight
 
-        # %% nbgrader={"grade": false, "grade_id": "toy", "locked": false, "schema_version": 3, "solution": true, "task": false}
+        # %% solution: toy
         def toy(values, weights):
             ### BEGIN SOLUTION
             total = 0.0
@@ -206,6 +212,7 @@ def test_secrets_skip_trivial_and_public_lines(tmp_path):
             return total
             ### END SOLUTION
         """)
+        )
     )
     secrets, public = module_secrets(source, "01_toy")
     lines = {s.line for s in secrets if s.line not in public}
@@ -238,7 +245,8 @@ def test_leaks_command_fails_on_a_leaking_file(tmp_path, capsys):
 
 
 def test_nothing_students_see_leaks():
-    """`tito nbgrader leaks` over the repository: release notebooks, book pages, every other notebook."""
+    """`tito nbgrader leaks` over the repository: release notebooks, book
+    pages, every other notebook."""
     from tito.grading.leaks import check
 
     scanned, leaks = check(REPO, REPO / "modules" / "source")
@@ -246,7 +254,7 @@ def test_nothing_students_see_leaks():
     assert leaks == [], "\n".join(map(str, leaks))
 
 
-# --- hidden tests in feedback ----------------------------------------------------------------------------------
+# --- hidden tests in feedback ------------------------------------------------
 
 
 def test_feedback_preprocessor_hides_hidden_tests_and_their_tracebacks():
@@ -265,7 +273,9 @@ def test_feedback_preprocessor_hides_hidden_tests_and_their_tracebacks():
                 evalue="",
                 traceback=[
                     "Traceback",
-                    "\x1b[0;32m----> 4\x1b[0m     \x1b[38;5;28;01massert\x1b[39;00m x(secret_argument=7) == 49",
+                    "\x1b[0;32m----> 4\x1b[0m     "
+                    "\x1b[38;5;28;01massert\x1b[39;00m x(secret_argument=7) "
+                    "== 49",
                     "AssertionError: ",
                 ],
             )
@@ -284,7 +294,7 @@ def test_feedback_preprocessor_hides_hidden_tests_and_their_tracebacks():
     assert nb.cells[0].outputs[0].traceback[-1] == "AssertionError: "
 
 
-# --- the grading environment ----------------------------------------------------------------------------------
+# --- the grading environment -------------------------------------------------
 
 PROBE = """
 import importlib, sys
@@ -336,7 +346,7 @@ def test_grading_env_hides_the_instructors_code(course09):
     }
 
 
-# --- validate ------------------------------------------------------------------------------------------------
+# --- validate ----------------------------------------------------------------
 
 
 def test_validate_passes_on_module_09(course09):
@@ -351,7 +361,7 @@ def test_validate_passes_on_module_09(course09):
     ]
 
 
-TOY = """\
+TOY = with_nbgrader("""\
 # %%
 #| bootstrap
 import tinytorch
@@ -359,22 +369,22 @@ import tinytorch
 # %%
 import sys
 
-# %% nbgrader={"grade": false, "grade_id": "double", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% solution: double
 def double(x):
     ### BEGIN SOLUTION
     return 2 * x
     ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test-double", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% test: test-double, 1 point
 assert double(2) == 4
 print("chatty test", file=sys.stderr)
 
-# %% nbgrader={"grade": true, "grade_id": "test-free", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% test: test-free, 1 point
 assert 1 + 1 == 2
 
 # %%
 print(double(21))
-"""
+""")
 
 
 def test_validate_reports_what_would_hurt_students(tmp_path):
@@ -414,7 +424,7 @@ def test_validate_reports_what_would_hurt_students(tmp_path):
     )  # fails with NotImplementedError, as it should
 
 
-# --- collect, export, CLI --------------------------------------------------------------------------------------
+# --- collect, export, CLI ----------------------------------------------------
 
 
 def test_collect_from_a_folder(course09, tmp_path):
@@ -518,7 +528,8 @@ def test_cli_generate_check_and_status(course09, capsys):
 
 
 def _as_student(exchange: Path, home: Path):
-    """nbgrader's own student side of the exchange (what the Assignments tab does), as this OS user."""
+    """nbgrader's own student side of the exchange (what the Assignments tab
+    does), as this OS user."""
     from nbgrader.auth import Authenticator
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
@@ -538,8 +549,8 @@ def _as_student(exchange: Path, home: Path):
 def test_release_collect_grade_and_feedback_through_an_exchange(
     course09, tmp_path, capsys
 ):
-    """The JupyterHub path: release; a student fetches and submits; collect, autograde, release feedback;
-    the student fetches the feedback."""
+    """The JupyterHub path: release; a student fetches and submits; collect,
+    autograde, release feedback; the student fetches the feedback."""
     import getpass
 
     from module09_answers import CORRECT

@@ -1,11 +1,13 @@
-"""Wrong answers lose points, and the message says which mistake it was: every entry of
-module09_answers.WRONG (every exercise, whoever added it) is handed in inside a submission built from
-the real student notebook and graded by the real nbgrader (`tito.grading.autograde`). Its exercise's
-test cells must lose points, and one of their error messages must match the entry's `mistake`. The
+"""Wrong answers lose points, and the message says which mistake it was: every
+entry of module09_answers.WRONG (every exercise, whoever added it) is handed in
+inside a submission built from the real student notebook and graded by the real
+nbgrader (`tito.grading.autograde`). Its exercise's test cells must lose
+points, and one of their error messages must match the entry's `mistake`. The
 independent correct answers score full marks.
 
-One submission holds one wrong answer per exercise, and never two exercises that a test cell uses
-together (one failure would hide the other), so the whole of WRONG costs a few submissions.
+One submission holds one wrong answer per exercise, and never two exercises
+that a test cell uses together (one failure would hide the other), so the whole
+of WRONG costs a few submissions.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ SOURCE = (
 
 
 def batches(wrong, tests):
-    """Submissions as {exercise: Wrong}: each exercise at most once, and no two exercises that one
-    test cell depends on together."""
+    """Submissions as {exercise: Wrong}: each exercise at most once, and no two
+    exercises that one test cell depends on together."""
     together = {exercise: set() for exercise in wrong}
     for test in tests:
         for exercise in test.depends_on & together.keys():
@@ -144,8 +146,8 @@ def test_a_wrong_answer_loses_points_and_names_its_mistake(
 
 @pytest.mark.parametrize("number", range(len(BATCHES)))
 def test_wrong_answers_cost_nothing_elsewhere(graded, number):
-    """Test cells that use none of a submission's wrong exercises keep their points (so no failure
-    above comes from another exercise's mistake)."""
+    """Test cells that use none of a submission's wrong exercises keep their
+    points (so no failure above comes from another exercise's mistake)."""
     result = graded["results"][f"wrong-{number}"]
     for test in TESTS:
         if not test.depends_on & BATCHES[number].keys():

@@ -1,8 +1,11 @@
-"""What the book tests check against, read straight from the repository (independently of tito's own code).
+"""What the book tests check against, read straight from the repository
+(independently of tito's own code).
 
-The solution and hidden-test lines come from the module sources (`modules/source/NN_name/name_dev.py`),
-between nbgrader's markers; a line that also appears outside those regions (a blank line, `else:`, a line
-the prose quotes) says nothing about a leak, so only the lines unique to the hidden regions are kept.
+The solution and hidden-test lines come from the module sources
+(`modules/source/NN_name/name_dev.py`), between nbgrader's markers; a line that
+also appears outside those regions (a blank line, `else:`, a line the prose
+quotes) says nothing about a leak, so only the lines unique to the hidden
+regions are kept.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ _CELL_MARKER = re.compile(r"^# %%(.*)$")
 
 
 def module_slugs() -> list[str]:
-    """NN_name of every module folder that has its name_dev.py, in course order."""
+    """NN_name of every module folder that has its name_dev.py, in course
+    order."""
     found = []
     for folder in sorted((ROOT / "modules" / "source").glob("[0-9][0-9]_*")):
         name = folder.name.split("_", 1)[1]
@@ -42,7 +46,8 @@ def source_of(slug: str) -> Path:
 
 
 def hidden_lines(source: str) -> set[str]:
-    """Stripped lines that appear only inside solution / hidden-test regions (and markdown solution cells)."""
+    """Stripped lines that appear only inside solution / hidden-test regions
+    (and markdown solution cells)."""
     inside, outside = set(), set()
     region_end = None
     markdown_solution = False

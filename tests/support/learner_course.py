@@ -1,7 +1,9 @@
-"""A learner's copy of the course for the journey tests, and the edits a learner makes to it.
+"""A learner's copy of the course for the journey tests, and the edits a
+learner makes to it.
 
-The exercises are read from the module source (whatever module 09 asks for today), and the answers
-come from module09_answers.CORRECT: written independently of the reference solution.
+The exercises are read from the module source (whatever module 09 asks for
+today), and the answers come from module09_answers.CORRECT: written
+independently of the reference solution.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCE = "modules/source/09_optimizers/optimizers_dev.py"
 NOTEBOOK = "modules/source/09_optimizers/optimizers_dev.ipynb"
 PACKAGE = "tinytorch/core/optimizers.py"
-# what a learner's checkout holds (tests/ and the book only for the package tests)
+# what a learner's checkout holds (tests/ and the book only for the package
+# tests)
 COPIED = (
     "tito",
     "tinytorch",
@@ -34,7 +37,8 @@ COPIED = (
 
 
 def course_copy(target: Path, with_tests: bool = False) -> Path:
-    """A fresh checkout of the course as a learner has it (no git, no .tito state)."""
+    """A fresh checkout of the course as a learner has it (no git, no .tito
+    state)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.bak-*")
     names = COPIED + (("tests", "book", "_toc.yml") if with_tests else ())
     for name in names:
@@ -62,7 +66,8 @@ def tito(course: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def python(course: Path, code: str) -> subprocess.CompletedProcess:
-    """Python as an activated learner's shell runs it (module folders importable)."""
+    """Python as an activated learner's shell runs it (module folders
+    importable)."""
     folders = sorted(
         str(p) for p in (course / "modules/source").glob("[0-9]*")
     )
@@ -87,7 +92,8 @@ def exercises(path: Path) -> list:
 
 
 def answer(path: Path, answers: dict[str, str]) -> None:
-    """The learner replaces the stubs of these exercises (grade_id -> body) in their .py."""
+    """The learner replaces the stubs of these exercises (grade_id -> body) in
+    their .py."""
     notebook = jupytext.read(path, fmt="py:percent")
     for cell in notebook.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -103,7 +109,8 @@ def correct_answers(grade_ids: list[str]) -> dict[str, str]:
 
 
 def with_sign_error(body: str) -> str | None:
-    """The same answer with the update's sign flipped (θ + α g), or None if it has no update."""
+    """The same answer with the update's sign flipped (θ + α g), or None if it
+    has no update."""
     for right, wrong in (
         (r"-=", "+="),
         (r"np\.subtract\(", "np.add("),

@@ -1,8 +1,10 @@
-"""Answers to module 09's exercises, as a learner writes them: bodies that replace an exercise's stub.
+"""Answers to module 09's exercises, as a learner writes them: bodies that
+replace an exercise's stub.
 
-CORRECT answers are written independently of the reference solution (other code, same semantics), so a
-test of full marks shows that the tests accept any right answer, not only the instructor's text. WRONG
-answers are the mistakes learners really make; the tests check that each loses points and that the
+CORRECT answers are written independently of the reference solution (other
+code, same semantics), so a test of full marks shows that the tests accept any
+right answer, not only the instructor's text. WRONG answers are the mistakes
+learners really make; the tests check that each loses points and that the
 message names the mistake.
 """
 
@@ -15,7 +17,8 @@ CORRECT = {
     "gradient-descent-step": """\
 grad = getattr(parameter, "grad", None)
 if grad is not None:
-    np.subtract(parameter.data, learning_rate * np.asarray(grad.data), out=parameter.data)
+    step = learning_rate * np.asarray(grad.data)
+    np.subtract(parameter.data, step, out=parameter.data)
 """,
     # loop body of SGD.step over (p, g, state, group)
     "sgd-step": """\
@@ -26,26 +29,34 @@ if group["weight_decay"]:
 mu = group["momentum"]
 if mu:
     previous = state.get("momentum_buffer")
-    velocity = np.array(g, copy=True) if previous is None else mu * previous + (1.0 - group["dampening"]) * g
+    if previous is None:
+        velocity = np.array(g, copy=True)
+    else:
+        velocity = mu * previous + (1.0 - group["dampening"]) * g
     state["momentum_buffer"] = velocity
     g = g + mu * velocity if group["nesterov"] else velocity
 np.subtract(p.data, group["lr"] * g, out=p.data)
 """,
-    # loop body of Adam.step; lr, beta1, beta2, eps, l2 are set by the code above the stub
+    # loop body of Adam.step; lr, beta1, beta2, eps, l2 are set by the code
+    # above the stub
     "adam-step": """\
 if "step" not in state:
-    state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+    zeros = np.zeros_like
+    state.update(step=0, exp_avg=zeros(p.data), exp_avg_sq=zeros(p.data))
     if group["amsgrad"]:
         state["max_exp_avg_sq"] = np.zeros_like(p.data)
 state["step"] = count = state["step"] + 1
 if l2:
     g = g + l2 * p.data
 first = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
-second = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * np.square(g)
+second = beta2 * state["exp_avg_sq"] + (1 - beta2) * np.square(g)
+state["exp_avg_sq"] = second
 if group["amsgrad"]:
-    second = state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], second)
+    second = np.maximum(state["max_exp_avg_sq"], second)
+    state["max_exp_avg_sq"] = second
 shrink_first, shrink_second = 1 - beta1 ** count, 1 - beta2 ** count
-p.data -= (lr / shrink_first) * first / (np.sqrt(second) / np.sqrt(shrink_second) + eps)
+denominator = np.sqrt(second) / np.sqrt(shrink_second) + eps
+p.data -= (lr / shrink_first) * first / denominator
 """,
     # StepLR.get_lr
     "step-lr": """\
@@ -97,7 +108,8 @@ return (b - a) / (b + a)
 
 @dataclass(frozen=True)
 class Wrong:
-    """A wrong answer as learners write it, and what the failing test must say about it."""
+    """A wrong answer as learners write it, and what the failing test must say
+    about it."""
 
     body: str  # replaces the stub
     mistake: str  # a regular expression the failing test's message must match
@@ -175,13 +187,14 @@ def step_lr(exponent: str) -> str:
     )
 
 
-# Every exercise has at least two; each loses points with a message that names the mistake.
-# The first of each fails every test cell of its exercise (tests/grading
-# relies on it).
+# Every exercise has at least two; each loses points with a message that names
+# the mistake. The first of each fails every test cell of its exercise
+# (tests/grading relies on it).
 WRONG = {
     "gradient-descent-step": [
         Wrong(
-            "parameter.data = parameter.data + learning_rate * parameter.grad.data\n",
+            "parameter.data = parameter.data + learning_rate * "
+            "parameter.grad.data\n",
             r"goes up the gradient",
         ),
         Wrong(
@@ -384,8 +397,9 @@ WRONG = {
     ],
 }
 
-# right, except that it waits forever for a gradient that is not there (the test's "no gradient" case;
-# the demonstrations always have gradients, so only the test cell loops)
+# right, except that it waits forever for a gradient that is not there (the
+# test's "no gradient" case; the demonstrations always have gradients, so only
+# the test cell loops)
 LOOPS_WITHOUT_GRADIENT = """\
 grad = parameter.grad
 while grad is None:

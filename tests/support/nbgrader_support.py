@@ -1,9 +1,10 @@
-"""Helpers of the nbgrader tests and of benchmarks/autograde_scale.py: a temporary copy of the course,
-and student submissions built from the real student notebook.
+"""Helpers of the nbgrader tests and of benchmarks/autograde_scale.py: a
+temporary copy of the course, and student submissions built from the real
+student notebook.
 
-A submission is what a student hands in: the release notebook with the `# YOUR CODE HERE` /
-`raise NotImplementedError()` stub of each exercise replaced by their code (the answers to module 09 are
-in module09_answers.py).
+A submission is what a student hands in: the release notebook with the
+`# YOUR CODE HERE` / `raise NotImplementedError()` stub of each exercise
+replaced by their code (the answers to module 09 are in module09_answers.py).
 """
 
 from __future__ import annotations
@@ -22,18 +23,21 @@ import nbformat
 REPO = Path(__file__).resolve().parents[2]
 MODULE = "09_optimizers"
 STUB = re.compile(
-    r"^(?P<indent>[ \t]*)# YOUR CODE HERE\n(?P=indent)raise NotImplementedError\(\)[ \t]*$",
+    r"^(?P<indent>[ \t]*)# YOUR CODE HERE\n(?P=indent)raise "
+    r"NotImplementedError\(\)[ \t]*$",
     re.M,
 )
 
-# --- the course copy -------------------------------------------------------------------------------------------
+# --- the course copy ---------------------------------------------------------
 
 
 def course_copy(target: Path, modules=(MODULE,)) -> Path:
-    """nbgrader_config.py and the given module sources, in a fresh folder (nothing else of the repo).
+    """nbgrader_config.py and the given module sources, in a fresh folder
+    (nothing else of the repo).
 
-    The .py is the source of truth: when its paired notebook has not been exported yet, the copy gets the
-    notebook `tito export` would write (the repository is not touched)."""
+    The .py is the source of truth: when its paired notebook has not been
+    exported yet, the copy gets the notebook `tito export` would write (the
+    repository is not touched)."""
     from tito.export import paired_notebook
     from tito.modules import Module
 
@@ -56,8 +60,8 @@ def course_copy(target: Path, modules=(MODULE,)) -> Path:
 
 
 def generated_course(target: Path, module: str = MODULE):
-    """A course copy in `target` with the module's student notebook generated: (course, assignment,
-    release notebook)."""
+    """A course copy in `target` with the module's student notebook generated:
+    (course, assignment, release notebook)."""
     from tito.grading.course import Course, generate
 
     course = Course(course_copy(target, (module,)))
@@ -68,7 +72,7 @@ def generated_course(target: Path, module: str = MODULE):
     return course, assignment, read_release(assignment.release_notebook)
 
 
-# --- what the module asks for ---------------------------------------------------------------------------------
+# --- what the module asks for ------------------------------------------------
 
 
 @dataclass
@@ -109,10 +113,11 @@ def _named(exercises: list[Exercise], text: str) -> set:
 def structure(
     source_py: Path, answers: dict[str, str] | None = None
 ) -> tuple[list[Exercise], list[TestCell]]:
-    """The exercises and graded test cells of a module, and which exercises each test cell uses (by name,
-    in the instructor's edition, hidden tests included). With `answers` (grade_id -> the body a test
-    submits), a test also uses the exercises those answers name: a plan that trains with `SGD` needs
-    a working `SGD.step`, although the test cell never names it."""
+    """The exercises and graded test cells of a module, and which exercises
+    each test cell uses (by name, in the instructor's edition, hidden tests
+    included). With `answers` (grade_id -> the body a test submits), a test
+    also uses the exercises those answers name: a plan that trains with `SGD`
+    needs a working `SGD.step`, although the test cell never names it."""
     cells = jupytext.read(source_py, fmt="py:percent").cells
     exercises, tests = [], []
     for index, cell in enumerate(cells):
@@ -151,8 +156,9 @@ def expected_grades(
     exercises: list[Exercise] | None = None,
     stops_after: str | None = None,
 ) -> dict[str, float]:
-    """Points per test cell when the exercises in `working` are right (and the rest are not); with
-    `stops_after`, nothing after that exercise's cell runs (a killed kernel)."""
+    """Points per test cell when the exercises in `working` are right (and the
+    rest are not); with `stops_after`, nothing after that exercise's cell runs
+    (a killed kernel)."""
     limit = None
     if stops_after is not None:
         limit = next(e.index for e in exercises if e.grade_id == stops_after)
@@ -166,7 +172,7 @@ def expected_grades(
     }
 
 
-# --- building submissions -------------------------------------------------------------------------------------
+# --- building submissions ----------------------------------------------------
 
 
 def read_release(path: Path):
@@ -184,7 +190,8 @@ def cell_by_id(nb, grade_id: str):
 
 
 def fill_stub(source: str, body: str) -> str:
-    """Replace the `# YOUR CODE HERE` / `raise NotImplementedError()` stub by `body`, at its indentation."""
+    """Replace the `# YOUR CODE HERE` / `raise NotImplementedError()` stub by
+    `body`, at its indentation."""
     match = STUB.search(source)
     if match is None:
         raise ValueError("no stub in this cell")
@@ -195,8 +202,9 @@ def fill_stub(source: str, body: str) -> str:
 
 
 def submission(release, answers: dict[str, str], edit=None):
-    """A copy of the release notebook with each exercise's stub replaced by answers[grade_id]; `edit`
-    (a function of the notebook) then tampers with it as a student might."""
+    """A copy of the release notebook with each exercise's stub replaced by
+    answers[grade_id]; `edit` (a function of the notebook) then tampers with it
+    as a student might."""
     nb = copy.deepcopy(release)
     for grade_id, body in answers.items():
         cell = cell_by_id(nb, grade_id)

@@ -1,9 +1,11 @@
 """Independent NumPy references for the optimizer tests (tests/optimizers/).
 
-Written from the published update rules (PyTorch's documentation of torch.optim, the Adam and AdamW papers),
-not from tinytorch's code: each reference runs a whole trajectory on one flat float64 vector. Elementwise
-optimizers treat every entry on its own, so a vector that concatenates several parameters gives the same
-numbers as the optimizer running on the parameters separately.
+Written from the published update rules (PyTorch's documentation of
+torch.optim, the Adam and AdamW papers), not from tinytorch's code: each
+reference runs a whole trajectory on one flat float64 vector. Elementwise
+optimizers treat every entry on its own, so a vector that concatenates several
+parameters gives the same numbers as the optimizer running on the parameters
+separately.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import math
 
 import numpy as np
 
-# --- a test problem: a convex quadratic plus a wiggle, so gradients change sign and size ------------------
+# --- a test problem: a convex quadratic plus a wiggle ---------------------
+# (so gradients change sign and size)
 SHAPES = [
     (3, 2),
     (4,),
@@ -21,7 +24,8 @@ SIZE = sum(int(np.prod(shape)) for shape in SHAPES)
 
 
 def make_problem(seed=0):
-    """Gradient of L(θ) = ½θᵀHθ − cᵀθ + 0.3 Σ cos θ_i (H symmetric positive definite), and a start θ₀."""
+    """Gradient of L(θ) = ½θᵀHθ − cᵀθ + 0.3 Σ cos θ_i (H symmetric positive
+    definite), and a start θ₀."""
     rng = np.random.default_rng(seed)
     q, _ = np.linalg.qr(rng.standard_normal((SIZE, SIZE)))
     hessian = q @ np.diag(np.linspace(0.5, 4.0, SIZE)) @ q.T
@@ -61,7 +65,7 @@ def relative_error(actual, expected):
     )
 
 
-# --- optimizers ----------------------------------------------------------------------------------------------
+# --- optimizers --------------------------------------------------------------
 def sgd(
     theta,
     gradient,
@@ -104,7 +108,8 @@ def adam(
     amsgrad=False,
     decoupled=False,
 ):
-    """Adam as in Kingma & Ba (Algorithm 1) with m̂ and v̂; AdamW (Loshchilov & Hutter) when decoupled."""
+    """Adam as in Kingma & Ba (Algorithm 1) with m̂ and v̂; AdamW (Loshchilov &
+    Hutter) when decoupled."""
     b1, b2 = betas
     theta = theta.astype(np.float64).copy()
     m = np.zeros_like(theta)
@@ -186,7 +191,7 @@ def adagrad(
     return np.array(path)
 
 
-# --- schedules, as closed forms of the epoch e -------------------------------------------------------------
+# --- schedules, as closed forms of the epoch e -------------------------------
 def step_lr(base, e, step_size, gamma=0.1):
     return base * gamma ** (e // step_size)
 
@@ -222,7 +227,8 @@ def one_cycle(
     max_momentum=0.95,
     three_phase=False,
 ):
-    """(lr, momentum) at step e of the 1cycle policy (Smith & Topin; PyTorch's phase boundaries)."""
+    """(lr, momentum) at step e of the 1cycle policy (Smith & Topin; PyTorch's
+    phase boundaries)."""
     start = max_lr / div_factor
     low = start / final_div_factor
 
@@ -267,7 +273,8 @@ def plateau_lrs(
     min_lr=0.0,
     eps=1e-8,
 ):
-    """The learning rate after each metric, following PyTorch's ReduceLROnPlateau documentation."""
+    """The learning rate after each metric, following PyTorch's
+    ReduceLROnPlateau documentation."""
     best = math.inf if mode == "min" else -math.inf
     bad = wait = 0
     rates = []

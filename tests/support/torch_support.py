@@ -1,7 +1,9 @@
-"""PyTorch, when it is installed: the tests' independent cross-check, never a need of the course.
+"""PyTorch, when it is installed: the tests' independent cross-check, never a
+need of the course.
 
-A learner's set-up does not install it (bin/test does), so the tests that compare against it skip
-cleanly without it, and every other test in the same file still runs.
+A learner's set-up does not install it (bin/test does), so the tests that
+compare against it skip cleanly without it, and every other test in the same
+file still runs.
 
     from torch_support import needs_torch, torch
 

@@ -1,4 +1,5 @@
-"""`tito doctor`: check the environment and say exactly what to do about anything that is wrong."""
+"""`tito doctor`: check the environment and say exactly what to do about
+anything that is wrong."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def _python():
     if sys.version_info < (3, 10):  # noqa: UP036 (an old venv runs this too)
         return (
             FAIL,
-            f"Python {version}: TinyTorch needs 3.10 or newer (set TINYTORCH_PYTHON, then {ACTIVATE})",
+            f"Python {version}: TinyTorch needs 3.10 or newer (set "
+            f"TINYTORCH_PYTHON, then {ACTIVATE})",
         )
     return OK, f"Python {version}"
 
@@ -31,7 +33,8 @@ def _venv():
     if Path(sys.prefix).resolve() != venv.resolve():
         return (
             WARN,
-            f"not running in the project environment ({sys.prefix}); {ACTIVATE}",
+            f"not running in the project environment ({sys.prefix}); "
+            f"{ACTIVATE}",
         )
     return OK, f"virtual environment {venv.relative_to(ROOT)}"
 
@@ -42,13 +45,15 @@ def _package():
     except ImportError:
         return (
             FAIL,
-            f"`import tinytorch` fails; {ACTIVATE} (it installs the package in editable mode)",
+            f"`import tinytorch` fails; {ACTIVATE} (it installs the package "
+            "in editable mode)",
         )
     where = Path(tinytorch.__file__).resolve().parent
     if where != ROOT / "tinytorch":
         return (
             WARN,
-            f"`tinytorch` comes from {where}, not from this checkout; {ACTIVATE}",
+            f"`tinytorch` comes from {where}, not from this checkout; "
+            f"{ACTIVATE}",
         )
     return OK, "tinytorch imports from this checkout"
 
@@ -64,7 +69,8 @@ def _module_path():
     ]
     if missing:
         return WARN, (
-            f"module folders not on PYTHONPATH ({', '.join(missing)}): `from optimizers_dev import SGD` "
+            f"module folders not on PYTHONPATH ({', '.join(missing)}): `from "
+            "optimizers_dev import SGD` "
             f"will fail; {ACTIVATE}"
         )
     return OK, "module sources importable (from optimizers_dev import SGD)"
@@ -98,18 +104,21 @@ def _pins():
     if wrong:
         return (
             WARN,
-            f"dependencies differ from requirements/constraints.txt: {', '.join(wrong)}; run bin/setup-venv",
+            "dependencies differ from requirements/constraints.txt: "
+            f"{', '.join(wrong)}; run bin/setup-venv",
         )
     return OK, "pinned dependencies installed"
 
 
 def same_release(have: str, pin: str) -> bool:
-    """`2.13.0+cpu` is the pinned 2.13.0 (a local build label, as PEP 440 compares them)."""
+    """`2.13.0+cpu` is the pinned 2.13.0 (a local build label, as PEP 440
+    compares them)."""
     return have.split("+")[0] == pin.split("+")[0]
 
 
 def _torch():
-    """PyTorch is the tests' cross-check only: the course set-up does not install it."""
+    """PyTorch is the tests' cross-check only: the course set-up does not
+    install it."""
     pin = re.search(
         r"^torch==(\S+)$",
         (ROOT / "requirements/constraints.txt").read_text(),
@@ -139,11 +148,13 @@ def _export():
     if stale:
         return (
             WARN,
-            f"{len(stale)} generated file(s) out of date ({stale[0]}, …): run `tito export --all`",
+            f"{len(stale)} generated file(s) out of date ({stale[0]}, …): run "
+            "`tito export --all`",
         )
     return (
         OK,
-        f"package and paired notebooks in sync with {len(all_modules())} module sources",
+        f"package and paired notebooks in sync with {len(all_modules())} "
+        "module sources",
     )
 
 
@@ -158,7 +169,8 @@ def _kernel():
     if "python3" not in find_kernel_specs():
         return (
             FAIL,
-            "no `python3` Jupyter kernel: run `python -m ipykernel install --sys-prefix`",
+            "no `python3` Jupyter kernel: run `python -m ipykernel install "
+            "--sys-prefix`",
         )
     return OK, "Jupyter kernel python3"
 
@@ -190,7 +202,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "doctor",
         help="check the environment and say how to fix what is wrong",
-        description="Checks Python, the virtual environment, the package, the import "
+        description="Checks Python, the virtual environment, the package, the "
+        "import "
         "path, pinned versions, PyTorch (tests only), the Jupyter kernel, "
         "export state and Chromium (browser tests only).",
     )

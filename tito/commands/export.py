@@ -11,7 +11,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "export",
         help="module source -> paired notebook and tinytorch/ package file",
-        description="Regenerates the paired .ipynb and the tinytorch/core file "
+        description="Regenerates the paired .ipynb and the tinytorch/core "
+        "file "
         "of a module from its _dev.py. A notebook edited in Jupyter (and a "
         ".py that was not) is first synced into the .py; when both were "
         "edited, or a generated file was edited by hand, export refuses and "
@@ -26,7 +27,8 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="overwrite generated files edited by hand, after saving a .bak-<time> copy",
+        help="overwrite generated files edited by hand, after saving a "
+        ".bak-<time> copy",
     )
     parser.set_defaults(func=_command)
 

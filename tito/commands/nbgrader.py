@@ -1,10 +1,14 @@
-"""`tito nbgrader`: the instructor's workflow, thin wrappers over nbgrader 0.9.6.
+"""`tito nbgrader`: the instructor's workflow, thin wrappers over nbgrader
+0.9.6.
 
-generate   modules/source/NN/name_dev.ipynb -> modules/release/NN/name_dev.ipynb (+ the gradebook)
-validate   the instructor notebook passes; the student notebook fails only on the stubbed exercises
+generate   modules/source/NN/name_dev.ipynb
+           -> modules/release/NN/name_dev.ipynb (+ the gradebook)
+validate   the instructor notebook passes; the student notebook fails only
+           on the stubbed exercises
 leaks      no solution line or hidden test in anything students see
 release    student notebooks -> nbgrader exchange (JupyterHub)
-collect    submissions from the exchange, or from a folder -> modules/submitted/STUDENT/NN/
+collect    submissions from the exchange, or from a folder
+           -> modules/submitted/STUDENT/NN/
 autograde  grade submissions, in parallel, surviving broken ones
 feedback   HTML feedback per student (hidden tests not shown)
 export     grades CSV: one row per student per module
@@ -23,18 +27,23 @@ from tito.modules import ROOT
 
 EPILOG = """\
 the workflow (see book/instructor-guide.md):
-  tito nbgrader generate --all            # student notebooks + gradebook (commit modules/release/)
-  tito nbgrader validate --all            # instructor notebook passes, student notebook fails only on stubs
-  tito nbgrader leaks                     # nothing students see holds a solution or a hidden test
-  tito nbgrader release --module 09       # JupyterHub: to the nbgrader exchange
-  tito nbgrader collect --module 09       # JupyterHub: from the exchange (or --from FOLDER)
+  # student notebooks + gradebook (commit modules/release/)
+  tito nbgrader generate --all
+  # instructor notebook passes, student notebook fails only on stubs
+  tito nbgrader validate --all
+  # nothing students see holds a solution or a hidden test
+  tito nbgrader leaks
+  # JupyterHub: to the nbgrader exchange, and back (or --from FOLDER)
+  tito nbgrader release --module 09
+  tito nbgrader collect --module 09
   tito nbgrader autograde --module 09 --workers 4
   tito nbgrader feedback --module 09
   tito nbgrader export                    # modules/grades.csv
   tito nbgrader status
   tito nbgrader review --module 09        # flagged: signs of tampering
-A module is named by --module NAME (optimizers, 09_optimizers or 9; several with commas),
---range 02-09, or --all. Each command takes --course DIR to work on another copy of the course."""
+A module is named by --module NAME (optimizers, 09_optimizers or 9; several
+with commas), --range 02-09, or --all. Each command takes --course DIR to work
+on another copy of the course."""
 
 
 def _add_selection(parser, required=True):
@@ -61,7 +70,8 @@ def _add_common(parser):
         type=Path,
         default=ROOT,
         metavar="DIR",
-        help="course folder holding nbgrader_config.py (default: this repository)",
+        help="course folder holding nbgrader_config.py (default: this "
+        "repository)",
     )
     parser.add_argument(
         "--verbose", "-v", action="store_true", help="show nbgrader's own log"
@@ -71,7 +81,8 @@ def _add_common(parser):
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "nbgrader",
-        help="instructor workflow: generate, validate, release, collect, autograde, feedback, export",
+        help="instructor workflow: generate, validate, release, collect, "
+        "autograde, feedback, export",
         description=__doc__.split("\n\n", 1)[0],
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -84,8 +95,10 @@ def register(subparsers) -> None:
         "generate",
         help="make the student notebooks (modules/release/) and record the "
         "tests and points in the gradebook",
-        description="nbgrader generate_assignment per module: solutions become "
-        "`raise NotImplementedError()`, hidden tests are removed, the bootstrap "
+        description="nbgrader generate_assignment per module: solutions "
+        "become "
+        "`raise NotImplementedError()`, hidden tests are removed, the "
+        "bootstrap "
         "cell is filled from _config.yml. Deterministic: running it twice "
         "changes nothing. Ends with the leak check of what it wrote.",
     )
@@ -93,7 +106,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; exit 1 when a committed student notebook is stale (for CI)",
+        help="write nothing; exit 1 when a committed student notebook is "
+        "stale (for CI)",
     )
     _add_common(p)
     p.set_defaults(func=_generate)
@@ -102,7 +116,8 @@ def register(subparsers) -> None:
         "validate",
         help="instructor notebook passes all tests; student notebook fails "
         "only on the stubbed exercises (NotImplementedError)",
-        description="Runs both editions of each module in fresh kernels, in the grading "
+        description="Runs both editions of each module in fresh kernels, in "
+        "the grading "
         "environment, with the per-cell timeout of nbgrader_config.py.",
     )
     _add_selection(p)
@@ -126,7 +141,8 @@ def register(subparsers) -> None:
     p = commands.add_parser(
         "leaks",
         help="scan student-facing files for solution lines and hidden tests",
-        description="Secrets are the lines between the solution and hidden-test markers of "
+        description="Secrets are the lines between the solution and "
+        "hidden-test markers of "
         "the module sources (trivial lines and lines shown elsewhere "
         "excluded), found as whole lines, inside longer lines, and base64- "
         "or hex-encoded. Scans release notebooks, every book page (narrative "
@@ -163,7 +179,8 @@ def register(subparsers) -> None:
     p = commands.add_parser(
         "collect",
         help="collect submissions from the exchange, or from a folder",
-        description="Into modules/submitted/STUDENT/NN_name/. With --from FOLDER, takes "
+        description="Into modules/submitted/STUDENT/NN_name/. With --from "
+        "FOLDER, takes "
         "FOLDER/STUDENT/*.ipynb or FOLDER/STUDENT.ipynb (e.g. an LMS "
         "download): a submission never replaces a newer one "
         "(timestamp.txt or the file's time), and another module's notebook "
@@ -185,7 +202,8 @@ def register(subparsers) -> None:
         "autograde",
         help="grade submissions with nbgrader, in parallel, surviving "
         "broken, looping and tampered ones",
-        description="Each submission is graded by a worker process in a private copy of "
+        description="Each submission is graded by a worker process in a "
+        "private copy of "
         "the course; the gradebook is written by this process only. Test "
         "cells a student deleted or edited are restored from the gradebook. "
         "Each kernel runs in a bubblewrap sandbox: no course source, no "
@@ -214,7 +232,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--submission-timeout",
         type=float,
-        help="stop a submission whose grading takes longer (default max(600, 10 x cell timeout))",
+        help="stop a submission whose grading takes longer (default max(600, "
+        "10 x cell timeout))",
     )
     p.add_argument(
         "--quiet", "-q", action="store_true", help="no progress bar"
@@ -282,7 +301,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=_review)
 
 
-# --- commands --------------------------------------------------------------------------------------------
+# --- commands ----------------------------------------------------------------
 
 
 def _course(args, gradebook: bool = False):
@@ -325,7 +344,8 @@ def _generate(args) -> int:
         stale = grading.stale_releases(course, assignments)
         for assignment in stale:
             print(
-                f"stale: {assignment.release_notebook.relative_to(course.repo)}"
+                "stale: "
+                f"{assignment.release_notebook.relative_to(course.repo)}"
             )
         print(
             "student notebooks are in sync"
@@ -343,11 +363,13 @@ def _generate(args) -> int:
     for assignment in assignments:
         if assignment.release_notebook in written:
             print(
-                f"    wrote {assignment.release_notebook.relative_to(course.repo)}"
+                "    wrote "
+                f"{assignment.release_notebook.relative_to(course.repo)}"
             )
         elif not any(p.startswith(assignment.slug + ":") for p in problems):
             print(
-                f"unchanged {assignment.release_notebook.relative_to(course.repo)}"
+                "unchanged "
+                f"{assignment.release_notebook.relative_to(course.repo)}"
             )
     found = leaks.scan(
         [
@@ -363,7 +385,8 @@ def _generate(args) -> int:
         print(f"FAILED {problem}")
     done = len(assignments) - len(problems)
     print(
-        f"generated {done} of {len(assignments)} student notebook(s) in {time.monotonic() - started:.1f} s; "
+        f"generated {done} of {len(assignments)} student notebook(s) in "
+        f"{time.monotonic() - started:.1f} s; "
         f"gradebook: {course.db_path}"
     )
     return 1 if found or problems else 0
@@ -452,7 +475,8 @@ def _collect(args) -> int:
             course, assignments[0], args.from_
         )
         print(
-            f"collected {len(students)} submission(s) of {assignments[0].slug}: {', '.join(students)}"
+            f"collected {len(students)} submission(s) of "
+            f"{assignments[0].slug}: {', '.join(students)}"
         )
         return 0
     grading.collect_from_exchange(
@@ -511,7 +535,8 @@ def _feedback(args) -> int:
         log = grading.nbgrader_logger(args.verbose)
         for assignment in assignments:
             pages = sorted(course.feedback.glob(f"*/{assignment.slug}/*.html"))
-            # feedback goes back through the exchange only to submissions that came through it
+            # feedback goes back through the exchange only to submissions that
+            # came through it
             local = [
                 p.parent.parent.name
                 for p in pages
@@ -519,7 +544,8 @@ def _feedback(args) -> int:
             ]
             if local:
                 print(
-                    f"{assignment.slug}: not through the exchange (collected from a folder): {', '.join(local)}"
+                    f"{assignment.slug}: not through the exchange (collected "
+                    f"from a folder): {', '.join(local)}"
                 )
             if len(local) == len(pages):
                 continue

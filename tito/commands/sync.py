@@ -1,12 +1,15 @@
-"""`tito sync`: the one command that regenerates every generated file, in dependency order.
+"""`tito sync`: the one command that regenerates every generated file, in
+dependency order.
 
-module source (.py) -> paired notebook + tinytorch/ -> release notebook (nbgrader) -> book page.
-With --check nothing is written and the exit status says whether everything is in sync (CI runs this).
-Sync also records each source's SHA-256 in modules/source/SHA256SUMS: the reference that
+module source (.py) -> paired notebook + tinytorch/ -> release notebook
+(nbgrader) -> book page. With --check nothing is written and the exit status
+says whether everything is in sync (CI runs this). Sync also records each
+source's SHA-256 in modules/source/SHA256SUMS: the reference that
 `tito module start` checks before it turns a module into a learner's edition.
 
-A maintainer's command: in a learner's checkout (a module started with `tito module start`) it
-refuses, so a student edition never becomes release notebooks, book pages or the reference record.
+A maintainer's command: in a learner's checkout (a module started with
+`tito module start`) it refuses, so a student edition never becomes release
+notebooks, book pages or the reference record.
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ def _command(args) -> int:
             learner.MANIFEST.write_text(wanted, encoding="utf-8")
     for what, command in STEPS:
         print(
-            f"— {what}: tito {' '.join(command)}{' --check' if args.check else ''}",
+            f"— {what}: tito "
+            f"{' '.join(command)}{' --check' if args.check else ''}",
             flush=True,
         )
         code = subprocess.run(

@@ -1,7 +1,9 @@
-"""`tito test`: a module's own inline tests, then the package tests that name it.
+"""`tito test`: a module's own inline tests, then the package tests that name
+it.
 
-In a learner's checkout (`tito module start NAME`) this tests the learner's code: the module's visible
-test cells run on their .py, and the package tests import what `tito export` built from it.
+In a learner's checkout (`tito module start NAME`) this tests the learner's
+code: the module's visible test cells run on their .py, and the package tests
+import what `tito export` built from it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from tito.modules import ROOT, Module
 
 
 def module_env() -> dict[str, str]:
-    """The environment a learner has after activation: module folders importable, plots off-screen."""
+    """The environment a learner has after activation: module folders
+    importable, plots off-screen."""
     from tito.modules import all_modules
 
     env = dict(os.environ, MPLBACKEND="Agg")
@@ -118,7 +121,8 @@ def _command(args) -> int:
         mine = learner.started(module) is not None
         if mine and package_is_stale(module):
             print(
-                f"⚠️  tinytorch/ does not hold your current {module.source.name}"
+                "⚠️  tinytorch/ does not hold your current "
+                f"{module.source.name}"
                 f": the package tests below test your last export. Run "
                 f"`tito export --module {module.name}` first."
             )
@@ -126,7 +130,8 @@ def _command(args) -> int:
             summary = Path(folder) / "exercises.txt"
             ok = run_module_tests(module, summary)
             if not args.inline_only:
-                # a learner reads one line per failure; maintainers get tracebacks
+                # a learner reads one line per failure; maintainers get
+                # tracebacks
                 extra = ["--tb=line"] if mine else []
                 ok = run_package_tests(module, extra) and ok
                 # the exercises again, last, where the learner looks

@@ -1,1 +1,2 @@
-"""Grading: the course as an nbgrader course, autograding, the sandbox and the leak check."""
+"""Grading: the course as an nbgrader course, autograding, the sandbox and the
+leak check."""

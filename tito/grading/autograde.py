@@ -1,15 +1,19 @@
-"""`tito nbgrader autograde`: grade many submissions in parallel with the real nbgrader, safely.
+"""`tito nbgrader autograde`: grade many submissions in parallel with the real
+nbgrader, safely.
 
-nbgrader keeps grades in one SQLite gradebook, which parallel nbgrader processes would fight over. Here
-every submission is graded in a private copy of the course (its notebook, and a gradebook holding only the
-assignments) by a worker process (tito/grading/worker.py); the parent alone writes the real gradebook,
-merging one finished submission at a time. So:
+nbgrader keeps grades in one SQLite gradebook, which parallel nbgrader
+processes would fight over. Here every submission is graded in a private copy
+of the course (its notebook, and a gradebook holding only the assignments) by a
+worker process (tito/grading/worker.py); the parent alone writes the real
+gradebook, merging one finished submission at a time. So:
 
-- workers never share a database file, and the real gradebook has exactly one writer;
-- a broken submission (syntax error, exception, sys.exit, a killed kernel, a cell looping past the
-  per-cell timeout) is graded on what ran; a submission that hangs the whole worker past
-  --submission-timeout is stopped, recorded with no autograde score (0, "needs review") and the batch
-  goes on with a fresh worker;
+- workers never share a database file, and the real gradebook has exactly
+  one writer;
+- a broken submission (syntax error, exception, sys.exit, a killed kernel, a
+  cell looping past the per-cell timeout) is graded on what ran; a submission
+  that hangs the whole worker past --submission-timeout is stopped, recorded
+  with no autograde score (0, "needs review") and the batch goes on with a
+  fresh worker;
 - manual grades already in the gradebook are kept (as `nbgrader autograde`
   keeps them);
 - each kernel runs in a sandbox (tito/grading/sandbox.py): it sees its own
@@ -69,11 +73,12 @@ class Result:
     flags: list = field(default_factory=list)  # tampering: points withheld
 
 
-# --- the parent's side ----------------------------------------------------------------------------------------
+# --- the parent's side -------------------------------------------------------
 
 
 def skeleton_gradebook(course: Course, target: Path) -> None:
-    """A copy of the gradebook with the assignments (cells, checksums, points) and no student data."""
+    """A copy of the gradebook with the assignments (cells, checksums, points)
+    and no student data."""
     source, copy = sqlite3.connect(course.db_path), sqlite3.connect(target)
     try:
         source.backup(copy)
@@ -87,7 +92,8 @@ def skeleton_gradebook(course: Course, target: Path) -> None:
 
 @contextlib.contextmanager
 def _quiet_sqlalchemy():
-    """nbgrader's add_submission triggers harmless SQLAlchemy autoflush warnings; keep the output readable."""
+    """nbgrader's add_submission triggers harmless SQLAlchemy autoflush
+    warnings; keep the output readable."""
     from sqlalchemy.exc import SAWarning
 
     with warnings.catch_warnings():
@@ -102,7 +108,8 @@ def merge(
     student: str,
     timestamp_known: bool,
 ) -> Result:
-    """Copy one graded submission from a task's gradebook into the course gradebook."""
+    """Copy one graded submission from a task's gradebook into the course
+    gradebook."""
     from nbgrader.api import Gradebook
 
     with (
@@ -160,8 +167,9 @@ def merge(
 def record_failure(
     course: Course, assignment: Assignment, student: str
 ) -> tuple[float, float]:
-    """A submission nbgrader could not grade: it is in the gradebook with no autograde score (counts 0,
-    flagged for review), and no stale autograded notebook is left behind."""
+    """A submission nbgrader could not grade: it is in the gradebook with no
+    autograde score (counts 0, flagged for review), and no stale autograded
+    notebook is left behind."""
     from nbgrader.api import Gradebook
 
     with _quiet_sqlalchemy(), Gradebook(course.db_url, course.course_id) as gb:
@@ -181,7 +189,8 @@ def record_failure(
 
 
 class Worker:
-    """One `python -m tito.grading.worker` process, in its own session so it can be stopped with its kernels."""
+    """One `python -m tito.grading.worker` process, in its own session so it
+    can be stopped with its kernels."""
 
     def __init__(self, course: Course, env: dict, log: Path):
         self.log_handle = open(log, "ab")  # noqa: SIM115 (closed in stop())
@@ -199,7 +208,8 @@ class Worker:
         self.ready = False
 
     def ask(self, task: dict | None, deadline: float) -> dict | None:
-        """Send a task (or only wait for `ready`) and read the answer; None when the deadline passes."""
+        """Send a task (or only wait for `ready`) and read the answer; None
+        when the deadline passes."""
         if task is not None:
             self.process.stdin.write(json.dumps(task) + "\n")
             self.process.stdin.flush()
@@ -225,7 +235,8 @@ class Worker:
                 continue
 
     def stop(self) -> None:
-        """Stop the worker and every process it started (kernels run in their own sessions)."""
+        """Stop the worker and every process it started (kernels run in their
+        own sessions)."""
         try:
             import psutil
 
@@ -280,8 +291,10 @@ class Progress:
             else f"{result.score:g}/{result.max_score:g}"
         )
         text = (
-            f"[{bar}] {self.done}/{self.total} {time.monotonic() - self.started:5.0f} s  "
-            f"{result.student} {result.assignment}: {score} ({result.seconds:.1f} s)"
+            f"[{bar}] {self.done}/{self.total} "
+            f"{time.monotonic() - self.started:5.0f} s  "
+            f"{result.student} {result.assignment}: {score} "
+            f"({result.seconds:.1f} s)"
         )
         if self.tty:
             self.stream.write(
@@ -317,8 +330,10 @@ def autograde(
         ],
     ):
         print(
-            f"note: {assignment.slug} changed since its student notebook was generated; grading uses the tests "
-            f"recorded by the last `tito nbgrader generate --module {assignment.name}`"
+            f"note: {assignment.slug} changed since its student notebook was "
+            "generated; grading uses the tests "
+            "recorded by the last `tito nbgrader generate --module "
+            f"{assignment.name}`"
         )
     tasks = []
     for assignment in assignments:
@@ -330,14 +345,17 @@ def autograde(
         unknown = sorted(set(students) - {s for _, s in tasks})
         if unknown:
             print(
-                f"no submission in {course.submitted.relative_to(course.repo)}/ for: {', '.join(unknown)}"
+                "no submission in "
+                f"{course.submitted.relative_to(course.repo)}/ for: "
+                f"{', '.join(unknown)}"
             )
     if not tasks:
         print("nothing to autograde")
         return []
     cell_timeout = cell_timeout or course.cell_timeout
     if submission_timeout is None:
-        # a last resort only: a looping cell is already stopped after cell_timeout by the worker
+        # a last resort only: a looping cell is already stopped after
+        # cell_timeout by the worker
         submission_timeout = max(600.0, 10.0 * cell_timeout)
     workers = max(1, min(workers, len(tasks)))
     (course.logs / "autograde").mkdir(parents=True, exist_ok=True)
@@ -356,8 +374,9 @@ def autograde(
             todo.put((number, assignment, student))
         done: queue.Queue = queue.Queue()
         env = course.grading_env(None)
-        # parallelism comes from the workers: each kernel gets its share of the cores for NumPy's BLAS
-        # threads, so that N workers do not run N x cores threads (unless the instructor set them)
+        # parallelism comes from the workers: each kernel gets its share of the
+        # cores for NumPy's BLAS threads, so that N workers do not run N x
+        # cores threads (unless the instructor set them)
         threads = str(max(1, (os.cpu_count() or 1) // workers))
         for variable in (
             "OMP_NUM_THREADS",
@@ -392,7 +411,8 @@ def autograde(
                 result = _finish(
                     course, assignment, student, answer, task_dir, seconds
                 )
-            except Exception as error:  # e.g. the gradebook is locked by another program: say so, go on
+            # e.g. the gradebook is locked by another program: say so, go on
+            except Exception as error:
                 result = Result(
                     student,
                     assignment.slug,
@@ -455,8 +475,9 @@ def _worker_loop(
     sandboxes,
     index,
 ):
-    """One thread per worker process: hand it submissions until none are left. Every submission taken
-    from `todo` ends up in `done`, whatever happens, so the batch always finishes."""
+    """One thread per worker process: hand it submissions until none are left.
+    Every submission taken from `todo` ends up in `done`, whatever happens, so
+    the batch always finishes."""
     log_dir = course.logs / "autograde"
     worker = None
     while True:
@@ -490,11 +511,13 @@ def _worker_loop(
             seconds = time.monotonic() - started
             if answer is None:
                 raise RuntimeError(
-                    f"stopped after {submission_timeout:.0f} s (--submission-timeout)"
+                    f"stopped after {submission_timeout:.0f} s "
+                    "(--submission-timeout)"
                 )
             if answer.get("dead"):
                 raise RuntimeError(answer["error"])
-        except Exception as error:  # this submission fails; the worker is replaced; the batch goes on
+        # this submission fails; the worker is replaced; the batch goes on
+        except Exception as error:
             answer = {"ok": False, "error": str(error)}
             if worker is not None:
                 worker.stop()
@@ -562,11 +585,13 @@ def print_summary(results: list[Result]) -> None:
         if r.flags:  # tito nbgrader review lists what was found
             note = f"FLAGGED FOR REVIEW: {r.flags[0]}"
         print(
-            f"{r.student:<20} {r.assignment:<16} {score:>10} {r.seconds:6.1f}s  {note}"
+            f"{r.student:<20} {r.assignment:<16} {score:>10} "
+            f"{r.seconds:6.1f}s  {note}"
         )
     failed = [r for r in results if not r.ok]
     mean = sum(r.seconds for r in results) / len(results)
     print(
-        f"\n{len(results) - len(failed)} graded, {len(failed)} could not be graded (recorded as 0, "
+        f"\n{len(results) - len(failed)} graded, {len(failed)} could not be "
+        "graded (recorded as 0, "
         f"flagged for review); {mean:.1f} s per submission"
     )

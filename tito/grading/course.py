@@ -1,8 +1,10 @@
-"""The course as an nbgrader course: where its files are, which modules a command means, and the steps
-that do not need a class of students (generate, validate, release, collect, feedback, export, status).
+"""The course as an nbgrader course: where its files are, which modules a
+command means, and the steps that do not need a class of students (generate,
+validate, release, collect, feedback, export, status).
 
-Autograding lives in tito/grading/autograde.py; the leak check in tito/grading/leaks.py. Everything takes a `Course`, so
-the same code runs on the repository and on a temporary copy of it (the tests' copies).
+Autograding lives in tito/grading/autograde.py; the leak check in
+tito/grading/leaks.py. Everything takes a `Course`, so the same code runs on
+the repository and on a temporary copy of it (the tests' copies).
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ GUARD_DIR = Path(__file__).resolve().parent / "guard"
 _FOLDER = re.compile(r"^(\d\d)_([a-z][a-z0-9_]*)$")
 
 
-# --- the course on disk ----------------------------------------------------------------------------------
+# --- the course on disk ------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Assignment:
-    """One module as an nbgrader assignment: `09_optimizers`, notebook `optimizers_dev`."""
+    """One module as an nbgrader assignment: `09_optimizers`, notebook
+    `optimizers_dev`."""
 
     number: int
     name: str
@@ -61,7 +64,8 @@ class Assignment:
 
     @property
     def package_module(self) -> str:
-        """Where `tito export` puts the module's code: `#| default_exp core.optimizers` -> tinytorch.core.optimizers."""
+        """Where `tito export` puts the module's code:
+        `#| default_exp core.optimizers` -> tinytorch.core.optimizers."""
         match = re.search(
             r"^#\|\s*default_exp\s+([\w.]+)\s*$",
             self.source_py.read_text(encoding="utf-8"),
@@ -95,13 +99,15 @@ class Assignment:
 
 
 class Course:
-    """A course folder: `nbgrader_config.py` at its top and the nbgrader course root (modules/) below it."""
+    """A course folder: `nbgrader_config.py` at its top and the nbgrader course
+    root (modules/) below it."""
 
     def __init__(self, repo: Path | str = ROOT):
         self.repo = Path(repo).resolve()
         if not (self.repo / "nbgrader_config.py").is_file():
             raise ValueError(
-                f"{self.repo} has no nbgrader_config.py (run tito from the course repository)"
+                f"{self.repo} has no nbgrader_config.py (run tito from the "
+                "course repository)"
             )
 
     def __repr__(self):
@@ -109,7 +115,8 @@ class Course:
 
     @cached_property
     def config(self):
-        """nbgrader_config.py, loaded as nbgrader loads it (a traitlets Config)."""
+        """nbgrader_config.py, loaded as nbgrader loads it (a traitlets
+        Config)."""
         from traitlets.config.loader import PyFileConfigLoader
 
         return PyFileConfigLoader(
@@ -163,7 +170,8 @@ class Course:
             )
         )
 
-    # modules ---------------------------------------------------------------------------------------------
+    # modules
+    # -------------------------------------------------------------------------
     def assignments(self) -> list[Assignment]:
         found = []
         for folder in (
@@ -193,7 +201,8 @@ class Course:
                 return assignment
         valid = ", ".join(a.name for a in self.assignments())
         raise ValueError(
-            f"unknown module {name!r}; --module takes one of: {valid} (or 09_optimizers, or 9)"
+            f"unknown module {name!r}; --module takes one of: {valid} (or "
+            "09_optimizers, or 9)"
         )
 
     def select(
@@ -209,7 +218,8 @@ class Course:
             match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", range_)
             if not match:
                 raise ValueError(
-                    f"--range takes FIRST-LAST module numbers, e.g. 02-09 (got {range_!r})"
+                    "--range takes FIRST-LAST module numbers, e.g. 02-09 "
+                    f"(got {range_!r})"
                 )
             first, last = sorted(int(n) for n in match.groups())
             chosen = [
@@ -229,7 +239,8 @@ class Course:
         )
 
     def students(self, assignment: Assignment | None = None) -> list[str]:
-        """Students with a submission (of `assignment`, when given), from modules/submitted/."""
+        """Students with a submission (of `assignment`, when given), from
+        modules/submitted/."""
         if not self.submitted.is_dir():
             return []
         return sorted(
@@ -240,13 +251,16 @@ class Course:
             and (assignment is None or (d / assignment.slug).is_dir())
         )
 
-    # how nbgrader runs here --------------------------------------------------------------------------------
+    # how nbgrader runs here
+    # -------------------------------------------------------------------------
     def grading_env(
         self, assignment: Assignment | None = None, base: dict | None = None
     ) -> dict[str, str]:
-        """The environment of a grading kernel: no module source folder on PYTHONPATH, and the import
-        guard (tito/grading/guard) refusing the instructor's code for this module and the later ones:
-        `optimizers_dev` (any `*_dev`) and `tinytorch.core.optimizers` would hand out the solution."""
+        """The environment of a grading kernel: no module source folder on
+        PYTHONPATH, and the import guard (tito/grading/guard) refusing the
+        instructor's code for this module and the later ones: `optimizers_dev`
+        (any `*_dev`) and `tinytorch.core.optimizers` would hand out the
+        solution."""
         env = dict(os.environ if base is None else base)
         blocked_dirs = {
             self.source.resolve(),
@@ -273,7 +287,8 @@ class Course:
         return env
 
     def blocked_imports(self, assignment: Assignment | None) -> list[str]:
-        """Module sources (`optimizers_dev`), and the package files of this module and the later ones."""
+        """Module sources (`optimizers_dev`), and the package files of this
+        module and the later ones."""
         names = [a.notebook_id for a in self.assignments()] + ["modules"]
         if assignment is not None:
             names += [
@@ -284,7 +299,7 @@ class Course:
         return names
 
 
-# --- running nbgrader in this process -----------------------------------------------------------------------
+# --- running nbgrader in this process ----------------------------------------
 
 
 def nbgrader_logger(verbose: bool = False) -> logging.Logger:
@@ -322,16 +337,18 @@ def run_converter(converter_class, config, log, **kwargs) -> None:
         raise NbgraderFailed(str(error)) from None
 
 
-# --- generate ------------------------------------------------------------------------------------------
+# --- generate ----------------------------------------------------------------
 
 
 def check_paired(assignment: Assignment) -> str | None:
-    """An error message when the paired notebook is missing or older than the .py (export not run)."""
+    """An error message when the paired notebook is missing or older than the
+    .py (export not run)."""
     import jupytext
     import nbformat
 
+    export = f"run `tito export --module {assignment.name}`"
     if not assignment.source_notebook.is_file():
-        return f"{assignment.source_notebook.name} is missing: run `tito export --module {assignment.name}`"
+        return f"{assignment.source_notebook.name} is missing: {export}"
     py_cells = [
         c.source
         for c in jupytext.read(assignment.source_py, fmt="py:percent").cells
@@ -341,9 +358,11 @@ def check_paired(assignment: Assignment) -> str | None:
         for c in nbformat.read(assignment.source_notebook, as_version=4).cells
     ]
     if py_cells != nb_cells:
+        notebook = assignment.source_notebook.relative_to(
+            assignment.course.repo
+        )
         return (
-            f"{assignment.source_notebook.relative_to(assignment.course.repo)} does not match "
-            f"{assignment.source_py.name}: run `tito export --module {assignment.name}`"
+            f"{notebook} does not match {assignment.source_py.name}: {export}"
         )
     return None
 
@@ -351,8 +370,9 @@ def check_paired(assignment: Assignment) -> str | None:
 def generate(
     course: Course, assignments: list[Assignment], verbose: bool = False
 ) -> tuple[list[Path], list[str]]:
-    """nbgrader generate_assignment for each module: release notebook + gradebook entry (tests, points).
-    Returns (notebooks that changed, problems); a module with a problem is skipped, the others go on."""
+    """nbgrader generate_assignment for each module: release notebook +
+    gradebook entry (tests, points). Returns (notebooks that changed,
+    problems); a module with a problem is skipped, the others go on."""
     from nbgrader.converters import GenerateAssignment
 
     log = nbgrader_logger(verbose)
@@ -373,7 +393,8 @@ def generate(
             run_converter(GenerateAssignment, config, log, force=True)
         except NbgraderFailed as error:
             problems.append(
-                f"{assignment.slug}: nbgrader generate_assignment failed ({error}); rerun with -v"
+                f"{assignment.slug}: nbgrader generate_assignment failed "
+                f"({error}); rerun with -v"
             )
             continue
         _clean_release_folder(assignment)
@@ -383,7 +404,8 @@ def generate(
 
 
 def _clean_release_folder(assignment: Assignment) -> None:
-    """Only the notebook belongs in the release folder (nbgrader copies other non-ignored files)."""
+    """Only the notebook belongs in the release folder (nbgrader copies other
+    non-ignored files)."""
     folder = assignment.release_notebook.parent
     for path in folder.iterdir():
         if path != assignment.release_notebook:
@@ -393,7 +415,8 @@ def _clean_release_folder(assignment: Assignment) -> None:
 def stale_releases(
     course: Course, assignments: list[Assignment]
 ) -> list[Assignment]:
-    """Release notebooks that differ from what `generate` would write now (nothing is written)."""
+    """Release notebooks that differ from what `generate` would write now
+    (nothing is written)."""
     from nbgrader.converters import GenerateAssignment
 
     log = nbgrader_logger()
@@ -428,11 +451,13 @@ def stale_releases(
 def ensure_in_gradebook(
     course: Course, assignments: list[Assignment], verbose: bool = False
 ) -> list[Assignment]:
-    """Autograding needs each module's tests in the gradebook; generate the ones that are missing."""
+    """Autograding needs each module's tests in the gradebook; generate the
+    ones that are missing."""
     missing = [a for a in assignments if not _in_gradebook(course, a)]
     if missing:
         print(
-            f"recording {', '.join(a.slug for a in missing)} in the gradebook (tito nbgrader generate)"
+            f"recording {', '.join(a.slug for a in missing)} in the gradebook "
+            "(tito nbgrader generate)"
         )
         _, problems = generate(course, missing, verbose=verbose)
         if problems:
@@ -449,7 +474,8 @@ def _in_gradebook(course: Course, assignment: Assignment) -> bool:
     with sqlite3.connect(course.db_path) as db:
         try:
             row = db.execute(
-                "SELECT count(*) FROM notebook JOIN assignment ON notebook.assignment_id = assignment.id "
+                "SELECT count(*) FROM notebook JOIN assignment ON "
+                "notebook.assignment_id = assignment.id "
                 "WHERE assignment.name = ? AND notebook.name = ?",
                 (assignment.slug, assignment.notebook_id),
             ).fetchone()
@@ -458,7 +484,7 @@ def _in_gradebook(course: Course, assignment: Assignment) -> bool:
     return bool(row and row[0])
 
 
-# --- release and collect (the exchange, or a folder) ----------------------------------------------------------
+# --- release and collect (the exchange, or a folder) -------------------------
 
 
 def exchange_config(course: Course, exchange: str | None):
@@ -526,7 +552,8 @@ def collect_from_exchange(
                 f"collect of {assignment.slug} failed: {error}"
             ) from None
         print(
-            f"collected {assignment.slug}: {len(course.students(assignment))} submission(s) in "
+            f"collected {assignment.slug}: {len(course.students(assignment))} "
+            "submission(s) in "
             f"{course.submitted.relative_to(course.repo)}/"
         )
 
@@ -667,7 +694,7 @@ def _when(moment) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
 
-# --- feedback and export ----------------------------------------------------------------------------------
+# --- feedback and export -----------------------------------------------------
 
 
 @dataclass
@@ -786,7 +813,8 @@ def _autograded_students(course: Course, assignment: Assignment) -> list[str]:
 def export_grades(
     course: Course, to: Path, assignments: list[Assignment] | None = None
 ) -> Path:
-    """Grades CSV: one row per student per assignment (nbgrader's CSV export, quoted properly)."""
+    """Grades CSV: one row per student per assignment (nbgrader's CSV export,
+    quoted properly)."""
     from nbgrader.api import Gradebook
 
     from tito.grading.plugins import QuotedCsvExportPlugin
@@ -807,11 +835,12 @@ def read_grades_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-# --- status -----------------------------------------------------------------------------------------------
+# --- status ------------------------------------------------------------------
 
 
 def status(course: Course, assignments: list[Assignment]) -> dict:
-    """Per module: released, submissions, autograded, feedback, mean score; per student: score per module."""
+    """Per module: released, submissions, autograded, feedback, mean score; per
+    student: score per module."""
     from nbgrader.api import Gradebook
 
     modules, students = {}, {}
@@ -885,7 +914,8 @@ def status(course: Course, assignments: list[Assignment]) -> dict:
 def print_status(report: dict) -> None:
     modules = report["modules"]
     print(
-        f"{'module':<16} {'release':>7} {'gradebook':>9} {'submitted':>9} {'autograded':>10} {'feedback':>8} "
+        f"{'module':<16} {'release':>7} {'gradebook':>9} {'submitted':>9} "
+        f"{'autograded':>10} {'feedback':>8} "
         f"{'mean score':>12} {'review':>6}"
     )
     for slug, row in modules.items():
@@ -895,12 +925,15 @@ def print_status(report: dict) -> None:
             else f"{row['mean_score']:.1f}/{row['max_score']:g}"
         )
         print(
-            f"{slug:<16} {'yes' if row['released'] else 'no':>7} {'yes' if row['in_gradebook'] else 'no':>9} "
-            f"{row['submitted']:>9} {row['autograded']:>10} {row['feedback']:>8} {mean:>12} {row['needs_review']:>6}"
+            f"{slug:<16} {'yes' if row['released'] else 'no':>7} "
+            f"{'yes' if row['in_gradebook'] else 'no':>9} "
+            f"{row['submitted']:>9} {row['autograded']:>10} "
+            f"{row['feedback']:>8} {mean:>12} {row['needs_review']:>6}"
         )
     if not report["students"]:
         print(
-            "\nno students yet (submissions go to modules/submitted/STUDENT/NN_name/)"
+            "\nno students yet (submissions go to "
+            "modules/submitted/STUDENT/NN_name/)"
         )
         return
     slugs = list(modules)
@@ -921,7 +954,8 @@ def print_status(report: dict) -> None:
                 )
         print(f"{student:<20}" + "".join(f"{r:>16}" for r in row))
     print(
-        "\n* needs review (autograding failed or a manual grade exists): see `tito nbgrader autograde` output"
+        "\n* needs review (autograding failed or a manual grade exists): see "
+        "`tito nbgrader autograde` output"
     )
     if any(row.get("flagged") for row in modules.values()):
         print(

@@ -122,7 +122,8 @@ class Leak:
         if self.where == "output":
             place += " output"
         what = (
-            f"{self.secret.kind} line of {self.secret.module} (cell {self.secret.grade_id})"
+            f"{self.secret.kind} line of {self.secret.module} (cell "
+            f"{self.secret.grade_id})"
             if self.secret
             else "a solution/hidden-test marker"
         )
@@ -134,7 +135,7 @@ class Leak:
         return f"{self.path}: {place}, line {self.line}: {what}: {shown!r}"
 
 
-# --- secrets ----------------------------------------------------------------------------------------------
+# --- secrets -----------------------------------------------------------------
 
 
 def _cells(source_py: Path):
@@ -144,7 +145,8 @@ def _cells(source_py: Path):
 
 
 def regions(source: str):
-    """Yield (kind or None, stripped line) for every line of a cell: kind is the marked region it is in."""
+    """Yield (kind or None, stripped line) for every line of a cell: kind is
+    the marked region it is in."""
     kind = None
     for raw in source.splitlines():
         line = raw.strip()
@@ -175,7 +177,8 @@ def module_secrets(
 
 
 def course_secrets(source_dir: Path) -> dict[str, Secret]:
-    """Every secret line of every module, minus the lines any module shows in the open."""
+    """Every secret line of every module, minus the lines any module shows in
+    the open."""
     all_secrets, public = [], set()
     for source_py in sorted(source_dir.glob("[0-9][0-9]_*/*_dev.py")):
         secrets, shown = module_secrets(source_py, source_py.parent.name)
@@ -419,7 +422,7 @@ def _utf8(data: bytes) -> str | None:
         return None
 
 
-# --- scanning ----------------------------------------------------------------------------------------------
+# --- scanning ----------------------------------------------------------------
 
 
 def _output_text(output) -> str:

@@ -1,14 +1,17 @@
 """nbgrader preprocessors of the course (named in nbgrader_config.py).
 
-- StudentEdition: the student notebook's bootstrap cell makes `tinytorch` importable (installs it on Colab);
-  no Jupytext pairing metadata.
-- SurvivingExecute: nbgrader's Execute, except that a kernel killed by the submission (os.kill, os._exit,
-  exit()) or one that ignores the timeout's interrupt does not abort the student's grading: that cell and
-  every later code cell get an error output, so the notebook is graded on what ran and nothing after the
-  crash earns points. Its kernel runs in a sandbox (tito/grading/sandbox.py)
-  and skips the ungraded demonstrations (tito/grading/demonstrations.py).
-- HideHiddenTests: feedback shows the test cells without their hidden part, and a traceback never quotes a
-  hidden line (nbgrader 0.9 shows hidden tests in feedback by design).
+- StudentEdition: the student notebook's bootstrap cell makes `tinytorch`
+  importable (installs it on Colab); no Jupytext pairing metadata.
+- SurvivingExecute: nbgrader's Execute, except that a kernel killed by the
+  submission (os.kill, os._exit, exit()) or one that ignores the timeout's
+  interrupt does not abort the student's grading: that cell and every later
+  code cell get an error output, so the notebook is graded on what ran and
+  nothing after the crash earns points. Its kernel runs in a sandbox
+  (tito/grading/sandbox.py) and skips the ungraded demonstrations
+  (tito/grading/demonstrations.py).
+- HideHiddenTests: feedback shows the test cells without their hidden part,
+  and a traceback never quotes a hidden line (nbgrader 0.9 shows hidden tests
+  in feedback by design).
 - QuotedCsvExportPlugin: the grades CSV, properly quoted.
 - UngradeExtraCells: a duplicated or extra test cell in a submission becomes
   an ordinary cell instead of stopping its grading (nbgrader 0.9 fails with
@@ -37,8 +40,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class StudentEdition(Preprocessor):
-    """Fill the `#| bootstrap` cell with the full install-if-missing cell, and drop the Jupytext pairing
-    metadata: a student notebook is not paired with a .py (Jupyter would otherwise write one beside it)."""
+    """Fill the `#| bootstrap` cell with the full install-if-missing cell, and
+    drop the Jupytext pairing metadata: a student notebook is not paired with a
+    .py (Jupyter would otherwise write one beside it)."""
 
     enabled = Bool(True)
 
@@ -61,10 +65,10 @@ def _error(ename: str, message: str) -> NotebookNode:
 
 
 class SurvivingExecute(SkipDemonstrations, SandboxedExecution, Execute):
-    """Execute every cell; when the kernel dies or stops answering, mark the rest as not run instead of
-    failing the whole notebook (nbgrader would then record no grade at all for the student).
-    Its kernel runs in a sandbox when the grading worker turns it on, and
-    skips the demonstrations."""
+    """Execute every cell; when the kernel dies or stops answering, mark the
+    rest as not run instead of failing the whole notebook (nbgrader would then
+    record no grade at all for the student). Its kernel runs in a sandbox when
+    the grading worker turns it on, and skips the demonstrations."""
 
     def preprocess(self, nb, resources=None, km=None):
         self._kernel_gone = False
@@ -92,7 +96,8 @@ class SurvivingExecute(SkipDemonstrations, SandboxedExecution, Execute):
         except CellTimeoutError:
             reason = (
                 "CellTimeoutError",
-                f"the cell ran past the {self.timeout} s limit and did not stop "
+                f"the cell ran past the {self.timeout} s limit and did not "
+                "stop "
                 "when interrupted",
             )
         self._kernel_gone = True
@@ -105,7 +110,8 @@ class SurvivingExecute(SkipDemonstrations, SandboxedExecution, Execute):
 
 
 def split_hidden(source: str) -> tuple[list[str], list[str]]:
-    """A test cell's lines outside the hidden-test markers, and the stripped non-empty lines inside them."""
+    """A test cell's lines outside the hidden-test markers, and the stripped
+    non-empty lines inside them."""
     visible, hidden, inside = [], [], False
     for line in source.splitlines():
         if HIDDEN_BEGIN in line:
@@ -128,7 +134,8 @@ def without_hidden_tests(source: str) -> str:
 
 
 class HideHiddenTests(Preprocessor):
-    """Strip hidden tests from test cells, and traceback frames that quote them, before feedback is made."""
+    """Strip hidden tests from test cells, and traceback frames that quote
+    them, before feedback is made."""
 
     enabled = Bool(True)
     NOTE = "(this check is one of the hidden tests: its code is not shown)"
@@ -152,8 +159,9 @@ class HideHiddenTests(Preprocessor):
 
 
 class QuotedCsvExportPlugin(ExportPlugin):
-    """nbgrader's CSV export (one row per student per assignment; no submission scores 0), written with the
-    csv module so that a name holding a comma or a quote cannot shift the columns."""
+    """nbgrader's CSV export (one row per student per assignment; no submission
+    scores 0), written with the csv module so that a name holding a comma or a
+    quote cannot shift the columns."""
 
     KEYS = [
         "assignment",

@@ -1,9 +1,11 @@
-"""`tito nbgrader validate`: the instructor edition passes every test; the student edition fails only on
-the stubbed exercises, each with NotImplementedError, and so scores zero untouched.
+"""`tito nbgrader validate`: the instructor edition passes every test; the
+student edition fails only on the stubbed exercises, each with
+NotImplementedError, and so scores zero untouched.
 
-Both notebooks run in a fresh kernel in an empty temporary folder, with the grading environment (no
-module source on PYTHONPATH; the module's own package file and `*_dev` not importable), with the
-per-cell timeout of nbgrader_config.py, several notebooks at a time (--workers).
+Both notebooks run in a fresh kernel in an empty temporary folder, with the
+grading environment (no module source on PYTHONPATH; the module's own package
+file and `*_dev` not importable), with the per-cell timeout of
+nbgrader_config.py, several notebooks at a time (--workers).
 
 The instructor edition runs twice: in full, and as the grader runs it, without
 the ungraded demonstrations; both runs must give every graded test cell the
@@ -35,7 +37,9 @@ SLOW_FRACTION = (
 class CellRun:
     index: int
     cell_id: str
-    kind: str  # "test" (graded), "solution", "locked" (nbgrader, ungraded) or "code" (plain)
+    # "test" (graded), "solution", "locked" (nbgrader, ungraded) or "code"
+    # (plain)
+    kind: str
     points: float
     errors: list  # [(ename, evalue)]
     stderr: str
@@ -99,7 +103,10 @@ def execute(
         except DeadKernelError:
             run.crash = "the kernel died"
         except CellTimeoutError as error:
-            run.crash = f"a cell did not stop when interrupted after {cell_timeout} s: {str(error)[:200]}"
+            run.crash = (
+                "a cell did not stop when interrupted after "
+                f"{cell_timeout} s: {str(error)[:200]}"
+            )
         except Exception as error:  # report, never hide
             run.crash = f"{type(error).__name__}: {error}"
     for index, cell in enumerate(nb.cells):
@@ -139,7 +146,8 @@ def execute(
 
 
 def _quiet_kernels() -> None:
-    """Kernels inherit fds 1 and 2 of the process that starts them; their start-up chatter is not ours."""
+    """Kernels inherit fds 1 and 2 of the process that starts them; their
+    start-up chatter is not ours."""
     import os
 
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -147,11 +155,12 @@ def _quiet_kernels() -> None:
     os.dup2(devnull, 2)
 
 
-# --- checks ---------------------------------------------------------------------------------------------
+# --- checks ------------------------------------------------------------------
 
 
 def static_problems(assignment: Assignment) -> list[str]:
-    """Problems visible without running anything: pairing, nbgrader metadata, the bootstrap cell."""
+    """Problems visible without running anything: pairing, nbgrader metadata,
+    the bootstrap cell."""
     import jupytext
 
     problems = []
@@ -168,7 +177,8 @@ def static_problems(assignment: Assignment) -> list[str]:
         if not meta:
             if has_solution or has_hidden:
                 problems.append(
-                    f"a cell without nbgrader metadata holds solution/hidden-test markers: "
+                    "a cell without nbgrader metadata holds "
+                    "solution/hidden-test markers: "
                     f"{source.strip().splitlines()[0][:60]!r}"
                 )
             continue
@@ -182,24 +192,29 @@ def static_problems(assignment: Assignment) -> list[str]:
             and not has_solution
         ):
             problems.append(
-                f"solution cell {grade_id!r} has no ### BEGIN SOLUTION region (nbgrader would "
+                f"solution cell {grade_id!r} has no ### BEGIN SOLUTION region "
+                "(nbgrader would "
                 "blank the whole cell)"
             )
         if has_solution and not meta.get("solution"):
             problems.append(
-                f"cell {grade_id!r} holds a solution region but is not a solution cell"
+                f"cell {grade_id!r} holds a solution region but is not a "
+                "solution cell"
             )
         if has_hidden and not meta.get("grade"):
             problems.append(
-                f"cell {grade_id!r} holds hidden tests but is not a graded cell"
+                f"cell {grade_id!r} holds hidden tests but is not a graded "
+                "cell"
             )
         if meta.get("grade") and not float(meta.get("points", 0)) > 0:
             problems.append(f"graded cell {grade_id!r} has no points")
     code = [c for c in cells if c.cell_type == "code"]
     if not code or not code[0].source.lstrip().startswith("#| bootstrap"):
         problems.append(
-            "the first code cell is not a `#| bootstrap` cell: the student notebook could not "
-            "install tinytorch on Colab (copy the cell from modules/source/01_setup/setup_dev.py)"
+            "the first code cell is not a `#| bootstrap` cell: the student "
+            "notebook could not "
+            "install tinytorch on Colab (copy the cell from "
+            "modules/source/01_setup/setup_dev.py)"
         )
     if not any(c.metadata.get("nbgrader", {}).get("grade") for c in cells):
         problems.append(
@@ -217,19 +232,23 @@ def source_problems(
     for cell in run.cells:
         for ename, evalue in cell.errors:
             problems.append(
-                f"cell {cell.index} ({cell.cell_id}) raised {ename}: {evalue[:160]}"
+                f"cell {cell.index} ({cell.cell_id}) raised {ename}: "
+                f"{evalue[:160]}"
             )
         if cell.kind == "test" and cell.stderr.strip():
             problems.append(
-                f"graded test cell {cell.cell_id} writes to stderr, which nbgrader scores as a "
-                f"failure (0 points for everyone): {cell.stderr.strip()[:160]!r}"
+                f"graded test cell {cell.cell_id} writes to stderr, which "
+                "nbgrader scores as a "
+                "failure (0 points for everyone): "
+                f"{cell.stderr.strip()[:160]!r}"
             )
         if (
             cell.seconds is not None
             and cell.seconds > SLOW_FRACTION * cell_timeout
         ):
             warnings.append(
-                f"cell {cell.index} ({cell.cell_id}) took {cell.seconds:.1f} s of the {cell_timeout} s "
+                f"cell {cell.index} ({cell.cell_id}) took {cell.seconds:.1f} "
+                f"s of the {cell_timeout} s "
                 "per-cell timeout"
             )
     return problems, warnings
@@ -267,17 +286,20 @@ def release_problems(run: Run) -> list[str]:
         if cell.kind == "test":
             if not cell.errors:
                 problems.append(
-                    f"graded test cell {cell.cell_id} passes on the untouched student notebook: "
+                    f"graded test cell {cell.cell_id} passes on the untouched "
+                    "student notebook: "
                     f"{cell.points:g} points for doing nothing"
                 )
             elif names != {"NotImplementedError"}:
                 problems.append(
-                    f"graded test cell {cell.cell_id} fails with {', '.join(sorted(names))}, "
+                    f"graded test cell {cell.cell_id} fails with "
+                    f"{', '.join(sorted(names))}, "
                     "not NotImplementedError: "
                     + "; ".join(f"{e}: {v[:120]}" for e, v in cell.errors)
                 )
         elif cell.kind in ("solution", "locked"):
-            # an exercise, or an ungraded check the instructor locked: only the stub may make them fail
+            # an exercise, or an ungraded check the instructor locked: only the
+            # stub may make them fail
             if names - {"NotImplementedError"}:
                 what = (
                     "exercise cell"
@@ -285,7 +307,8 @@ def release_problems(run: Run) -> list[str]:
                     else "locked cell"
                 )
                 problems.append(
-                    f"{what} {cell.cell_id} fails with {', '.join(sorted(names))} in the "
+                    f"{what} {cell.cell_id} fails with "
+                    f"{', '.join(sorted(names))} in the "
                     "student notebook: "
                     + "; ".join(f"{e}: {v[:120]}" for e, v in cell.errors)
                 )
@@ -296,7 +319,8 @@ def release_problems(run: Run) -> list[str]:
                 else ""
             )
             problems.append(
-                f"cell {cell.index} ({cell.cell_id}) fails in the student notebook{hint}: "
+                f"cell {cell.index} ({cell.cell_id}) fails in the student "
+                f"notebook{hint}: "
                 + "; ".join(f"{e}: {v[:120]}" for e, v in cell.errors)
             )
     return problems
@@ -317,14 +341,15 @@ def release_static_problems(assignment: Assignment, secrets) -> list[str]:
     url, branch = repository()
     if not code or code[0] != TEMPLATE.format(url=url, branch=branch):
         problems.append(
-            "the first code cell of the student notebook is not the filled bootstrap cell"
+            "the first code cell of the student notebook is not the filled "
+            "bootstrap cell"
         )
     for leak in scan_notebook(assignment.release_notebook, secrets):
         problems.append(f"leak: {leak}")
     return problems
 
 
-# --- the command ------------------------------------------------------------------------------------------
+# --- the command -------------------------------------------------------------
 
 
 @dataclass
@@ -394,7 +419,8 @@ def validate(
                     problems += demonstration_problems(run, graded)
                     tests = [c for c in run.cells if c.kind == "test"]
                     summary = (
-                        f"{len(run.cells)} code cells, {len(tests)} graded test cells "
+                        f"{len(run.cells)} code cells, {len(tests)} graded "
+                        "test cells "
                         f"({sum(c.points for c in tests):g} points) pass; "
                         f"{graded.seconds:.1f} s without the demonstrations"
                     )
@@ -415,7 +441,8 @@ def validate(
                             assignment.slug,
                             "release",
                             [
-                                f"no student notebook: run `tito nbgrader generate --module {assignment.name}`"
+                                "no student notebook: run `tito nbgrader "
+                                f"generate --module {assignment.name}`"
                             ],
                             [],
                             0.0,
@@ -425,16 +452,20 @@ def validate(
                     continue
                 problems = []
                 if assignment.slug in stale:
+                    release = assignment.release_notebook.relative_to(
+                        course.repo
+                    )
                     problems.append(
-                        f"{assignment.release_notebook.relative_to(course.repo)} is stale: run "
-                        f"`tito nbgrader generate --module {assignment.name}`"
+                        f"{release} is stale: run `tito nbgrader generate "
+                        f"--module {assignment.name}`"
                     )
                 problems += release_static_problems(assignment, secrets)
                 run = jobs[(assignment.slug, "release")].result()
                 problems += release_problems(run)
                 tests = [c for c in run.cells if c.kind == "test"]
                 summary = (
-                    f"{len(tests)} graded test cells, each fails with NotImplementedError "
+                    f"{len(tests)} graded test cells, each fails with "
+                    "NotImplementedError "
                     f"(0/{sum(c.points for c in tests):g} points untouched)"
                 )
                 reports.append(
@@ -455,7 +486,10 @@ def print_reports(reports: list[Report]) -> bool:
     for report in reports:
         mark = "✅" if not report.problems else "❌"
         ok = ok and not report.problems
-        head = f"{mark} {report.assignment:<16} {report.edition:<8} {report.seconds:6.1f} s"
+        head = (
+            f"{mark} {report.assignment:<16} {report.edition:<8} "
+            f"{report.seconds:6.1f} s"
+        )
         print(
             f"{head}  {report.summary if not report.problems else ''}".rstrip()
         )

@@ -1,12 +1,15 @@
-"""A grading worker: `python -m tito.grading.worker REPO`, started by tito/grading/autograde.py.
+"""A grading worker: `python -m tito.grading.worker REPO`, started by
+tito/grading/autograde.py.
 
-It imports nbgrader once, then autogrades one submission per line it reads (JSON task) and answers one JSON
-line per task. Each task is a private nbgrader course folder (its own copy of the gradebook), so workers
-never share a SQLite file; the parent merges the grades into the real gradebook, one task at a time.
+It imports nbgrader once, then autogrades one submission per line it reads
+(JSON task) and answers one JSON line per task. Each task is a private nbgrader
+course folder (its own copy of the gradebook), so workers never share a SQLite
+file; the parent merges the grades into the real gradebook, one task at a time.
 
-The kernels it starts inherit this process's environment (the parent built it: no module sources on
-PYTHONPATH, the import guard on), and never its protocol pipes: fds 0 and 1 are moved out of the way, so
-whatever a submission prints to the process's stdout cannot be mistaken for an answer.
+The kernels it starts inherit this process's environment (the parent built it:
+no module sources on PYTHONPATH, the import guard on), and never its protocol
+pipes: fds 0 and 1 are moved out of the way, so whatever a submission prints to
+the process's stdout cannot be mistaken for an answer.
 
 When the task carries sandbox settings, each kernel runs under bwrap
 (tito/grading/sandbox.py), with a clean environment.
@@ -30,8 +33,11 @@ def _private_pipes():
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(
-        2, 1
-    )  # stray prints of kernels go to the worker log (stderr), never to the protocol
+        2,
+        1,
+        # stray prints of kernels go to the worker log (stderr), never to the
+        # protocol
+    )
     return tasks, answers
 
 
@@ -100,8 +106,9 @@ _EXCEPTION_LINE = re.compile(
 
 
 def _cause(log_path: str) -> str | None:
-    """The last exception line of nbgrader's traceback ("nbformat.reader.NotJSONError: ..."): nbgrader's
-    own message only says "see the above traceback"."""
+    """The last exception line of nbgrader's traceback
+    ("nbformat.reader.NotJSONError: ..."): nbgrader's own message only says
+    "see the above traceback"."""
     try:
         lines = Path(log_path).read_text(encoding="utf-8").splitlines()
     except OSError:

@@ -1,8 +1,11 @@
-"""Import guard of a grading kernel (put on PYTHONPATH by `tito nbgrader`; never imported otherwise).
+"""Import guard of a grading kernel (put on PYTHONPATH by `tito nbgrader`;
+never imported otherwise).
 
-TINYTORCH_GRADING_BLOCK lists modules a submission must not import because they hold the instructor's
-solution: the module sources (`optimizers_dev`) and the package files of the graded module and later ones
-(`tinytorch.core.optimizers`). Importing one raises ModuleNotFoundError with a short explanation.
+TINYTORCH_GRADING_BLOCK lists modules a submission must not import because they
+hold the instructor's solution: the module sources (`optimizers_dev`) and the
+package files of the graded module and later ones
+(`tinytorch.core.optimizers`). Importing one raises ModuleNotFoundError with a
+short explanation.
 """
 
 import os
@@ -17,7 +20,8 @@ class _GradingImportGuard:
         for blocked in self.blocked:
             if name == blocked or name.startswith(blocked + "."):
                 raise ModuleNotFoundError(
-                    f"No module named {name!r} while grading: a submission uses its own code, "
+                    f"No module named {name!r} while grading: a submission "
+                    "uses its own code, "
                     "not the instructor's",
                     name=name,
                 )
