@@ -457,6 +457,31 @@ def test_lambda_lr_refuses_a_bad_factor_at_the_step_and_changes_nothing(bad):
     )
 
 
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (NAN, ValueError, "^metrics must be a finite number, got nan: "),
+        (-INF, ValueError, "^metrics must be a finite number, got -inf: "),
+        ("low", TypeError, "^metrics must be a number .*, got 'low'$"),
+        (None, TypeError, "^metrics must be a number .*, got None$"),
+    ],
+)
+def test_plateau_refuses_a_metric_that_is_not_a_finite_number(
+    bad, error, message
+):
+    """A diverged loss (nan) would count as one more bad epoch, and -inf
+    would stay the best value forever: refused, and nothing changes."""
+    optimizer = sgd(lr=0.1)
+    scheduler = ReduceLROnPlateau(optimizer, patience=0)
+    scheduler.step(1.0)
+    before = frozen(scheduler)
+    with pytest.raises(error, match=message):
+        scheduler.step(bad)
+    assert frozen(scheduler) == before
+    scheduler.step(2.0)  # a worse epoch: with patience 0 the rate drops
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
+
+
 def test_a_computed_rate_that_overflows_is_refused():
     optimizer = sgd(lr=0.1)
     scheduler = LambdaLR(optimizer, lambda epoch: 1e308 if epoch else 1.0)

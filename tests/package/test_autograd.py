@@ -529,16 +529,19 @@ def test_topological_order_of_random_graphs(picks):
     for parents in picks:
         nodes.append(Node(*(nodes[p % len(nodes)] for p in parents)))
     root = nodes[-1]
-    reachable, todo = {id(root)}, [root]
-    while todo:
-        for parent in todo.pop()._parents:
-            if id(parent) not in reachable:
-                reachable.add(id(parent))
-                todo.append(parent)
+    # every ancestor of the root: grow the set until no parent is new
+    reachable = {id(root): root}
+    while True:
+        parents = {
+            id(p): p for node in reachable.values() for p in node._parents
+        }
+        if parents.keys() <= reachable.keys():
+            break
+        reachable.update(parents)
     order = topological_order(root)
     position = {id(node): k for k, node in enumerate(order)}
     assert len(position) == len(order) == len(reachable)
-    assert set(position) == reachable
+    assert position.keys() == reachable.keys()
     assert order[-1] is root
     for node in order:
         for parent in node._parents:

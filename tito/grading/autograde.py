@@ -25,6 +25,7 @@ gradebook, merging one finished submission at a time. So:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import queue
@@ -384,24 +385,20 @@ def autograde(
             "MKL_NUM_THREADS",
         ):
             env.setdefault(variable, threads)
+        batch = _Batch(
+            course,
+            env,
+            tmp,
+            skeleton,
+            todo,
+            done,
+            cell_timeout,
+            submission_timeout,
+            sandboxes,
+        )
         threads = [
-            threading.Thread(
-                target=_worker_loop,
-                daemon=True,
-                args=(
-                    course,
-                    env,
-                    tmp,
-                    skeleton,
-                    todo,
-                    done,
-                    cell_timeout,
-                    submission_timeout,
-                    sandboxes,
-                    index,
-                ),
-            )
-            for index in range(workers)
+            threading.Thread(target=_worker_loop, args=(batch, i), daemon=True)
+            for i in range(workers)
         ]
         for thread in threads:
             thread.start()
@@ -463,21 +460,30 @@ def _sandbox_settings(bwrap: str, tmp: Path, assignment: Assignment) -> dict:
     return {"bwrap": bwrap, "package": str(copy), "package_home": str(home)}
 
 
-def _worker_loop(
-    course,
-    env,
-    tmp,
-    skeleton,
-    todo,
-    done,
-    cell_timeout,
-    submission_timeout,
-    sandboxes,
-    index,
-):
+@dataclasses.dataclass(frozen=True)
+class _Batch:
+    """What every worker thread of one `autograde` call shares."""
+
+    course: Course
+    env: dict
+    tmp: Path  # the batch's scratch folder
+    skeleton: Path  # the empty gradebook each task starts from
+    todo: queue.Queue  # (number, assignment, student)
+    done: queue.Queue  # what _finish needs, per submission
+    cell_timeout: int
+    submission_timeout: float
+    sandboxes: dict  # module -> the worker's sandbox settings (or None)
+
+
+def _worker_loop(batch: _Batch, index: int) -> None:
     """One thread per worker process: hand it submissions until none are left.
     Every submission taken from `todo` ends up in `done`, whatever happens, so
     the batch always finishes."""
+    course, todo, done = batch.course, batch.todo, batch.done
+    cell_timeout, submission_timeout = (
+        batch.cell_timeout,
+        batch.submission_timeout,
+    )
     log_dir = course.logs / "autograde"
     worker = None
     while True:
@@ -488,13 +494,14 @@ def _worker_loop(
         task_dir, seconds = None, 0.0
         try:
             if worker is None:
-                worker = Worker(course, env, log_dir / f"worker-{index}.log")
+                log = log_dir / f"worker-{index}.log"
+                worker = Worker(course, batch.env, log)
                 if worker.ask(None, time.monotonic() + 120) is None:
                     raise RuntimeError(
                         "the grading worker did not start (see its log)"
                     )
             task_dir = _prepare(
-                course, tmp, skeleton, number, assignment, student
+                course, batch.tmp, batch.skeleton, number, assignment, student
             )
             task = {
                 "id": number,
@@ -504,7 +511,7 @@ def _worker_loop(
                 "log": str(log_dir / f"{assignment.slug}--{student}.log"),
                 "cell_timeout": cell_timeout,
                 "block": ",".join(course.blocked_imports(assignment)),
-                "sandbox": sandboxes[assignment.slug],
+                "sandbox": batch.sandboxes[assignment.slug],
             }
             started = time.monotonic()
             answer = worker.ask(task, started + submission_timeout)

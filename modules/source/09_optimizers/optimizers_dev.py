@@ -1464,8 +1464,7 @@ class SGD(Optimizer):
             )
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One SGD update of every parameter that has a gradient; returns the
-        closure's loss (or None)."""
+        """θ ← θ − α·b for every parameter with a gradient (see the class)."""
         loss = self._begin_step(closure)
         for p, g, state, group in self._each_parameter():
             ### BEGIN SOLUTION
@@ -1882,8 +1881,7 @@ class Adagrad(Optimizer):
         super().__init__(parameters, defaults)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One Adagrad update of every parameter that has a gradient;
-        returns the closure's loss (or None)."""
+        """θ ← θ − α·g / (√s + ε) for every parameter with a gradient."""
         loss = self._begin_step(closure)
         for p, g, state, group in self._each_parameter():
             if not state:
@@ -1952,8 +1950,7 @@ class RMSprop(Optimizer):
         super().__init__(parameters, defaults)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One RMSprop update of every parameter that has a gradient;
-        returns the closure's loss (or None)."""
+        """θ ← θ − α·g / (√v + ε) (or its variants; see the class)."""
         loss = self._begin_step(closure)
         for p, g, state, group in self._each_parameter():
             rho, mu, eps = group["alpha"], group["momentum"], group["eps"]
@@ -2188,8 +2185,7 @@ class Adam(Optimizer):
         adam_fast_update(param, grad, state, group, self._scratch(param))
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One Adam update of every parameter that has a gradient; returns the
-        closure's loss (or None)."""
+        """θ ← θ − α·m̂ / (√v̂ + ε) for every parameter with a gradient."""
         loss = self._begin_step(closure)
         for p, g, state, group in self._each_parameter():
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
@@ -3647,8 +3643,24 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics: float) -> None:
         """Record this epoch's metric; reduce the rates after more than
-        `patience` epochs without progress."""
-        current = float(metrics)
+        `patience` epochs without progress.
+
+        A metric that is not a finite number is refused (stricter than
+        PyTorch, which counts NaN as one more bad epoch): it means the run
+        diverged, which a smaller rate later cannot undo.
+        """
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError(
+                "metrics must be a number (this epoch's loss or score), "
+                f"got {metrics!r}"
+            ) from None
+        if not math.isfinite(current):
+            raise ValueError(
+                f"metrics must be a finite number, got {current}: the run "
+                "diverged (lower the learning rate and start again)"
+            )
         self.last_epoch += 1
         if self._is_better(current):
             self.best = current
@@ -6068,6 +6080,13 @@ def explorer_controls():
     """The live explorer's widgets, by the name of the argument each sets."""
     import ipywidgets as widgets
 
+    on_release = {"continuous_update": False}  # redraw once, when let go
+
+    def fraction(name):  # a decay rate in [0, 0.99], 0.9 to start with
+        return widgets.FloatSlider(
+            0.9, min=0.0, max=0.99, step=0.01, description=name, **on_release
+        )
+
     return {
         "landscape": widgets.Dropdown(
             options=list(landscape_catalogue()),
@@ -6080,44 +6099,25 @@ def explorer_controls():
             description="optimizer",
         ),
         "learning_rate": widgets.FloatLogSlider(
-            value=1e-3,
+            1e-3,
             base=10,
             min=-4,
             max=0,
             step=0.05,
             description="lr",
             readout_format=".2g",
-            continuous_update=False,
+            **on_release,
         ),
-        "momentum": widgets.FloatSlider(
-            value=0.9,
-            min=0.0,
-            max=0.99,
-            step=0.01,
-            description="momentum",
-            continuous_update=False,
-        ),
-        "beta1": widgets.FloatSlider(
-            value=0.9,
-            min=0.0,
-            max=0.99,
-            step=0.01,
-            description="beta1",
-            continuous_update=False,
-        ),
+        "momentum": fraction("momentum"),
+        "beta1": fraction("beta1"),
         "beta2": widgets.SelectionSlider(
             options=[0.9, 0.99, 0.999, 0.9999],
             value=0.999,
             description="beta2",
-            continuous_update=False,
+            **on_release,
         ),
         "num_steps": widgets.IntSlider(
-            value=500,
-            min=10,
-            max=2000,
-            step=10,
-            description="steps",
-            continuous_update=False,
+            500, min=10, max=2000, step=10, description="steps", **on_release
         ),
     }
 
