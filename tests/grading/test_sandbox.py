@@ -232,7 +232,11 @@ def test_the_reference_the_gradebook_and_the_network_are_out_of_reach(
 
 def test_other_submissions_and_tracked_files_are_untouched(attacked):
     printed = _printed(attacked, "vandal")
-    assert printed.count("vandal refused") == 2, printed
+    # each write is refused, or lands in the sandbox's private /tmp (when the
+    # repository itself lives under /tmp, as in a fresh clone there)
+    wrote = [line for line in printed.splitlines() if "vandal wrote" in line]
+    assert printed.count("vandal refused") + len(wrote) == 2, printed
+    assert all(line.split()[-1].startswith("/tmp/") for line in wrote)
     before = attacked["before"]
     assert attacked["honest"].read_bytes() == before["honest"]
     assert _digest(TRACKED) == before["tracked"]
