@@ -48,6 +48,7 @@ SNOOP = """
 import os, socket, sqlite3
 found = []
 here = os.getcwd()
+print("working folder:", here)
 while True:  # walk up from the work folder, two levels down at each step
     for root, dirs, files in os.walk(here):
         dirs[:] = [] if root.count(os.sep) - here.count(os.sep) >= 2 else dirs
@@ -226,6 +227,10 @@ def test_the_reference_the_gradebook_and_the_network_are_out_of_reach(
 ):
     printed = _printed(attacked, "snoop")
     assert "snoop found: []" in printed, printed
+    # the notebook runs in its own folder (the kernel, started before
+    # nbgrader made it, moved there: tito/grading/head_start.py)
+    folder = f"/autograded/snoop/{MODULE}\n"
+    assert "working folder: " in printed and folder in printed, printed
     assert "network refused" in printed, printed
     assert attacked["listener"].connections == 0
 

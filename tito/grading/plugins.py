@@ -32,6 +32,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
 from tito.bootstrap import fill_bootstrap
+from tito.grading import head_start
 from tito.grading.demonstrations import SkipDemonstrations
 from tito.grading.sandbox import SandboxedExecution
 
@@ -72,9 +73,28 @@ class SurvivingExecute(SkipDemonstrations, SandboxedExecution, Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._kernel_gone = False
-        return super().preprocess(nb, resources, km)
+        early = None
+        if km is None:  # the worker may have started it already
+            kernelspec = nb.metadata.get("kernelspec", {})
+            early = head_start.take(kernelspec.get("name"))
+        self._move_to = early.folder if early else None
+        try:
+            return super().preprocess(nb, resources, early and early.manager)
+        finally:
+            if early is not None and self.km is not None:
+                # nbclient stops only the kernels it started itself
+                self._cleanup_kernel()
 
     def preprocess_cell(self, cell, resources, index):
+        if index == 0 and getattr(self, "_move_to", None) is not None:
+            # started in the folder above the notebook's (head_start.py)
+            where = str(self._move_to)
+            msg_id = self.kc.execute(
+                f"__import__('os').chdir({where!r})",
+                silent=True,
+                store_history=False,
+            )
+            self.wait_for_reply(msg_id)
         if getattr(self, "_kernel_gone", False):
             if cell.cell_type == "code":
                 cell.outputs = [

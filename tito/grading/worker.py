@@ -45,6 +45,7 @@ def grade(course, task: dict) -> dict:
     from nbgrader.converters import Autograde
     from nbgrader.converters.base import NbGraderException
 
+    from tito.grading import head_start
     from tito.grading.course import _coursedir
 
     log = logging.getLogger(
@@ -75,6 +76,10 @@ def grade(course, task: dict) -> dict:
             setattr(config.SandboxedKernelManager, name, value)
     started = time.monotonic()
     try:
+        # the kernel starts while nbgrader prepares the notebook
+        head_start.start(
+            config, task["root"], task["student"], task["assignment"]
+        )
         Autograde(
             coursedir=_coursedir(config, log),
             config=config,
@@ -88,6 +93,7 @@ def grade(course, task: dict) -> dict:
         ok, error = False, f"{type(exc).__name__}: {exc}"
         log.error(traceback.format_exc())
     finally:
+        head_start.discard()
         handler.close()
         log.removeHandler(handler)
     if not ok:
