@@ -2884,11 +2884,10 @@ class StepLR(LRScheduler):
     scheduler = StepLR(optimizer, step_size=10, gamma=0.1)
 
     Arguments:
-        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        optimizer, last_epoch: as for every LRScheduler.
         step_size: the epochs between two decays, an integer ≥ 1.
         gamma: the factor, > 0 (stricter than PyTorch, which does not check
             it: a rate must stay a positive number).
-        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
@@ -3036,12 +3035,11 @@ class MultiStepLR(LRScheduler):
         lr = base_lr · gamma^(number of milestones ≤ epoch)
 
     Arguments:
-        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        optimizer, last_epoch: as for every LRScheduler.
         milestones: epochs, integers ≥ 0, in any order (an epoch given
             twice decays twice).
         gamma: the factor, > 0 (stricter than PyTorch, which does not check
             it: a rate must stay a positive number).
-        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
@@ -3080,10 +3078,9 @@ class ExponentialLR(LRScheduler):
         lr = base_lr · gamma^epoch
 
     Arguments:
-        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        optimizer, last_epoch: as for every LRScheduler.
         gamma: the factor, > 0 (stricter than PyTorch, which does not check
             it: a rate must stay a positive number).
-        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
@@ -3109,10 +3106,9 @@ class CosineAnnealingLR(LRScheduler):
     form does.
 
     Arguments:
-        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        optimizer, last_epoch: as for every LRScheduler.
         T_max: the epochs of the way down, an integer ≥ 1.
         eta_min: the last rate, ≥ 0.
-        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
@@ -3146,11 +3142,10 @@ class LinearLR(LRScheduler):
     with s = start_factor, f = end_factor and T = total_iters.
 
     Arguments:
-        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        optimizer, last_epoch: as for every LRScheduler.
         start_factor: s in (0, 1].
         end_factor: f in [0, 1].
         total_iters: T, an integer ≥ 1.
-        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
@@ -3185,11 +3180,10 @@ class LambdaLR(LRScheduler):
         lr = base_lr · lr_lambda(epoch)
 
     Arguments:
-        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        optimizer, last_epoch: as for every LRScheduler.
         lr_lambda: a function of the epoch (an int) that returns a factor
             ≥ 0, or a list of them, one per parameter group. A negative or
             NaN factor is refused at the step, which then changes nothing.
-        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
 
     state_dict() saves the attributes of callable objects, not functions
     (as PyTorch does).
@@ -3289,7 +3283,7 @@ class OneCycleLR(LRScheduler):
     cycle_momentum, "max_momentum" and "base_momentum".
 
     Arguments:
-        optimizer: the optimizer whose groups' "lr" the schedule sets.
+        optimizer, last_epoch: as for every LRScheduler.
         max_lr: the peak rate, > 0, one for all groups or a list of one per
             group.
         total_steps: T, an integer ≥ 1; or give epochs and steps_per_epoch
@@ -3302,7 +3296,6 @@ class OneCycleLR(LRScheduler):
             (stricter than PyTorch: a momentum of 1 or more never decays).
         div_factor, final_div_factor: > 0.
         three_phase: True or False.
-        last_epoch: -1 to start, or the epoch to resume (see LRScheduler).
     """
 
     def __init__(
