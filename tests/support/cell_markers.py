@@ -36,8 +36,9 @@ def nbgrader_line(grade_id: str, points: int | None = None) -> str:
 
 def with_nbgrader(text: str) -> str:
     def line(match):
-        points = match["points"] or (1 if match["kind"] == "test" else None)
-        points = int(points) if points else None
+        if match["kind"] == "solution":
+            return match["indent"] + nbgrader_line(match["id"])
+        points = int(match["points"] or 1)
         return match["indent"] + nbgrader_line(match["id"], points)
 
     return _MARKER.sub(line, text)

@@ -480,10 +480,6 @@ def _worker_loop(batch: _Batch, index: int) -> None:
     Every submission taken from `todo` ends up in `done`, whatever happens, so
     the batch always finishes."""
     course, todo, done = batch.course, batch.todo, batch.done
-    cell_timeout, submission_timeout = (
-        batch.cell_timeout,
-        batch.submission_timeout,
-    )
     log_dir = course.logs / "autograde"
     worker = None
     while True:
@@ -509,16 +505,16 @@ def _worker_loop(batch: _Batch, index: int) -> None:
                 "assignment": assignment.slug,
                 "student": student,
                 "log": str(log_dir / f"{assignment.slug}--{student}.log"),
-                "cell_timeout": cell_timeout,
+                "cell_timeout": batch.cell_timeout,
                 "block": ",".join(course.blocked_imports(assignment)),
                 "sandbox": batch.sandboxes[assignment.slug],
             }
             started = time.monotonic()
-            answer = worker.ask(task, started + submission_timeout)
+            answer = worker.ask(task, started + batch.submission_timeout)
             seconds = time.monotonic() - started
             if answer is None:
                 raise RuntimeError(
-                    f"stopped after {submission_timeout:.0f} s "
+                    f"stopped after {batch.submission_timeout:.0f} s "
                     "(--submission-timeout)"
                 )
             if answer.get("dead"):

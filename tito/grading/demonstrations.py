@@ -57,9 +57,13 @@ class SkipDemonstrations(NotebookClient):
     execute_cell = run_sync(async_execute_cell)
 
     async def _set_name(self, name: str) -> None:
-        # silent: no execution count, no output, no history
-        msg_id = self.kc.execute(
-            f"__name__ = {name!r}", silent=True, store_history=False
-        )
-        await self.async_wait_for_reply(msg_id)
+        await self.async_run_silently(f"__name__ = {name!r}")
         self._named = name
+
+    async def async_run_silently(self, code: str) -> None:
+        """Run the grader's code in the kernel: no execution count, no output,
+        no history, nothing in the notebook."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False)
+        await self.async_wait_for_reply(msg_id)
+
+    run_silently = run_sync(async_run_silently)

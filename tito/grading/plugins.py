@@ -89,12 +89,7 @@ class SurvivingExecute(SkipDemonstrations, SandboxedExecution, Execute):
         if index == 0 and getattr(self, "_move_to", None) is not None:
             # started in the folder above the notebook's (head_start.py)
             where = str(self._move_to)
-            msg_id = self.kc.execute(
-                f"__import__('os').chdir({where!r})",
-                silent=True,
-                store_history=False,
-            )
-            self.wait_for_reply(msg_id)
+            self.run_silently(f"__import__('os').chdir({where!r})")
         if getattr(self, "_kernel_gone", False):
             if cell.cell_type == "code":
                 cell.outputs = [
